@@ -1,0 +1,31 @@
+# Warning, sanitizer and architecture helpers for attnsel's *own* targets (tests, examples,
+# benchmarks). Nothing here reaches the attnsel INTERFACE target or its consumers.
+include_guard(GLOBAL)
+
+function(attnsel_set_warnings target)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+      -Wno-sign-conversion)
+    if(ATTNSEL_WERROR)
+      target_compile_options(${target} PRIVATE -Werror)
+    endif()
+  elseif(MSVC)
+    target_compile_options(${target} PRIVATE /W4 $<$<BOOL:${ATTNSEL_WERROR}>:/WX>)
+  endif()
+  if(ATTNSEL_SANITIZE AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
+      -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# Builds `target` for the machine it is built on (tests of the wide SIMD paths, benchmarks).
+function(attnsel_target_native target)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE -march=native)
+    # GCC 12's AVX-512 intrinsic headers trip these inside inlined xsimd/Eigen code.
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      target_compile_options(${target} PRIVATE -Wno-uninitialized -Wno-maybe-uninitialized)
+    endif()
+  endif()
+endfunction()

@@ -1,0 +1,13 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file attnsel.hpp
+/// Umbrella header: everything public in attnsel.
+
+#include "config.hpp"
+#include "error.hpp"
+#include "types.hpp"
+#include "version.hpp"
+
+#include "simd/simd.hpp"

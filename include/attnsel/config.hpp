@@ -1,0 +1,96 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file config.hpp
+/// Compile-time configuration: language level, SIMD on/off, the ABI namespace.
+///
+/// Macros a user may define before the first attnsel include (the same way in every TU):
+///  - `ATTNSEL_DISABLE_SIMD`: use the scalar fallback for every kernel.
+///
+/// Macros attnsel defines:
+///  - `ATTNSEL_SIMD_ENABLED`: 1 when kernels run on xsimd batches, 0 for the scalar fallback
+///    (set by `ATTNSEL_DISABLE_SIMD`, or when xsimd finds no instruction set for this TU's flags).
+///  - `ATTNSEL_SIMD_ARCH_NAME`: the instruction set as a string ("avx2", "sse2", "scalar", ...).
+///
+/// ODR safety: everything attnsel defines lives in an inline namespace whose name carries the
+/// version and the instruction set this TU was compiled for (`attnsel::abi_v0_1_avx2`, ...). Two
+/// TUs built with different `-m` flags (or one with `ATTNSEL_DISABLE_SIMD`) therefore instantiate
+/// distinct symbols, and the linker cannot merge an AVX-512 body into an SSE2 caller.
+
+#include "version.hpp"
+
+#if !defined(_MSVC_LANG) && __cplusplus < 201703L
+#error "attnsel needs C++17 or newer (compile with -std=c++17 or link the attnsel::attnsel target)"
+#elif defined(_MSVC_LANG) && _MSVC_LANG < 201703L
+#error "attnsel needs C++17 or newer (/std:c++17)"
+#endif
+
+#include <xsimd/config/xsimd_config.hpp>
+
+#if defined(ATTNSEL_DISABLE_SIMD) || defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
+#define ATTNSEL_SIMD_ENABLED 0
+#define ATTNSEL_DETAIL_ARCH scalar
+#else
+#define ATTNSEL_SIMD_ENABLED 1
+// Mirrors xsimd's choice of default_arch (best available, x86 before ARM).
+#if XSIMD_WITH_AVX512BW
+#define ATTNSEL_DETAIL_ARCH avx512bw
+#elif XSIMD_WITH_AVX512DQ
+#define ATTNSEL_DETAIL_ARCH avx512dq
+#elif XSIMD_WITH_AVX512CD
+#define ATTNSEL_DETAIL_ARCH avx512cd
+#elif XSIMD_WITH_AVX512F
+#define ATTNSEL_DETAIL_ARCH avx512f
+#elif XSIMD_WITH_FMA3_AVX2
+#define ATTNSEL_DETAIL_ARCH fma3_avx2
+#elif XSIMD_WITH_AVX2
+#define ATTNSEL_DETAIL_ARCH avx2
+#elif XSIMD_WITH_FMA3_AVX
+#define ATTNSEL_DETAIL_ARCH fma3_avx
+#elif XSIMD_WITH_AVX
+#define ATTNSEL_DETAIL_ARCH avx
+#elif XSIMD_WITH_FMA4
+#define ATTNSEL_DETAIL_ARCH fma4
+#elif XSIMD_WITH_FMA3_SSE
+#define ATTNSEL_DETAIL_ARCH fma3_sse
+#elif XSIMD_WITH_SSE4_2
+#define ATTNSEL_DETAIL_ARCH sse4_2
+#elif XSIMD_WITH_SSE4_1
+#define ATTNSEL_DETAIL_ARCH sse4_1
+#elif XSIMD_WITH_SSSE3
+#define ATTNSEL_DETAIL_ARCH ssse3
+#elif XSIMD_WITH_SSE3
+#define ATTNSEL_DETAIL_ARCH sse3
+#elif XSIMD_WITH_SSE2
+#define ATTNSEL_DETAIL_ARCH sse2
+#elif XSIMD_WITH_NEON64
+#define ATTNSEL_DETAIL_ARCH neon64
+#elif XSIMD_WITH_NEON
+#define ATTNSEL_DETAIL_ARCH neon
+#else
+#define ATTNSEL_DETAIL_ARCH other
+#endif
+#endif
+
+#define ATTNSEL_DETAIL_CAT_(a, b) a##b
+#define ATTNSEL_DETAIL_CAT(a, b) ATTNSEL_DETAIL_CAT_(a, b)
+#define ATTNSEL_DETAIL_STR2_(x) #x
+#define ATTNSEL_DETAIL_STR2(x) ATTNSEL_DETAIL_STR2_(x)
+
+/// The instruction set the kernels of this TU use, as a string literal.
+#define ATTNSEL_SIMD_ARCH_NAME ATTNSEL_DETAIL_STR2(ATTNSEL_DETAIL_ARCH)
+
+/// Inline ABI namespace: version + instruction set (see the file comment).
+#define ATTNSEL_ABI_NAMESPACE ATTNSEL_DETAIL_CAT(abi_v0_1_, ATTNSEL_DETAIL_ARCH)
+
+#define ATTNSEL_NAMESPACE_BEGIN                                                                    \
+  namespace attnsel {                                                                              \
+  inline namespace ATTNSEL_ABI_NAMESPACE {
+#define ATTNSEL_NAMESPACE_END                                                                      \
+  }                                                                                                \
+  }
+
+/// Inline hint for small hot helpers (kept to plain `inline`: xsimd's own force-inlining does
+/// the work inside kernels).
+#define ATTNSEL_INLINE inline

@@ -1,0 +1,62 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file simd/arch.hpp
+/// Architecture tags: the xsimd arch every kernel is compiled for, and the scalar fallback tag.
+
+#include <cstddef>
+#include <type_traits>
+
+#include "../config.hpp"
+
+#if ATTNSEL_SIMD_ENABLED
+#include <xsimd/xsimd.hpp>
+#endif
+
+ATTNSEL_NAMESPACE_BEGIN
+namespace simd {
+
+/// Tag selecting the portable scalar implementation of a kernel. Always available; it is what
+/// the kernels run when `ATTNSEL_SIMD_ENABLED` is 0, and for scalar types xsimd has no batch for.
+struct scalar_arch {
+  static constexpr const char* name() noexcept { return "scalar"; }
+};
+
+#if ATTNSEL_SIMD_ENABLED
+/// The best instruction set this TU's compiler flags allow (xsimd's choice).
+using default_arch = xsimd::default_arch;
+#else
+using default_arch = scalar_arch;
+#endif
+
+/// True for the scalar types the SIMD kernels are written for (float, double).
+template <class T>
+inline constexpr bool is_simd_scalar_v = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+/// The arch tag the dispatching API uses for scalar type `T`.
+template <class T>
+using arch_for = std::conditional_t<is_simd_scalar_v<T>, default_arch, scalar_arch>;
+
+/// Number of `T` lanes one register of `Arch` holds (1 for the scalar fallback).
+template <class T, class Arch = arch_for<T>>
+constexpr std::size_t lanes() noexcept {
+  if constexpr (std::is_same_v<Arch, scalar_arch>) {
+    return 1;
+  } else {
+#if ATTNSEL_SIMD_ENABLED
+    return xsimd::batch<T, Arch>::size;
+#else
+    return 1;
+#endif
+  }
+}
+
+/// Name of the instruction set the dispatching API uses for `T` ("avx2", "sse2", "scalar", ...).
+template <class T>
+constexpr const char* arch_name() noexcept {
+  return arch_for<T>::name();
+}
+
+}  // namespace simd
+ATTNSEL_NAMESPACE_END

@@ -1,0 +1,136 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file simd/dispatch.hpp
+/// Pointer + size entry points that run each kernel on `arch_for<T>` (the best instruction set
+/// of this TU, or the scalar fallback). Unchecked: the preconditions of kernels.hpp apply. The
+/// Eigen-level functions in ops.hpp check their arguments and call these.
+
+#include <algorithm>
+#include <cstddef>
+
+#include "arch.hpp"
+#include "kernels.hpp"
+
+ATTNSEL_NAMESPACE_BEGIN
+namespace simd {
+
+/// sum_i x[i] * y[i].
+template <class T>
+T dot(const T* x, const T* y, std::size_t n) noexcept {
+  return kernels::dot{}(arch_for<T>{}, x, y, n);
+}
+
+/// sum_i x[i] (0 when n == 0).
+template <class T>
+T sum(const T* x, std::size_t n) noexcept {
+  return kernels::sum{}(arch_for<T>{}, x, n);
+}
+
+/// max_i x[i] (-inf when n == 0).
+template <class T>
+T max(const T* x, std::size_t n) noexcept {
+  return kernels::max{}(arch_for<T>{}, x, n);
+}
+
+/// y += a * x.
+template <class T>
+void axpy(T a, const T* x, T* y, std::size_t n) noexcept {
+  kernels::axpy{}(arch_for<T>{}, a, x, y, n);
+}
+
+/// out = a * x (out == x allowed).
+template <class T>
+void scale(T a, const T* x, T* out, std::size_t n) noexcept {
+  kernels::scale{}(arch_for<T>{}, a, x, out, n);
+}
+
+/// out = max(x, 0) (out == x allowed).
+template <class T>
+void relu(const T* x, T* out, std::size_t n) noexcept {
+  kernels::relu{}(arch_for<T>{}, x, out, n);
+}
+
+/// Softmax over the candidates (mask[i] != 0; mask == nullptr: all); see kernels::softmax.
+template <class T>
+SoftmaxStats<T> masked_softmax(const T* x, const T* mask, T* out, std::size_t n) noexcept {
+  return kernels::softmax{}(arch_for<T>{}, x, mask, out, n);
+}
+
+/// Softmax over all n entries.
+template <class T>
+SoftmaxStats<T> softmax(const T* x, T* out, std::size_t n) noexcept {
+  return kernels::softmax{}(arch_for<T>{}, x, static_cast<const T*>(nullptr), out, n);
+}
+
+/// log-sum-exp over the candidates (-inf when there is none).
+template <class T>
+T masked_log_sum_exp(const T* x, const T* mask, std::size_t n) noexcept {
+  return kernels::log_sum_exp{}(arch_for<T>{}, x, mask, n);
+}
+
+/// log-sum-exp over all n entries.
+template <class T>
+T log_sum_exp(const T* x, std::size_t n) noexcept {
+  return kernels::log_sum_exp{}(arch_for<T>{}, x, static_cast<const T*>(nullptr), n);
+}
+
+/// Row-wise softmax; row r covers its first min(lengths[r], cols) entries (lengths == nullptr:
+/// every row covers all cols), zeros after.
+template <class T>
+void softmax_rows(const T* in, std::size_t in_stride, T* out, std::size_t out_stride,
+                  std::size_t rows, std::size_t cols, const std::size_t* lengths) noexcept {
+  if (lengths) {
+    kernels::softmax_rows{}(arch_for<T>{}, in, in_stride, out, out_stride, rows, cols,
+                            [lengths](std::size_t r) { return lengths[r]; });
+  } else {
+    kernels::softmax_rows{}(arch_for<T>{}, in, in_stride, out, out_stride, rows, cols,
+                            [cols](std::size_t) { return cols; });
+  }
+}
+
+/// Causal row-wise softmax: row r covers its first r + 1 + offset entries (the keys a query at
+/// position r + offset may see), zeros after.
+template <class T>
+void causal_softmax_rows(const T* in, std::size_t in_stride, T* out, std::size_t out_stride,
+                         std::size_t rows, std::size_t cols, std::size_t offset) noexcept {
+  kernels::softmax_rows{}(arch_for<T>{}, in, in_stride, out, out_stride, rows, cols,
+                          [offset](std::size_t r) { return r + 1 + offset; });
+}
+
+/// Index of the largest candidate, lowest index on ties; npos when there is none.
+template <class T>
+std::size_t masked_argmax(const T* x, const T* mask, std::size_t n) noexcept {
+  return kernels::argmax{}(arch_for<T>{}, x, mask, n);
+}
+
+/// The min(k, #candidates) largest candidates into `out`, decreasing, ties by lowest index;
+/// returns how many were written. Allocates O(#candidates) indices.
+template <class T>
+std::size_t masked_top_k(const T* x, const T* mask, std::size_t n, std::size_t k,
+                         std::size_t* out) {
+  return scalar::top_k(x, mask, n, k, out);
+}
+
+/// out[i] = x[0] + ... + x[i] (out == x allowed).
+template <class T>
+void inclusive_scan(const T* x, T* out, std::size_t n) noexcept {
+  kernels::scan{}(arch_for<T>{}, x, out, n, false);
+}
+
+/// out[0] = 0, out[i] = x[0] + ... + x[i-1] (out == x allowed).
+template <class T>
+void exclusive_scan(const T* x, T* out, std::size_t n) noexcept {
+  kernels::scan{}(arch_for<T>{}, x, out, n, true);
+}
+
+/// Cumulative sums down the rows of a row-major matrix, per column (see kernels::scan_rows).
+template <class T>
+void scan_rows(const T* in, std::size_t in_stride, T* out, std::size_t out_stride,
+               std::size_t rows, std::size_t cols, bool exclusive) noexcept {
+  kernels::scan_rows{}(arch_for<T>{}, in, in_stride, out, out_stride, rows, cols, exclusive);
+}
+
+}  // namespace simd
+ATTNSEL_NAMESPACE_END

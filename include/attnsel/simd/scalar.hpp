@@ -1,0 +1,214 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file simd/scalar.hpp
+/// Portable scalar implementations of every kernel. They are the fallback the kernels run when
+/// SIMD is off (or for scalar types without an xsimd batch) and the baseline the benchmarks
+/// compare against. Pointer + size interfaces; preconditions are the caller's (see kernels.hpp).
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+#include "../config.hpp"
+
+ATTNSEL_NAMESPACE_BEGIN
+namespace simd {
+
+/// What a softmax pass found: the largest candidate logit and the sum of exp(logit - max) over
+/// the candidates. `log_sum_exp = max + log(sum)`. With no candidate (or every candidate at
+/// -inf) `max` is -inf and `sum` is 0. A NaN in `sum` means a candidate logit was NaN or +inf.
+template <class T>
+struct SoftmaxStats {
+  T max;
+  T sum;
+};
+
+/// Returned by the argmax kernels when no entry is a candidate.
+inline constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+namespace scalar {
+
+template <class T>
+T dot(const T* x, const T* y, std::size_t n) noexcept {
+  T s(0);
+  for (std::size_t i = 0; i < n; ++i) s += x[i] * y[i];
+  return s;
+}
+
+template <class T>
+T sum(const T* x, std::size_t n) noexcept {
+  T s(0);
+  for (std::size_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+
+template <class T>
+T max(const T* x, std::size_t n) noexcept {
+  T m = -std::numeric_limits<T>::infinity();
+  for (std::size_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+template <class T>
+void axpy(T a, const T* x, T* y, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+template <class T>
+void scale(T a, const T* x, T* out, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = a * x[i];
+}
+
+template <class T>
+void relu(const T* x, T* out, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = x[i] > T(0) ? x[i] : T(0);
+}
+
+/// Largest x[i] over candidates (mask[i] != 0; mask == nullptr: every entry). -inf if none.
+template <class T>
+T masked_max(const T* x, const T* mask, std::size_t n) noexcept {
+  T m = -std::numeric_limits<T>::infinity();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (mask && mask[i] == T(0)) continue;
+    m = x[i] > m ? x[i] : m;
+  }
+  return m;
+}
+
+/// True if a candidate is NaN (a max pass cannot see a NaN when the others are all -inf).
+template <class T>
+bool has_nan_candidate(const T* x, const T* mask, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    if ((!mask || mask[i] != T(0)) && x[i] != x[i]) return true;
+  return false;
+}
+
+/// The softmax result when the max pass found no finite candidate: all zeros with
+/// {-inf, 0}, or all NaN with {NaN, NaN} when a candidate is NaN.
+template <class T>
+SoftmaxStats<T> softmax_without_mass(const T* x, const T* mask, T* out, std::size_t n) noexcept {
+  if (has_nan_candidate(x, mask, n)) {
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    std::fill(out, out + n, nan);
+    return {nan, nan};
+  }
+  std::fill(out, out + n, T(0));
+  return {-std::numeric_limits<T>::infinity(), T(0)};
+}
+
+/// out[i] = exp(x[i] - max) / sum over candidates, exactly 0 elsewhere; all zeros when there
+/// is no candidate or every candidate is -inf.
+template <class T>
+SoftmaxStats<T> softmax(const T* x, const T* mask, T* out, std::size_t n) noexcept {
+  const T m = masked_max(x, mask, n);
+  if (m == -std::numeric_limits<T>::infinity()) return softmax_without_mass(x, mask, out, n);
+  T s(0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const T e = (mask && mask[i] == T(0)) ? T(0) : std::exp(x[i] - m);
+    out[i] = e;
+    s += e;
+  }
+  const T inv = T(1) / s;
+  for (std::size_t i = 0; i < n; ++i) out[i] *= inv;
+  return {m, s};
+}
+
+/// max + log(sum exp(x - max)) over candidates; -inf when there is none.
+template <class T>
+T log_sum_exp(const T* x, const T* mask, std::size_t n) noexcept {
+  const T m = masked_max(x, mask, n);
+  if (m == -std::numeric_limits<T>::infinity())
+    return has_nan_candidate(x, mask, n) ? std::numeric_limits<T>::quiet_NaN() : m;
+  T s(0);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (mask && mask[i] == T(0)) continue;
+    s += std::exp(x[i] - m);
+  }
+  return m + std::log(s);
+}
+
+/// Row r of the rows x cols matrix: softmax over its first len(r) entries, zeros after.
+template <class T, class RowLength>
+void softmax_rows(const T* in, std::size_t in_stride, T* out, std::size_t out_stride,
+                  std::size_t rows, std::size_t cols, RowLength len) noexcept {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::size_t l = std::min<std::size_t>(len(r), cols);
+    T* o = out + r * out_stride;
+    softmax(in + r * in_stride, static_cast<const T*>(nullptr), o, l);
+    std::fill(o + l, o + cols, T(0));
+  }
+}
+
+/// Index of the largest candidate, lowest index on ties; npos when there is no candidate.
+template <class T>
+std::size_t argmax(const T* x, const T* mask, std::size_t n) noexcept {
+  std::size_t best = npos;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (mask && mask[i] == T(0)) continue;
+    if (best == npos || x[i] > x[best]) best = i;
+  }
+  return best;
+}
+
+/// The min(k, #candidates) largest candidates, written to `out` in decreasing value, ties by
+/// lowest index. Returns how many were written. NaN candidates are a precondition violation.
+template <class T>
+std::size_t top_k(const T* x, const T* mask, std::size_t n, std::size_t k, std::size_t* out) {
+  std::vector<std::size_t> idx;
+  idx.reserve(mask ? 0 : n);
+  for (std::size_t i = 0; i < n; ++i)
+    if (!mask || mask[i] != T(0)) idx.push_back(i);
+  const std::size_t m = std::min(k, idx.size());
+  auto before = [x](std::size_t a, std::size_t b) { return x[a] > x[b] || (x[a] == x[b] && a < b); };
+  if (m < idx.size()) {
+    std::nth_element(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(m), idx.end(), before);
+  }
+  std::sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(m), before);
+  std::copy(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(m), out);
+  return m;
+}
+
+/// out[i] = x[0] + ... + x[i] (inclusive) or x[0] + ... + x[i-1] (exclusive, out[0] = 0).
+/// In place (out == x) is allowed.
+template <class T>
+void scan(const T* x, T* out, std::size_t n, bool exclusive) noexcept {
+  T s(0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const T v = x[i];
+    if (exclusive) {
+      out[i] = s;
+      s += v;
+    } else {
+      s += v;
+      out[i] = s;
+    }
+  }
+}
+
+/// Cumulative sum down the rows of a row-major rows x cols matrix, per column:
+/// inclusive out(r, c) = in(0..r, c); exclusive out(r, c) = in(0..r-1, c). In place allowed.
+template <class T>
+void scan_rows(const T* in, std::size_t in_stride, T* out, std::size_t out_stride,
+               std::size_t rows, std::size_t cols, bool exclusive) noexcept {
+  for (std::size_t c = 0; c < cols; ++c) {
+    T s(0);
+    for (std::size_t r = 0; r < rows; ++r) {
+      const T v = in[r * in_stride + c];
+      if (exclusive) {
+        out[r * out_stride + c] = s;
+        s += v;
+      } else {
+        s += v;
+        out[r * out_stride + c] = s;
+      }
+    }
+  }
+}
+
+}  // namespace scalar
+}  // namespace simd
+ATTNSEL_NAMESPACE_END

@@ -1,0 +1,39 @@
+// Version macros, error types, and the ODR check: odr_a.cpp and odr_b.cpp include the whole
+// library into two more TUs of this binary; a non-inline definition would fail to link.
+#include "../catch_compat.hpp"
+
+#include <attnsel/attnsel.hpp>
+
+#include <cstdio>
+#include <string>
+
+int attnsel_odr_a();
+int attnsel_odr_b();
+
+TEST_CASE("version macros agree", "[foundation]") {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%d.%d.%d", ATTNSEL_VERSION_MAJOR, ATTNSEL_VERSION_MINOR, ATTNSEL_VERSION_PATCH);
+  CHECK(std::string(buf) == ATTNSEL_VERSION_STRING);
+  CHECK(ATTNSEL_VERSION == ATTNSEL_VERSION_MAJOR * 10000 + ATTNSEL_VERSION_MINOR * 100 + ATTNSEL_VERSION_PATCH);
+}
+
+TEST_CASE("parse_error carries file, line and column", "[foundation][errors]") {
+  const attnsel::parse_error e("data.csv", 12, 3, "expected a number, got 'abc'");
+  CHECK(std::string(e.what()) == "data.csv:12:3: expected a number, got 'abc'");
+  CHECK(e.file() == "data.csv");
+  CHECK(e.line() == 12);
+  CHECK(e.column() == 3);
+  const std::runtime_error& base = e;  // catchable as std::runtime_error
+  CHECK(std::string(base.what()).find("data.csv") == 0);
+}
+
+TEST_CASE("require throws std::invalid_argument with the function name first", "[foundation][errors]") {
+  ATTNSEL_CHECK_INVALID(attnsel::detail::require(false, "attnsel::f", "argument 'k' is ", 7, ", expected <= ", 3),
+                        "attnsel::f: argument 'k' is 7, expected <= 3");
+  CHECK_NOTHROW(attnsel::detail::require(true, "attnsel::f", "unused"));
+}
+
+TEST_CASE("the library links from several TUs of one binary (ODR)", "[foundation]") {
+  CHECK(attnsel_odr_a() == 1);
+  CHECK(attnsel_odr_b() == 1);
+}
