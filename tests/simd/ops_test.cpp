@@ -33,7 +33,7 @@ TEMPLATE_TEST_CASE("Eigen API reads vectors of any layout and expressions", "[op
   CHECK((sr.transpose() - s).cwiseAbs().maxCoeff() == T(0));
 
   // A strided row of a column-major matrix and an expression give the same values.
-  Mat M(3, n);
+  Mat M = Mat::Random(3, n);
   M.row(1) = xr;
   const RowVec ss = attnsel::masked_softmax(M.row(1), mr);
   CHECK((ss.transpose() - s).cwiseAbs().maxCoeff() == T(0));
