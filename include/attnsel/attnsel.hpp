@@ -10,4 +10,10 @@
 #include "types.hpp"
 #include "version.hpp"
 
+#include "random.hpp"
+
 #include "simd/simd.hpp"
+
+#include "nn/nn.hpp"
+#include "optim/optim.hpp"
+#include "train/train.hpp"

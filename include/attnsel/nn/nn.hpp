@@ -1,0 +1,12 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file nn/nn.hpp
+/// The model floor: parameters, layers (Dense with a weight-mask hook, ReLU, BatchNorm,
+/// FeatureScale), Sequential / make_mlp, and losses with their metrics.
+
+#include "layers.hpp"
+#include "loss.hpp"
+#include "parameter.hpp"
+#include "sequential.hpp"

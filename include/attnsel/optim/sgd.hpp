@@ -1,0 +1,72 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file optim/sgd.hpp
+/// Stochastic gradient descent with (Nesterov) momentum and L2 weight decay.
+
+#include "optimizer.hpp"
+
+ATTNSEL_NAMESPACE_BEGIN
+
+template <class T>
+struct SGDOptions {
+  T learning_rate = T(0.01);
+  T momentum = T(0);
+  bool nesterov = false;
+  /// L2 penalty: weight_decay · w is added to the gradient.
+  T weight_decay = T(0);
+};
+
+namespace detail {
+template <class T>
+struct MomentumState {
+  MomentumState(Index r, Index c) : v(RowMatrix<T>::Zero(r, c)) {}
+  Index rows() const { return v.rows(); }
+  Index cols() const { return v.cols(); }
+  RowMatrix<T> v;
+};
+}  // namespace detail
+
+/// g ← grad + wd·w;  v ← μ·v + g;  w ← w − lr·(nesterov ? g + μ·v : v).
+template <class T>
+class SGD : public detail::OptimizerBase<T, detail::MomentumState<T>> {
+  using Base = detail::OptimizerBase<T, detail::MomentumState<T>>;
+
+ public:
+  /// @throws std::invalid_argument for a negative learning rate, momentum outside [0, 1) or a
+  ///         negative weight decay.
+  explicit SGD(SGDOptions<T> options = {}) : Base("attnsel::SGD", options.learning_rate), opt_(options) {
+    detail::require(options.momentum >= T(0) && options.momentum < T(1), "attnsel::SGD", "option 'momentum' is ",
+                    options.momentum, ", expected a value in [0, 1)");
+    detail::require(options.weight_decay >= T(0), "attnsel::SGD", "option 'weight_decay' is ",
+                    options.weight_decay, ", expected >= 0");
+  }
+
+  /// Applies one update to every trainable registered parameter from its current grad.
+  void step() {
+    for (auto& e : this->entries_) {
+      if (!e.param->trainable) continue;
+      this->check_shapes(e);
+      const T lr = this->lr_for(e);
+      const T wd = this->decay_for(e, opt_.weight_decay);
+      auto w = e.param->value.array();
+      auto v = e.state.v.array();
+      if (opt_.momentum == T(0)) {
+        w -= lr * (e.param->grad.array() + wd * w);
+      } else if (opt_.nesterov) {
+        v = opt_.momentum * v + e.param->grad.array() + wd * w;
+        w -= lr * (e.param->grad.array() + wd * w + opt_.momentum * v);
+      } else {
+        v = opt_.momentum * v + e.param->grad.array() + wd * w;
+        w -= lr * v;
+      }
+    }
+    ++this->iterations_;
+  }
+
+ private:
+  SGDOptions<T> opt_;
+};
+
+ATTNSEL_NAMESPACE_END

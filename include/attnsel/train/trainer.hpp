@@ -1,0 +1,189 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file train/trainer.hpp
+/// `fit`: epochs of seeded, shuffled minibatches through a model, a loss and an optimizer,
+/// with a learning-rate schedule, validation after each epoch and callbacks.
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <numeric>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "../error.hpp"
+#include "../random.hpp"
+#include "../types.hpp"
+#include "callbacks.hpp"
+
+ATTNSEL_NAMESPACE_BEGIN
+
+/// How `fit` trains.
+template <class T>
+struct TrainOptions {
+  Index epochs = 10;
+  Index batch_size = 256;
+  bool shuffle = true;
+  /// Drop the last, smaller batch of each epoch (Keras' drop_remainder).
+  bool drop_last = false;
+  /// Seeds the per-epoch shuffles.
+  std::uint64_t seed = 1;
+  /// Learning rate per step, `rate(step, total_steps)` (see optim/schedule.hpp); empty keeps the
+  /// optimizer's rate.
+  std::function<T(std::size_t, std::size_t)> learning_rate;
+  /// Optional validation data, evaluated after every epoch (both or neither).
+  const RowMatrix<T>* validation_X = nullptr;
+  const RowMatrix<T>* validation_Y = nullptr;
+};
+
+namespace detail {
+
+template <class T>
+void check_finite_matrix(const char* fn, const char* name, const RowMatrix<T>& M) {
+  if (M.allFinite()) return;
+  for (Index r = 0; r < M.rows(); ++r)
+    for (Index c = 0; c < M.cols(); ++c)
+      if (!std::isfinite(M(r, c))) throw_invalid(fn, "argument '", name, "' holds ", M(r, c), " at (", r, ", ", c, ")");
+}
+
+template <class T>
+void gather_rows(const RowMatrix<T>& src, const std::vector<Index>& idx, std::size_t begin, std::size_t n,
+                 RowMatrix<T>& dst) {
+  dst.resize(static_cast<Index>(n), src.cols());
+  for (std::size_t i = 0; i < n; ++i) dst.row(static_cast<Index>(i)) = src.row(idx[begin + i]);
+}
+
+}  // namespace detail
+
+/// Trains `model` on (X, Y) and returns the per-epoch history.
+///
+/// @tparam Model   `forward(X, train)`, `backward(dOut)`, `parameters()`, `predict(X)`,
+///                 `input_size()` (e.g. Sequential).
+/// @tparam Loss    `value`, `value_and_grad`, `metric`, `metric_name` (nn/loss.hpp).
+/// @tparam Optimizer `add_parameters`, `parameter_count`, `set_learning_rate`, `learning_rate`,
+///                 `step` (SGD, Adam). When it has no parameters yet, the model's are registered
+///                 as one group; register them yourself to use groups (e.g. a selector's logits).
+/// @param X        examples in rows; Y targets in rows (class ids in one column for the
+///                 classification losses).
+/// @param callbacks objects with any of the events of train/callbacks.hpp.
+/// @throws std::invalid_argument on shape mismatches, non-finite data, bad options;
+///         std::runtime_error when the training loss becomes NaN or infinite.
+template <class T, class Model, class Loss, class Optimizer, class... Callbacks>
+TrainHistory<T> fit(Model& model, const Loss& loss, Optimizer& optimizer, const RowMatrix<T>& X,
+                    const RowMatrix<T>& Y, const TrainOptions<T>& options, Callbacks&&... callbacks) {
+  static_assert((detail::is_callback_v<T, std::decay_t<Callbacks>> && ...),
+                "attnsel::fit: a callback has none of the events on_train_begin, on_epoch_begin, on_step_begin, "
+                "on_backward_end, on_step_end, on_epoch_end, on_train_end (see include/attnsel/train/callbacks.hpp)");
+  constexpr const char* fn = "attnsel::fit";
+  detail::require(options.epochs >= 0, fn, "option 'epochs' is ", options.epochs, ", expected >= 0");
+  detail::require(options.batch_size >= 1, fn, "option 'batch_size' is ", options.batch_size, ", expected >= 1");
+  detail::require(X.rows() >= 1, fn, "argument 'X' has no rows");
+  detail::require(X.cols() == model.input_size(), fn, "argument 'X' has ", X.cols(), " columns, the model takes ",
+                  model.input_size());
+  detail::require(Y.rows() == X.rows(), fn, "argument 'Y' has ", Y.rows(), " rows, expected ", X.rows(),
+                  " (the rows of 'X')");
+  detail::check_finite_matrix(fn, "X", X);
+  detail::check_finite_matrix(fn, "Y", Y);
+  const bool has_val = options.validation_X != nullptr || options.validation_Y != nullptr;
+  if (has_val) {
+    detail::require(options.validation_X && options.validation_Y, fn,
+                    "options 'validation_X' and 'validation_Y' must be given together");
+    const RowMatrix<T>& vX = *options.validation_X;
+    const RowMatrix<T>& vY = *options.validation_Y;
+    detail::require(vX.rows() >= 1 && vX.cols() == X.cols() && vY.rows() == vX.rows() && vY.cols() == Y.cols(), fn,
+                    "validation data is ", vX.rows(), "x", vX.cols(), " / ", vY.rows(), "x", vY.cols(), ", expected ",
+                    "n x ", X.cols(), " / n x ", Y.cols(), " with n >= 1");
+    detail::check_finite_matrix(fn, "validation_X", vX);
+    detail::check_finite_matrix(fn, "validation_Y", vY);
+  }
+
+  if (optimizer.parameter_count() == 0) optimizer.add_parameters(model.parameters());
+
+  const auto n = static_cast<std::size_t>(X.rows());
+  const auto B = std::min<std::size_t>(static_cast<std::size_t>(options.batch_size), n);
+  const std::size_t batches = options.drop_last ? n / B : (n + B - 1) / B;
+  const std::size_t total = batches * static_cast<std::size_t>(options.epochs);
+
+  TrainHistory<T> history;
+  history.metric_name = Loss::metric_name();
+  std::vector<Index> order(n);
+  std::iota(order.begin(), order.end(), Index(0));
+  Rng rng(options.seed);
+  RowMatrix<T> Xb, Yb, dOut;
+  const auto t_start = std::chrono::steady_clock::now();
+
+  StepInfo<T> info;
+  info.epochs = options.epochs;
+  info.total_steps = total;
+  info.batches = batches;
+  info.learning_rate = optimizer.learning_rate();
+  detail::fire_on_train_begin(info, callbacks...);
+
+  bool stop = false;
+  for (Index epoch = 0; epoch < options.epochs && !stop; ++epoch) {
+    const auto t_epoch = std::chrono::steady_clock::now();
+    if (options.shuffle) random::shuffle(order, rng);
+    info.epoch = epoch;
+    info.batch = 0;
+    detail::fire_on_epoch_begin(info, callbacks...);
+    long double epoch_loss = 0;
+    std::size_t epoch_rows = 0;
+    for (std::size_t b = 0; b < batches && !stop; ++b) {
+      const std::size_t begin = b * B;
+      const std::size_t rows = std::min(B, n - begin);
+      detail::gather_rows(X, order, begin, rows, Xb);
+      detail::gather_rows(Y, order, begin, rows, Yb);
+      info.batch = b;
+      info.tau = total == 0 ? 0.0 : double(info.step) / double(total);
+      if (options.learning_rate) optimizer.set_learning_rate(options.learning_rate(info.step, total));
+      info.learning_rate = optimizer.learning_rate();
+      info.loss = std::numeric_limits<T>::quiet_NaN();
+      detail::fire_on_step_begin(info, callbacks...);
+
+      const RowMatrix<T>& out = model.forward(Xb, true);
+      const T batch_loss = loss.value_and_grad(out, Yb, dOut);
+      if (!std::isfinite(batch_loss)) {
+        throw std::runtime_error(detail::concat("attnsel::fit: the training loss is ", batch_loss, " at epoch ",
+                                                epoch + 1, ", batch ", b + 1,
+                                                " (diverged: try a smaller learning rate)"));
+      }
+      model.backward(dOut);
+      detail::fire_on_backward_end(info, callbacks...);
+      optimizer.step();
+      info.loss = batch_loss;
+      stop = detail::fire_on_step_end(info, callbacks...) || stop;
+      ++info.step;
+      epoch_loss += (long double)batch_loss * rows;
+      epoch_rows += rows;
+    }
+
+    EpochInfo<T> e;
+    e.epoch = epoch;
+    e.epochs = options.epochs;
+    e.train_loss = epoch_rows ? T(epoch_loss / epoch_rows) : T(0);
+    e.metric_name = Loss::metric_name();
+    if (has_val) {
+      const RowMatrix<T> pred = model.predict(*options.validation_X);
+      e.has_validation = true;
+      e.validation_loss = loss.value(pred, *options.validation_Y);
+      e.validation_metric = loss.metric(pred, *options.validation_Y);
+      history.validation_loss.push_back(e.validation_loss);
+      history.validation_metric.push_back(e.validation_metric);
+    }
+    e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
+    history.train_loss.push_back(e.train_loss);
+    history.epochs_run = epoch + 1;
+    if (detail::fire_on_epoch_end(e, callbacks...)) stop = true;
+  }
+  history.steps = info.step;
+  history.stopped_early = stop;
+  history.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  detail::fire_on_train_end(history, callbacks...);
+  return history;
+}
+
+ATTNSEL_NAMESPACE_END
