@@ -29,3 +29,13 @@ if(NOT TARGET xsimd)
 endif()
 
 include("${CMAKE_CURRENT_LIST_DIR}/attnselXsimdXtl.cmake")
+
+# zlib is optional: the IDX reader (data/idx.hpp) uses it for gzip files when it is there.
+if(NOT TARGET ZLIB::ZLIB)
+  find_package(ZLIB QUIET)
+endif()
+if(TARGET ZLIB::ZLIB)
+  set(ATTNSEL_WITH_ZLIB ON)
+else()
+  set(ATTNSEL_WITH_ZLIB OFF)
+endif()

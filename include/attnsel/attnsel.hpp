@@ -17,3 +17,5 @@
 #include "nn/nn.hpp"
 #include "optim/optim.hpp"
 #include "train/train.hpp"
+
+#include "data/data.hpp"

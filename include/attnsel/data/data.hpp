@@ -1,0 +1,13 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file data/data.hpp
+/// Data floor: Dataset, CSV and IDX readers, scalers, one-hot labels, seeded stratified splits.
+/// Nothing here downloads: files come from the caller.
+
+#include "csv.hpp"
+#include "dataset.hpp"
+#include "idx.hpp"
+#include "preprocess.hpp"
+#include "split.hpp"

@@ -1,0 +1,317 @@
+// Data floor: the CSV dialects real files use, label mapping, errors with file/line/column,
+// scalers, one-hot, seeded stratified splits, IDX (plain and gzip), and the bundled tables.
+#include "../catch_compat.hpp"
+
+#include <attnsel/attnsel.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <zlib.h>
+
+using namespace attnsel;
+using M = RowMatrix<double>;
+
+namespace {
+
+Dataset<double> csv(const std::string& text, CsvOptions opt = {}) {
+  std::istringstream in(text);
+  return read_csv<double>(in, opt, "t.csv");
+}
+
+/// Runs f, expecting a parse_error; returns its message ("" if none was thrown).
+template <class F>
+std::string parse_message(F&& f, std::size_t* line = nullptr, std::size_t* column = nullptr) {
+  try {
+    f();
+  } catch (const parse_error& e) {
+    if (line) *line = e.line();
+    if (column) *column = e.column();
+    return e.what();
+  }
+  return "";
+}
+
+std::string temp_path(const std::string& name) { return std::string(ATTNSEL_TEST_TMP_DIR) + "/" + name; }
+
+void write_bytes(const std::string& path, const std::vector<unsigned char>& b, bool gz) {
+  if (gz) {
+    gzFile f = gzopen(path.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    REQUIRE(gzwrite(f, b.data(), static_cast<unsigned>(b.size())) == static_cast<int>(b.size()));
+    gzclose(f);
+  } else {
+    std::ofstream f(path, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  }
+}
+
+std::vector<unsigned char> idx_header(unsigned char type, std::vector<std::uint32_t> dims) {
+  std::vector<unsigned char> b{0, 0, type, static_cast<unsigned char>(dims.size())};
+  for (auto d : dims)
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>((d >> s) & 0xff));
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("CSV: header, quotes, CRLF, BOM, comments, blank lines", "[data][csv]") {
+  const std::string text =
+      "\xEF\xBB\xBF# a comment line\r\n"
+      "\"a, the first\",b,\"class\"\r\n"
+      "\r\n"
+      "1.5,\"2\",\"spam, \"\"quoted\"\"\"\r\n"
+      "  -3e2 , +4 ,ham\r\n"
+      "5,6,\"multi\nline\"\n";
+  const Dataset<double> d = csv(text);
+  CHECK(d.feature_names == std::vector<std::string>{"a, the first", "b"});
+  REQUIRE(d.rows() == 3);
+  CHECK(d.X(0, 0) == 1.5);
+  CHECK(d.X(0, 1) == 2.0);
+  CHECK(d.X(1, 0) == -300.0);
+  CHECK(d.X(1, 1) == 4.0);
+  CHECK(d.classes == std::vector<std::string>{"ham", "multi\nline", "spam, \"quoted\""});
+  CHECK(d.y(0) == 2.0);
+  CHECK(d.y(1) == 0.0);
+  CHECK(d.y(2) == 1.0);
+}
+
+TEST_CASE("CSV: R and pandas files (row-name column, NA, quoted strings)", "[data][csv]") {
+  // write.csv(df) in R: quoted header, an unnamed row-name column, NA for missing values.
+  const std::string r = "\"\",\"x1\",\"x2\",\"soil\"\n\"1\",0.5,NA,\"red soil\"\n\"2\",1.5,2,\"grey soil\"\n\"3\",2.5,4,\"red soil\"\n";
+  CsvOptions opt;
+  opt.label = "soil";
+  opt.impute_mean = true;
+  const Dataset<double> d = csv(r, opt);
+  CHECK(d.feature_names == std::vector<std::string>{"x1", "x2"});
+  CHECK(d.X(0, 1) == 3.0);  // mean of 2 and 4
+  CHECK(d.classes == std::vector<std::string>{"grey soil", "red soil"});
+  CHECK(d.y(0) == 1.0);
+  // pandas to_csv(): an index column with an empty name, empty cells for NaN.
+  const std::string pd = ",f,g,target\n0,1.0,,M\n1,2.0,3.0,R\n";
+  CsvOptions po;
+  po.impute_mean = true;
+  const Dataset<double> p = csv(pd, po);
+  CHECK(p.features() == 2);
+  CHECK(p.X(0, 1) == 3.0);
+  CHECK(p.classes == std::vector<std::string>{"M", "R"});
+}
+
+TEST_CASE("CSV: label by name or index, numeric class order, regression, dropped columns", "[data][csv]") {
+  const std::string text = "id,label,v\n7,10,0.1\n8,2,0.2\n9,2,0.3\n10,1,0.4\n";
+  CsvOptions opt;
+  opt.label_index = 1;
+  opt.drop = {"id"};
+  const Dataset<double> d = csv(text, opt);
+  CHECK(d.feature_names == std::vector<std::string>{"v"});
+  CHECK(d.classes == std::vector<std::string>{"1", "2", "10"});  // numeric, not string, order
+  CHECK(d.y(0) == 2.0);
+  CHECK(d.y(3) == 0.0);
+  opt.label_index = -1;
+  opt.task = Task::regression;
+  opt.drop = {};
+  const Dataset<double> r = csv(text, opt);
+  CHECK(r.task == Task::regression);
+  CHECK(r.y(2) == 0.3);
+  CHECK(r.classes.empty());
+  CHECK(r.features() == 2);
+  CsvOptions nh;
+  nh.header = false;
+  const Dataset<double> h = csv("1,2,a\n3,4,b\n", nh);
+  CHECK(h.feature_names == std::vector<std::string>{"x0", "x1"});
+  CHECK(h.rows() == 2);
+}
+
+TEST_CASE("CSV: malformed input gives parse_error with file, line and column", "[data][csv][errors]") {
+  std::size_t line = 0, col = 0;
+  std::string m = parse_message([] { csv("a,b,c\n1,2,x\n3,4\n"); }, &line, &col);
+  CHECK(m.find("t.csv:3:") == 0);
+  CHECK(m.find("2 fields, expected 3") != std::string::npos);
+  CHECK(line == 3);
+  m = parse_message([] { csv("a,b,c\n1,2,x\n3,abc,y\n"); }, &line, &col);
+  CHECK(m.find("feature 'b' is not a number: 'abc'") != std::string::npos);
+  CHECK(line == 3);
+  CHECK(col == 2);
+  m = parse_message([] { csv("a,b,c\n1,NA,x\n"); }, &line, &col);
+  CHECK(m.find("'b' is missing") != std::string::npos);
+  CHECK(m.find("impute_mean") != std::string::npos);
+  CHECK(col == 2);
+  m = parse_message([] { csv("a,c\n1,\"x\n2,y\n"); });
+  CHECK(m.find("unterminated quoted field") != std::string::npos);
+  m = parse_message([] { csv("a,c\n1,\"x\"z\n"); });
+  CHECK(m.find("after a closing quote") != std::string::npos);
+  m = parse_message([] { csv("a,c\n1e999,x\n"); });
+  CHECK(m.find("not finite") != std::string::npos);
+  m = parse_message([] { csv("a,c\ninf,x\n"); });
+  CHECK(m.find("not finite") != std::string::npos);
+  m = parse_message([] { csv("a,c\n1,\n"); }, &line, &col);
+  CHECK(m.find("label 'c' is missing") != std::string::npos);
+  CHECK(col == 2);
+  CHECK(parse_message([] { csv(""); }).find("no header row") != std::string::npos);
+  CHECK(parse_message([] { csv("a,b\n# only a comment\n"); }).find("no data rows") != std::string::npos);
+  CsvOptions reg;
+  reg.task = Task::regression;
+  CHECK(parse_message([&] { csv("a,y\n1,high\n", reg); }).find("regression target 'y' is not a finite number") !=
+        std::string::npos);
+  CsvOptions lab;
+  lab.label = "type";
+  ATTNSEL_CHECK_INVALID(csv("a,b\n1,2\n", lab), "option 'label' is 'type'", "columns: a, b");
+  CsvOptions idx;
+  idx.label_index = 5;
+  ATTNSEL_CHECK_INVALID(csv("a,b\n1,2\n", idx), "'label_index' is 5", "2 columns");
+  CHECK(parse_message([] { read_csv<double>(std::string("/nonexistent/x.csv")); }).find("cannot open") != std::string::npos);
+  CsvOptions all_missing;
+  all_missing.impute_mean = true;
+  CHECK(parse_message([&] { csv("a,b,c\nNA,1,x\n?,2,y\n", all_missing); }).find("no value to impute") != std::string::npos);
+}
+
+TEST_CASE("the bundled real tables load", "[data][csv]") {
+  const std::string dir = ATTNSEL_DATA_DIR;
+  CsvOptions bc;
+  bc.label = "diagnosis";
+  const Dataset<float> b = read_csv<float>(dir + "/breast_cancer.csv", bc);
+  CHECK(b.rows() == 569);
+  CHECK(b.features() == 30);
+  CHECK(b.classes == std::vector<std::string>{"benign", "malignant"});
+  CHECK((b.y.array() == 0.0f).count() == 357);  // 357 benign, 212 malignant
+  const Dataset<double> w = read_csv<double>(dir + "/wine.csv");
+  CHECK(w.rows() == 178);
+  CHECK(w.features() == 13);
+  CHECK(w.classes == std::vector<std::string>{"1", "2", "3"});
+  const Dataset<float> g = read_csv<float>(dir + "/digits.csv");
+  CHECK(g.rows() == 1797);
+  CHECK(g.features() == 64);
+  CHECK(g.class_count() == 10);
+  CHECK(g.X.maxCoeff() == 16.0f);
+  CsvOptions rg;
+  rg.task = Task::regression;
+  const Dataset<double> d = read_csv<double>(dir + "/diabetes.csv", rg);
+  CHECK(d.rows() == 442);
+  CHECK(d.features() == 10);
+  CHECK(d.y.minCoeff() == 25.0);
+  CHECK(d.y.maxCoeff() == 346.0);
+}
+
+TEST_CASE("scalers are fitted on train, applied to test, and survive constant columns", "[data]") {
+  M train(4, 3), test(2, 3);
+  train << 1, 5, 10, 2, 5, 20, 3, 5, 30, 4, 5, 40;
+  test << 5, 5, 50, 0, 7, 0;
+  Standardizer<double> s;
+  const M z = s.fit_transform(train);
+  CHECK(z.col(0).mean() == Catch::Detail::Approx(0.0).margin(1e-12));
+  CHECK((z.col(0).array().square().mean()) == Catch::Detail::Approx(1.0));
+  CHECK(z.col(1).cwiseAbs().maxCoeff() == 0.0);  // constant column: centred, not divided by 0
+  const M zt = s.transform(test);
+  CHECK(zt.allFinite());
+  CHECK(zt(1, 1) == 2.0);  // (7 - 5) / 1
+  CHECK(zt(0, 0) == Catch::Detail::Approx((5 - 2.5) / std::sqrt(1.25)));
+  ATTNSEL_CHECK_INVALID(s.transform(M::Zero(1, 2)), "'X' has 2 columns", "fitted on 3");
+  ATTNSEL_CHECK_INVALID(Standardizer<double>().transform(test), "call fit first");
+  MinMaxScaler<double> mm;
+  const M u = mm.fit_transform(train);
+  CHECK(u.col(2).minCoeff() == 0.0);
+  CHECK(u.col(2).maxCoeff() == 1.0);
+  CHECK(u.col(1).cwiseAbs().maxCoeff() == 0.0);
+  MinMaxScaler<double> global(true);
+  CHECK(global.fit_transform(train).maxCoeff() == 1.0);
+  M y(3, 1);
+  y << 2, 0, 1;
+  const M oh = one_hot(y, 3);
+  CHECK(oh.row(0) == (M(1, 3) << 0, 0, 1).finished());
+  ATTNSEL_CHECK_INVALID(one_hot(y, 2), "'y' holds 2", "[0, 2)");
+}
+
+TEST_CASE("stratified splits keep class proportions, are seeded, and partition the rows", "[data][split]") {
+  Dataset<double> d;
+  d.X = M(100, 1);
+  d.y.resize(100);
+  for (int i = 0; i < 100; ++i) {
+    d.X(i, 0) = i;
+    d.y(i) = i < 80 ? 0 : 1;
+  }
+  d.classes = {"a", "b"};
+  const auto s1 = stratified_split(d, 0.25, 7);
+  const auto s2 = stratified_split(d, 0.25, 7);
+  const auto s3 = stratified_split(d, 0.25, 8);
+  CHECK(s1.test.rows() == 25);
+  CHECK((s1.test.y.array() == 1.0).count() == 5);  // 25 % of the 20 rows of class b
+  CHECK(s1.test.X == s2.test.X);
+  CHECK(s1.test.X != s3.test.X);
+  std::set<double> all;
+  for (int i = 0; i < s1.train.rows(); ++i) all.insert(s1.train.X(i, 0));
+  for (int i = 0; i < s1.test.rows(); ++i) all.insert(s1.test.X(i, 0));
+  CHECK(all.size() == 100);
+  const auto t = stratified_split(d, 0.1, 0.2, 3);
+  CHECK(t.train.rows() + t.validation.rows() + t.test.rows() == 100);
+  CHECK(t.validation.rows() == 10);
+  CHECK(t.test.rows() == 20);
+  CHECK((t.validation.y.array() == 1.0).count() == 2);
+  ATTNSEL_CHECK_INVALID(stratified_split(d, 1.0, 1), "'test_fraction' is 1");
+  ATTNSEL_CHECK_INVALID(stratified_split(d, 0.6, 0.5, 1), "validation_fraction + test_fraction is 1.1");
+}
+
+TEST_CASE("IDX files, plain and gzip, and their errors", "[data][idx]") {
+  // 3 images of 2x2 ubyte pixels and 3 labels.
+  std::vector<unsigned char> img = idx_header(0x08, {3, 2, 2});
+  for (int i = 0; i < 12; ++i) img.push_back(static_cast<unsigned char>(i * 20));
+  std::vector<unsigned char> lab = idx_header(0x08, {3});
+  lab.insert(lab.end(), {7, 3, 7});
+  for (bool gz : {false, true}) {
+    const std::string ip = temp_path(gz ? "img.idx.gz" : "img.idx"), lp = temp_path(gz ? "lab.idx.gz" : "lab.idx");
+    write_bytes(ip, img, gz);
+    write_bytes(lp, lab, gz);
+    const Dataset<float> d = read_idx_dataset<float>(ip, lp);
+    CHECK(d.rows() == 3);
+    CHECK(d.features() == 4);
+    CHECK(d.X(2, 3) == Catch::Detail::Approx(220.0 / 255.0));
+    CHECK(d.classes == std::vector<std::string>{"3", "7"});
+    CHECK(d.y(0) == 1.0f);
+    CHECK(d.y(1) == 0.0f);
+  }
+  // float32 and int16 values
+  std::vector<unsigned char> f = idx_header(0x0D, {2});
+  f.insert(f.end(), {0x3f, 0xc0, 0, 0, 0xc0, 0x20, 0, 0});  // 1.5, -2.5
+  write_bytes(temp_path("f.idx"), f, false);
+  const IdxArray a = read_idx(temp_path("f.idx"));
+  CHECK(a.values == std::vector<double>{1.5, -2.5});
+  std::vector<unsigned char> s = idx_header(0x0B, {1});
+  s.insert(s.end(), {0xff, 0xfe});  // -2
+  write_bytes(temp_path("s.idx"), s, false);
+  CHECK(read_idx(temp_path("s.idx")).values == std::vector<double>{-2.0});
+
+  auto msg = [](const std::vector<unsigned char>& b) {
+    write_bytes(temp_path("bad.idx"), b, false);
+    return parse_message([] { read_idx(temp_path("bad.idx")); });
+  };
+  CHECK(msg({1, 0, 8, 1}).find("not an IDX file") != std::string::npos);
+  CHECK(msg({0, 0, 0x42, 1, 0, 0, 0, 1, 0}).find("unknown IDX type code 66") != std::string::npos);
+  std::vector<unsigned char> short_file = idx_header(0x08, {4});
+  short_file.push_back(1);
+  CHECK(msg(short_file).find("announces 4 values") != std::string::npos);
+  std::vector<unsigned char> long_file = idx_header(0x08, {1});
+  long_file.insert(long_file.end(), {1, 2});
+  CHECK(msg(long_file).find("the file has 10 bytes") != std::string::npos);
+  CHECK(msg({0, 0}).find("too short") != std::string::npos);
+  std::vector<unsigned char> nan_file = idx_header(0x0D, {1});
+  nan_file.insert(nan_file.end(), {0x7f, 0xc0, 0, 0});
+  CHECK(msg(nan_file).find("not finite") != std::string::npos);
+  // label count mismatch
+  write_bytes(temp_path("img.idx"), img, false);
+  std::vector<unsigned char> lab2 = idx_header(0x08, {2});
+  lab2.insert(lab2.end(), {1, 2});
+  write_bytes(temp_path("lab2.idx"), lab2, false);
+  CHECK(parse_message([] { read_idx_dataset<float>(temp_path("img.idx"), temp_path("lab2.idx")); })
+            .find("2 labels for 3 images") != std::string::npos);
+  // a truncated gzip stream
+  write_bytes(temp_path("t.idx.gz"), img, true);
+  std::ifstream in(temp_path("t.idx.gz"), std::ios::binary);
+  std::vector<char> gzbytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ofstream out(temp_path("t.idx.gz"), std::ios::binary | std::ios::trunc);
+  out.write(gzbytes.data(), static_cast<std::streamsize>(gzbytes.size() / 2));
+  out.close();
+  CHECK_FALSE(parse_message([] { read_idx(temp_path("t.idx.gz")); }).empty());
+}
