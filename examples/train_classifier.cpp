@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Train a classifier with attnsel's training core and report its test accuracy."};
   std::string data = "digits", label, idx_dir, hidden_text = "64", export_dir;
   int epochs = 30, batch = 64, threads = 0;
-  double lr = 1e-3, test_fraction = 0.25, weight_decay = 0.0;
+  double lr = 1e-3, test_fraction = 0.25, weight_decay = 0.0, C = 0.0;
   std::uint64_t seed = 1;
   bool quiet = false, batch_norm = false;
   app.add_option("--data", data, "bundled table (breast_cancer, wine, digits) or a CSV path")->capture_default_str();
@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "minibatch size")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   app.add_option("--lr", lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--weight-decay", weight_decay, "decoupled weight decay")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--C", C, "L2 on the weights (not biases) as scikit-learn's C: coefficient 1/(C n_train); 0 = none")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--test-fraction", test_fraction, "held-out share of a table (stratified)")->capture_default_str()->check(CLI::Range(0.01, 0.9));
   app.add_option("--seed", seed, "seed for the split, the initialisation and the shuffles")->capture_default_str();
   app.add_option("--threads", threads, "threads for Eigen (0 = all)")->capture_default_str()->check(CLI::Range(0, 1024));
@@ -75,6 +77,14 @@ int main(int argc, char** argv) {
     mo.seed = seed;
     attnsel::Sequential<T> model = attnsel::make_mlp<T>(split.train.features(), classes, mo);
     attnsel::Adam<T> adam({T(lr), T(0.9), T(0.999), T(1e-7), T(weight_decay)});
+    if (C > 0) {  // weights penalised, biases not
+      std::vector<attnsel::Parameter<T>*> weights, biases;
+      for (attnsel::Parameter<T>* p : model.parameters()) (p->name == "weight" ? weights : biases).push_back(p);
+      attnsel::GroupOptions<T> penalised;
+      penalised.l2 = T(1.0 / (C * double(split.train.rows())));
+      adam.add_parameters(weights, penalised);
+      adam.add_parameters(biases);
+    }
     const attnsel::RowMatrix<T> Ytr = split.train.targets(), Yte = split.test.targets();
     attnsel::TrainOptions<T> opt;
     opt.epochs = epochs;

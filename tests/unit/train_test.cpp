@@ -60,6 +60,19 @@ TEST_CASE("Adam groups: learning-rate scale, decoupled weight decay, frozen para
   CHECK(c.value(0, 0) == 1.0);
   CHECK(adam.group_count() == 3);
   ATTNSEL_CHECK_INVALID(adam.add_parameters({&a}), "'a'", "registered twice");
+  // Coupled L2: with a zero loss gradient the penalty alone moves w towards 0 (first Adam step
+  // has size lr), and the gradient seen by the moments includes l2·w.
+  Parameter<double> d("d", 1, 1);
+  d.value << 2.0;
+  Adam<double> l2adam({0.1, 0.9, 0.999, 1e-8, 0.0, 0.0});
+  GroupOptions<double> pen;
+  pen.l2 = 0.5;
+  l2adam.add_parameters({&d}, pen);
+  d.grad << 0.0;
+  l2adam.step();
+  CHECK(std::fabs(d.value(0, 0) - 1.9) < 1e-6);
+  CHECK(d.grad(0, 0) == 1.0);
+  ATTNSEL_CHECK_INVALID(Adam<double>(AdamOptions<double>{0.1, 0.9, 0.999, 1e-8, 0.0, -1.0}), "'l2' is -1");
   ATTNSEL_CHECK_INVALID(adam.add_parameters({&c}, GroupOptions<double>{-1.0, {}}), "'lr_scale'", "-1");
   ATTNSEL_CHECK_INVALID(Adam<double>(AdamOptions<double>{0.1, 1.0}), "'beta1'", "is 1");
   ATTNSEL_CHECK_INVALID(adam.set_learning_rate(std::nan("")), "learning rate", "nan");

@@ -20,6 +20,9 @@ struct AdamOptions {
   T epsilon = T(1e-7);
   /// Decoupled decay: w ← w − lr · weight_decay · w each step (0 = plain Adam).
   T weight_decay = T(0);
+  /// Coupled L2 penalty (l2/2)·||w||² on the loss: l2 · w is added to the gradient before the
+  /// moments (PyTorch's Adam weight_decay; scikit-learn's C maps to l2 = 1 / (C · n)).
+  T l2 = T(0);
 };
 
 namespace detail {
@@ -32,7 +35,7 @@ struct AdamState {
 };
 }  // namespace detail
 
-/// m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  w ← w − lr·(m̂ / (sqrt(v̂) + ε) + wd·w),
+/// g ← grad + l2·w;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  w ← w − lr·(m̂ / (sqrt(v̂) + ε) + wd·w),
 /// with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t) and t the update count since the last
 /// reset_state().
 template <class T>
@@ -50,6 +53,7 @@ class Adam : public detail::OptimizerBase<T, detail::AdamState<T>> {
                     ", expected > 0");
     detail::require(options.weight_decay >= T(0), "attnsel::Adam", "option 'weight_decay' is ",
                     options.weight_decay, ", expected >= 0");
+    detail::require(options.l2 >= T(0), "attnsel::Adam", "option 'l2' is ", options.l2, ", expected >= 0");
   }
 
   /// Applies one update to every trainable registered parameter from its current grad.
@@ -63,10 +67,12 @@ class Adam : public detail::OptimizerBase<T, detail::AdamState<T>> {
       this->check_shapes(e);
       const T lr = this->lr_for(e);
       const T wd = this->decay_for(e, opt_.weight_decay);
+      const T l2 = this->l2_for(e, opt_.l2);
+      auto w = e.param->value.array();
+      if (l2 != T(0)) e.param->grad.array() += l2 * w;
       auto g = e.param->grad.array();
       auto m = e.state.m.array();
       auto v = e.state.v.array();
-      auto w = e.param->value.array();
       m = b1 * m + (T(1) - b1) * g;
       v = b2 * v + (T(1) - b2) * g.square();
       if (wd != T(0)) w -= (lr * wd) * w;

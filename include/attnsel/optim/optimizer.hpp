@@ -17,11 +17,13 @@
 ATTNSEL_NAMESPACE_BEGIN
 
 /// Per-group settings: a multiplier on the optimizer's learning rate and, optionally, a weight
-/// decay that replaces the optimizer's default for this group.
+/// decay and an L2 coefficient that replace the optimizer's defaults for this group (e.g. no
+/// penalty on biases, or decay on attention logits).
 template <class T>
 struct GroupOptions {
   T lr_scale = T(1);
   std::optional<T> weight_decay;
+  std::optional<T> l2;
 };
 
 namespace detail {
@@ -40,6 +42,9 @@ class OptimizerBase {
     if (group.weight_decay)
       require(std::isfinite(*group.weight_decay) && *group.weight_decay >= T(0), name_,
               "group option 'weight_decay' is ", *group.weight_decay, ", expected a finite value >= 0");
+    if (group.l2)
+      require(std::isfinite(*group.l2) && *group.l2 >= T(0), name_, "group option 'l2' is ", *group.l2,
+              ", expected a finite value >= 0");
     for (Parameter<T>* p : params) {
       require(p != nullptr, name_, "a parameter pointer is null");
       for (const Entry& e : entries_)
@@ -77,6 +82,10 @@ class OptimizerBase {
   T decay_for(const Entry& e, T fallback) const {
     const auto& wd = groups_[e.group].weight_decay;
     return wd ? *wd : fallback;
+  }
+  T l2_for(const Entry& e, T fallback) const {
+    const auto& l2 = groups_[e.group].l2;
+    return l2 ? *l2 : fallback;
   }
   T lr_for(const Entry& e) const { return lr_ * groups_[e.group].lr_scale; }
   void check_shapes(const Entry& e) const {
