@@ -5,7 +5,7 @@ include_guard(GLOBAL)
 function(attnsel_set_warnings target)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
-      -Wno-sign-conversion)
+      -Wno-sign-conversion -Wno-missing-field-initializers)
     if(ATTNSEL_WERROR)
       target_compile_options(${target} PRIVATE -Werror)
     endif()

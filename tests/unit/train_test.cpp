@@ -78,6 +78,24 @@ TEST_CASE("Adam groups: learning-rate scale, decoupled weight decay, frozen para
   ATTNSEL_CHECK_INVALID(adam.set_learning_rate(std::nan("")), "learning rate", "nan");
 }
 
+TEST_CASE("Adam on a large parameter (chunked, threaded with OpenMP) follows the formula element-wise", "[optim]") {
+  Parameter<double> p("big", 300, 300);  // 90,000 values: several chunks
+  Rng rng(3);
+  for (Index i = 0; i < p.value.size(); ++i) {
+    p.value.data()[i] = random::uniform(rng, -1, 1);
+    p.grad.data()[i] = random::uniform(rng, -1, 1);
+  }
+  const M w0 = p.value, g = p.grad;
+  Adam<double> adam({0.01, 0.9, 0.999, 1e-8, 0.1, 0.05});
+  adam.add_parameters({&p});
+  adam.step();
+  const M ge = g + 0.05 * w0;  // coupled L2
+  const M m = 0.1 * ge;
+  const M v = 0.001 * ge.cwiseProduct(ge);
+  const M expect = (w0 - 0.01 * 0.1 * w0).array() - 0.01 * (m.array() / 0.1) / ((v.array() / 0.001).sqrt() + 1e-8);
+  CHECK((p.value - expect).cwiseAbs().maxCoeff() < 1e-12);
+}
+
 TEST_CASE("SGD with momentum and Nesterov", "[optim]") {
   Parameter<double> p("w", 1, 1), q("q", 1, 1);
   p.value << 1.0;

@@ -89,7 +89,7 @@ class Dense final : public Layer<T> {
 
  private:
   Parameter<T> W_, b_;
-  RowMatrix<T> M_, W_eff_, dM_, G_;
+  RowMatrix<T> M_, W_eff_, dM_, G_, ones_;
   bool has_mask_ = false;
 };
 

@@ -107,7 +107,8 @@ void Dense<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const RowMat
   } else {
     W_.grad.noalias() = X.transpose() * dY;
   }
-  b_.grad.noalias() = dY.colwise().sum();
+  ones_.setOnes(1, dY.rows());
+  b_.grad.noalias() = ones_ * dY;  // column sums as a GEMV (row-major colwise().sum() is strided)
   if (dX) {
     dX->resize(dY.rows(), input_size());
     dX->noalias() = dY * effective_weight().transpose();

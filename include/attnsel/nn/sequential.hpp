@@ -75,8 +75,17 @@ class Sequential {
   /// model keeps a copy of X for backward. @throws std::invalid_argument on a column-count
   /// mismatch or an empty model.
   const RowMatrix<T>& forward(const RowMatrix<T>& X, bool train) {
+    if (&X != &input_) input_ = X;
+    return forward_input(train);
+  }
+
+  /// The buffer `forward_input` reads: a trainer can gather a batch straight into it and save a
+  /// copy.
+  RowMatrix<T>& input_buffer() noexcept { return input_; }
+
+  /// forward() on the batch already in input_buffer().
+  const RowMatrix<T>& forward_input(bool train) {
     detail::require(!layers_.empty(), "attnsel::Sequential::forward", "the model has no layers");
-    input_ = X;
     const RowMatrix<T>* in = &input_;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       layers_[i]->forward(*in, acts_[i], train);

@@ -68,15 +68,20 @@ class Adam : public detail::OptimizerBase<T, detail::AdamState<T>> {
       const T lr = this->lr_for(e);
       const T wd = this->decay_for(e, opt_.weight_decay);
       const T l2 = this->l2_for(e, opt_.l2);
-      auto w = e.param->value.array();
-      if (l2 != T(0)) e.param->grad.array() += l2 * w;
-      auto g = e.param->grad.array();
-      auto m = e.state.m.array();
-      auto v = e.state.v.array();
-      m = b1 * m + (T(1) - b1) * g;
-      v = b2 * v + (T(1) - b2) * g.square();
-      if (wd != T(0)) w -= (lr * wd) * w;
-      w -= (lr / c1) * m / ((v / c2).sqrt() + opt_.epsilon);
+      const T eps = opt_.epsilon;
+      T* wp = e.param->value.data();
+      T* gp = e.param->grad.data();
+      T* mp = e.state.m.data();
+      T* vp = e.state.v.data();
+      detail::for_chunks(e.param->value.size(), [&](Index begin, Index len) {
+        Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> w(wp + begin, len), g(gp + begin, len), m(mp + begin, len),
+            v(vp + begin, len);
+        if (l2 != T(0)) g += l2 * w;
+        m = b1 * m + (T(1) - b1) * g;
+        v = b2 * v + (T(1) - b2) * g.square();
+        if (wd != T(0)) w -= (lr * wd) * w;
+        w -= (lr / c1) * m / ((v / c2).sqrt() + eps);
+      });
     }
     ++this->iterations_;
   }

@@ -5,6 +5,7 @@
 /// @file optim/optimizer.hpp
 /// What SGD and Adam share: parameter groups, the learning rate, the update count.
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <optional>
@@ -102,6 +103,22 @@ class OptimizerBase {
   std::vector<GroupOptions<T>> groups_;
   std::vector<Entry> entries_;
 };
+
+/// Calls f(begin, length) over [0, n) in chunks; the chunks run on OpenMP threads when the
+/// program is built with OpenMP and n is large enough to pay for it.
+template <class F>
+void for_chunks(Index n, F&& f) {
+#if defined(_OPENMP)
+  constexpr Index chunk = Index(1) << 14;
+  if (n >= 4 * chunk) {
+    const Index pieces = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static)
+    for (Index p = 0; p < pieces; ++p) f(p * chunk, std::min(chunk, n - p * chunk));
+    return;
+  }
+#endif
+  if (n > 0) f(Index(0), n);
+}
 
 }  // namespace detail
 

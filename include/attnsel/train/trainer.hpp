@@ -12,6 +12,7 @@
 #include <functional>
 #include <numeric>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -56,6 +57,12 @@ void gather_rows(const RowMatrix<T>& src, const std::vector<Index>& idx, std::si
   dst.resize(static_cast<Index>(n), src.cols());
   for (std::size_t i = 0; i < n; ++i) dst.row(static_cast<Index>(i)) = src.row(idx[begin + i]);
 }
+
+template <class M, class = void>
+struct has_input_buffer : std::false_type {};
+template <class M>
+struct has_input_buffer<M, std::void_t<decltype(std::declval<M&>().input_buffer()),
+                                       decltype(std::declval<M&>().forward_input(true))>> : std::true_type {};
 
 }  // namespace detail
 
@@ -135,7 +142,11 @@ TrainHistory<T> fit(Model& model, const Loss& loss, Optimizer& optimizer, const 
     for (std::size_t b = 0; b < batches && !stop; ++b) {
       const std::size_t begin = b * B;
       const std::size_t rows = std::min(B, n - begin);
-      detail::gather_rows(X, order, begin, rows, Xb);
+      if constexpr (detail::has_input_buffer<Model>::value) {
+        detail::gather_rows(X, order, begin, rows, model.input_buffer());
+      } else {
+        detail::gather_rows(X, order, begin, rows, Xb);
+      }
       detail::gather_rows(Y, order, begin, rows, Yb);
       info.batch = b;
       info.tau = total == 0 ? 0.0 : double(info.step) / double(total);
@@ -144,7 +155,13 @@ TrainHistory<T> fit(Model& model, const Loss& loss, Optimizer& optimizer, const 
       info.loss = std::numeric_limits<T>::quiet_NaN();
       detail::fire_on_step_begin(info, callbacks...);
 
-      const RowMatrix<T>& out = model.forward(Xb, true);
+      const RowMatrix<T>* out_ptr = nullptr;
+      if constexpr (detail::has_input_buffer<Model>::value) {
+        out_ptr = &model.forward_input(true);
+      } else {
+        out_ptr = &model.forward(Xb, true);
+      }
+      const RowMatrix<T>& out = *out_ptr;
       const T batch_loss = loss.value_and_grad(out, Yb, dOut);
       if (!std::isfinite(batch_loss)) {
         throw std::runtime_error(detail::concat("attnsel::fit: the training loss is ", batch_loss, " at epoch ",
