@@ -80,6 +80,19 @@ TEMPLATE_TEST_CASE("softmax_rows and causal_softmax_rows", "[ops]", float, doubl
   CHECK(E.row(0).cwiseAbs().maxCoeff() == T(0));
 }
 
+TEMPLATE_TEST_CASE("row-wise softmax of a large matrix (row blocks, threaded with OpenMP) matches per-row softmax", "[ops]", float, double) {
+  using T = TestType;
+  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  const Mat X = Mat::Random(300, 200) * T(4);
+  const RowMatrix<T> C = attnsel::causal_softmax_rows(X, 50);
+  for (Index r = 0; r < X.rows(); ++r) {
+    const Index len = std::min<Index>(r + 51, X.cols());
+    const Eigen::Matrix<T, Eigen::Dynamic, 1> p = attnsel::softmax(X.row(r).head(len).transpose());
+    CHECK((C.row(r).head(len).transpose() - p).cwiseAbs().maxCoeff() <= T(1e-6));
+    if (len < X.cols()) CHECK(C.row(r).tail(X.cols() - len).cwiseAbs().maxCoeff() == T(0));
+  }
+}
+
 TEMPLATE_TEST_CASE("argmax and top-k through the Eigen API", "[ops]", float, double) {
   using T = TestType;
   using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;

@@ -76,17 +76,41 @@ T log_sum_exp(const T* x, std::size_t n) noexcept {
   return kernels::log_sum_exp{}(arch_for<T>{}, x, static_cast<const T*>(nullptr), n);
 }
 
+namespace detail {
+/// Runs the row kernel over blocks of rows, on OpenMP threads when the program is built with
+/// OpenMP and the matrix is large enough; `len(r)` gets global row numbers.
+template <class T, class RowLength>
+void softmax_row_blocks(const T* in, std::size_t in_stride, T* out, std::size_t out_stride, std::size_t rows,
+                        std::size_t cols, RowLength len) noexcept {
+#if defined(_OPENMP)
+  constexpr std::size_t block = 64;
+  if (rows >= 2 * block && rows * cols >= (std::size_t(1) << 15)) {
+    const auto blocks = static_cast<long long>((rows + block - 1) / block);
+#pragma omp parallel for schedule(static)
+    for (long long b = 0; b < blocks; ++b) {
+      const std::size_t r0 = std::size_t(b) * block;
+      const std::size_t n = std::min(block, rows - r0);
+      kernels::softmax_rows{}(arch_for<T>{}, in + r0 * in_stride, in_stride, out + r0 * out_stride, out_stride, n,
+                              cols, [&len, r0](std::size_t r) { return len(r0 + r); });
+    }
+    return;
+  }
+#endif
+  kernels::softmax_rows{}(arch_for<T>{}, in, in_stride, out, out_stride, rows, cols, len);
+}
+}  // namespace detail
+
 /// Row-wise softmax; row r covers its first min(lengths[r], cols) entries (lengths == nullptr:
-/// every row covers all cols), zeros after.
+/// every row covers all cols), zeros after. Rows are split across OpenMP threads when the
+/// program is built with OpenMP.
 template <class T>
 void softmax_rows(const T* in, std::size_t in_stride, T* out, std::size_t out_stride,
                   std::size_t rows, std::size_t cols, const std::size_t* lengths) noexcept {
   if (lengths) {
-    kernels::softmax_rows{}(arch_for<T>{}, in, in_stride, out, out_stride, rows, cols,
-                            [lengths](std::size_t r) { return lengths[r]; });
+    detail::softmax_row_blocks(in, in_stride, out, out_stride, rows, cols,
+                               [lengths](std::size_t r) { return lengths[r]; });
   } else {
-    kernels::softmax_rows{}(arch_for<T>{}, in, in_stride, out, out_stride, rows, cols,
-                            [cols](std::size_t) { return cols; });
+    detail::softmax_row_blocks(in, in_stride, out, out_stride, rows, cols, [cols](std::size_t) { return cols; });
   }
 }
 
@@ -95,8 +119,8 @@ void softmax_rows(const T* in, std::size_t in_stride, T* out, std::size_t out_st
 template <class T>
 void causal_softmax_rows(const T* in, std::size_t in_stride, T* out, std::size_t out_stride,
                          std::size_t rows, std::size_t cols, std::size_t offset) noexcept {
-  kernels::softmax_rows{}(arch_for<T>{}, in, in_stride, out, out_stride, rows, cols,
-                          [offset](std::size_t r) { return r + 1 + offset; });
+  detail::softmax_row_blocks(in, in_stride, out, out_stride, rows, cols,
+                             [offset](std::size_t r) { return r + 1 + offset; });
 }
 
 /// Index of the largest candidate, lowest index on ties; npos when there is none.
