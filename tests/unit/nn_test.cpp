@@ -168,6 +168,10 @@ TEST_CASE("loss values and metrics on hand-checked inputs", "[nn]") {
   p << 1, 3;
   t << 0, 0;
   CHECK(MeanSquaredError<double>{}.value(p, t) == 5.0);
+  CHECK(accuracy(Z, y) == 0.5);
+  CHECK(log_loss(Z, y) == SoftmaxCrossEntropy<double>{}.value(Z, y));
+  CHECK(accuracy(z, b) == BinaryLogistic<double>{}.metric(z, b));
+  CHECK(rmse(p, t) == std::sqrt(5.0));
   CHECK(std::fabs(MeanSquaredError<double>{}.metric(p, t) - std::sqrt(5.0)) < 1e-12);
 }
 

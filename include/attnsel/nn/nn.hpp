@@ -4,9 +4,10 @@
 
 /// @file nn/nn.hpp
 /// The model floor: parameters, layers (Dense with a weight-mask hook, ReLU, BatchNorm,
-/// FeatureScale), Sequential / make_mlp, and losses with their metrics.
+/// FeatureScale), Sequential / make_mlp, losses, and metrics (accuracy, log-loss, RMSE).
 
 #include "layers.hpp"
 #include "loss.hpp"
+#include "metrics.hpp"
 #include "parameter.hpp"
 #include "sequential.hpp"
