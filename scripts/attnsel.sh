@@ -2,6 +2,8 @@
 # attnsel's one set-up entry point. Run from anywhere, as root on Debian 12 (or with the
 # packages already installed):
 #   bash scripts/attnsel.sh example    install what is missing, build, run the main example
+#                                      (feature_selection on the bundled digits; extra arguments
+#                                      go to it, e.g. --data breast_cancer --k 5)
 #   bash scripts/attnsel.sh test       install what is missing, build, run every test (ctest)
 #   bash scripts/attnsel.sh sanitize   the tests again under ASan + UBSan
 #   bash scripts/attnsel.sh deps       only install the Debian packages that are missing
@@ -11,7 +13,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="$(nproc 2>/dev/null || echo 2)"
 build="${ATTNSEL_BUILD_DIR:-$root/build}"
 
-packages=(cmake g++ make git libeigen3-dev libxsimd-dev zlib1g-dev catch2 libbenchmark-dev libcli11-dev python3)
+packages=(cmake g++ make git libeigen3-dev libxsimd-dev zlib1g-dev catch2 libbenchmark-dev libcli11-dev libstb-dev python3)
 
 deps() {
   local missing=()
@@ -44,9 +46,9 @@ case "${1:-}" in
   example)
     deps
     configure "$build"
-    cmake --build "$build" --target kernel_tour -j "$jobs"
+    cmake --build "$build" --target feature_selection -j "$jobs"
     shift
-    "$build/examples/kernel_tour" "$@"
+    "$build/examples/feature_selection" "$@"
     ;;
   test)
     deps
@@ -64,7 +66,7 @@ case "${1:-}" in
       ctest --test-dir "$dir" --output-on-failure -j "$jobs" -LE package
     ;;
   *)
-    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

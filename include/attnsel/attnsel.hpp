@@ -19,3 +19,5 @@
 #include "train/train.hpp"
 
 #include "data/data.hpp"
+
+#include "selection/selection.hpp"

@@ -1,0 +1,54 @@
+// Shared by the examples: draws a selection of pixels over the mean image as a PNG
+// (stb_image_write from Debian's libstb-dev).
+#pragma once
+
+#include <attnsel/attnsel.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <stb/stb_image_write.h>
+
+namespace examples {
+
+/// Side of a square image with d pixels, or 0 when d is not a perfect square.
+inline attnsel::Index image_side(attnsel::Index d) {
+  const auto s = static_cast<attnsel::Index>(std::llround(std::sqrt(double(d))));
+  return s * s == d ? s : 0;
+}
+
+/// Writes a PNG: the mean image in grey, selected pixels in red (brighter = chosen earlier),
+/// each pixel drawn as a `zoom` x `zoom` square.
+template <class T>
+void write_selection_png(const std::string& path, const attnsel::RowMatrix<T>& X, const std::vector<attnsel::Index>& order,
+                         attnsel::Index side, int zoom) {
+  const attnsel::Index d = X.cols();
+  if (side * side != d) throw std::invalid_argument("write_selection_png: " + std::to_string(d) + " features are not a square image");
+  Eigen::Matrix<double, 1, Eigen::Dynamic> mean = X.template cast<double>().colwise().mean();
+  const double lo = mean.minCoeff(), hi = mean.maxCoeff();
+  std::vector<int> rank(static_cast<std::size_t>(d), -1);
+  for (std::size_t i = 0; i < order.size(); ++i) rank[static_cast<std::size_t>(order[i])] = int(i);
+  const int W = int(side) * zoom;
+  std::vector<unsigned char> rgb(static_cast<std::size_t>(W) * W * 3);
+  for (int y = 0; y < W; ++y) {
+    for (int x = 0; x < W; ++x) {
+      const attnsel::Index p = attnsel::Index(y / zoom) * side + x / zoom;
+      unsigned char* px = &rgb[(static_cast<std::size_t>(y) * W + x) * 3];
+      const int r = rank[static_cast<std::size_t>(p)];
+      if (r >= 0) {
+        const double t = order.size() > 1 ? double(r) / double(order.size() - 1) : 0.0;
+        px[0] = 255;
+        px[1] = px[2] = static_cast<unsigned char>(40 + 120 * t);
+      } else {
+        const double g = hi > lo ? (mean(p) - lo) / (hi - lo) : 0.0;
+        px[0] = px[1] = px[2] = static_cast<unsigned char>(30 + 150 * g);
+      }
+    }
+  }
+  if (!stbi_write_png(path.c_str(), W, W, 3, rgb.data(), W * 3)) throw std::runtime_error("cannot write " + path);
+}
+
+}  // namespace examples

@@ -1,0 +1,16 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file selection/selection.hpp
+/// Feature selection: Sequential Attention (the attention mask module and the selector), the
+/// baselines it is compared with (OMP, Lasso path, random, all features), and the retraining
+/// evaluation.
+
+#include "attention_mask.hpp"
+#include "baselines.hpp"
+#include "evaluate.hpp"
+#include "lasso.hpp"
+#include "omp.hpp"
+#include "selection_result.hpp"
+#include "sequential_attention.hpp"

@@ -1,0 +1,380 @@
+// Feature selection: the attention mask module's schedule and gradient, the Sequential Attention
+// selector on planted problems, OMP against scikit-learn's fixture, the Lasso path, baselines.
+#include "../catch_compat.hpp"
+#include "gradcheck.hpp"
+
+#include <attnsel/attnsel.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace attnsel;
+using M = RowMatrix<double>;
+
+namespace {
+
+/// τ values of a training run with `steps` steps.
+std::vector<double> taus(int steps) {
+  std::vector<double> t;
+  for (int s = 0; s < steps; ++s) t.push_back(double(s) / steps);
+  return t;
+}
+
+/// The step at which each round fired.
+std::vector<int> firing_steps(AttentionMask<double>& m, int steps) {
+  std::vector<int> at;
+  Index rounds = 0;
+  for (int s = 0; s < steps; ++s) {
+    m.update(double(s) / steps);
+    if (m.rounds() > rounds) {
+      at.push_back(s);
+      rounds = m.rounds();
+    }
+  }
+  return at;
+}
+
+}  // namespace
+
+TEST_CASE("attention mask: warm-up, weights, reference and end-of-phase schedules", "[selection][mask]") {
+  AttentionMaskOptions o;
+  o.k = 4;
+  o.timing = MaskTiming::reference;
+  AttentionMask<double> ref(10, o);
+  ref.update(0.05);
+  CHECK(ref.in_warmup());
+  CHECK(ref.weights().isOnes());
+  // 100 steps, start 0.1: phases of 22.5 steps; reference rounds at steps 10, 33, 55, 78.
+  AttentionMask<double> r2(10, o);
+  CHECK(firing_steps(r2, 100) == std::vector<int>{10, 33, 55, 78});
+  CHECK(r2.selected().size() == 4);
+  r2.finish();
+  CHECK(r2.selected().size() == 4);
+  // End of phase: rounds 0..2 one phase later, the last in finish().
+  o.timing = MaskTiming::end_of_phase;
+  AttentionMask<double> e(10, o);
+  CHECK(firing_steps(e, 100) == std::vector<int>{33, 55, 78});
+  e.finish();
+  CHECK(e.selected().size() == 4);
+  // After the warm-up: selected features weigh exactly 1, the rest share a softmax summing to 1.
+  e.update(0.5);
+  const M a = e.weights();
+  double rest = 0;
+  for (Index j = 0; j < 10; ++j) {
+    if (e.selected_mask()(0, j) == 1.0) CHECK(a(0, j) == 1.0);
+    else rest += a(0, j);
+  }
+  CHECK(std::fabs(rest - 1.0) < 1e-12);
+}
+
+TEST_CASE("attention mask: the largest logits are picked, ties by lowest index, logits re-drawn", "[selection][mask]") {
+  AttentionMaskOptions o;
+  o.k = 2;
+  o.timing = MaskTiming::reference;
+  o.start = 0.0;
+  AttentionMask<double> m(6, o);
+  m.logits().value << 0.1, 0.9, 0.3, 0.9, -1.0, 0.0;
+  m.update(0.0);  // round 0 fires at once
+  REQUIRE(m.selected() == std::vector<Index>{1});
+  CHECK(m.history().front()[3] == 0.9);
+  CHECK(std::fabs(m.logits().value(0, 1)) < 1e-3);  // re-drawn ~ N(0, 1e-10)
+  m.logits().value << 0.0, 5.0, 0.2, 0.1, -1.0, 0.0;  // feature 1 is already selected
+  m.update(0.6);
+  CHECK(m.selected() == std::vector<Index>{1, 2});
+  // Same seed, same logit draws.
+  AttentionMask<double> a(6, o), b(6, o);
+  CHECK(a.logits().value == b.logits().value);
+}
+
+TEST_CASE("attention mask: per_round > 1, reference round count vs the fix", "[selection][mask]") {
+  AttentionMaskOptions o;
+  o.k = 50;
+  o.per_round = 5;
+  o.timing = MaskTiming::reference;
+  o.round_count = MaskRoundCount::reference;
+  AttentionMask<double> ref(200, o);
+  for (double t : taus(1000)) ref.update(t);
+  CHECK(ref.selected().size() == 10);  // the reference code's bug: rounds at idx 0 and 5 only
+  ref.finish();
+  CHECK(ref.selected().size() == 50);
+  o.round_count = MaskRoundCount::fixed;
+  AttentionMask<double> fixed(200, o);
+  for (double t : taus(1000)) fixed.update(t);
+  CHECK(fixed.selected().size() == 50);
+  CHECK(fixed.rounds() == 10);
+  std::set<Index> distinct(fixed.selected().begin(), fixed.selected().end());
+  CHECK(distinct.size() == 50);
+}
+
+TEST_CASE("attention mask: gradient w.r.t. the logits (finite differences)", "[selection][mask][gradcheck]") {
+  AttentionMaskOptions o;
+  o.k = 3;
+  o.start = 0.0;
+  o.timing = MaskTiming::reference;
+  AttentionMask<double> m(7, o);
+  m.update(0.0);  // one feature selected
+  Rng rng(4);
+  m.logits().value = gradcheck::random_away_from_zero(1, 7, rng);
+  const M R = gradcheck::random_away_from_zero(1, 7, rng);  // L = sum(a ⊙ R)
+  auto f = [&] {
+    // recompute a for the current logits without firing rounds
+    RowMatrix<double> a(1, 7);
+    simd::masked_softmax(m.logits().value.data(), (RowMatrix<double>::Ones(1, 7) - m.selected_mask()).eval().data(),
+                         a.data(), 7);
+    a += m.selected_mask();
+    return a.cwiseProduct(R).sum();
+  };
+  m.update(0.0);  // refresh a with the new logits (no round is due)
+  REQUIRE(m.rounds() == 1);
+  m.backward(R);
+  const M analytic = m.logits().grad;
+  CHECK(gradcheck::rel_error(gradcheck::numeric(m.logits().value, f), analytic) <= 1e-6);
+  CHECK(analytic(0, m.selected()[0]) == 0.0);
+  AttentionMaskOptions wo;
+  wo.k = 3;
+  AttentionMask<double> w(7, wo);
+  w.update(0.0);  // warm-up: no gradient
+  w.backward(R);
+  CHECK(w.logits().grad.isZero());
+}
+
+TEST_CASE("attention mask: bad options", "[selection][mask][errors]") {
+  AttentionMaskOptions o;
+  o.k = 0;
+  ATTNSEL_CHECK_INVALID(AttentionMask<double>(5, o), "'k' is 0", "[1, 5]");
+  o.k = 6;
+  ATTNSEL_CHECK_INVALID(AttentionMask<double>(5, o), "'k' is 6");
+  o.k = 4;
+  o.per_round = 3;
+  ATTNSEL_CHECK_INVALID(AttentionMask<double>(5, o), "'per_round' is 3", "divisor of k = 4");
+  o.per_round = 1;
+  o.start = 0.5;
+  o.stop = 0.4;
+  ATTNSEL_CHECK_INVALID(AttentionMask<double>(5, o), "'start' and 'stop'");
+}
+
+namespace {
+
+/// n x d standard normal features; the class depends on features 0..3 only.
+Dataset<float> planted_classification(Index n, Index d, std::uint64_t seed) {
+  Rng rng(seed);
+  Dataset<float> ds;
+  ds.X.resize(n, d);
+  ds.y.resize(n);
+  for (Index i = 0; i < n; ++i) {
+    for (Index j = 0; j < d; ++j) ds.X(i, j) = float(random::normal(rng));
+    const double s = 2 * ds.X(i, 0) - 1.5 * ds.X(i, 1) + ds.X(i, 2) * ds.X(i, 3);
+    ds.y(i) = s > 0.3 ? 2.0f : (s < -0.3 ? 0.0f : 1.0f);
+  }
+  ds.classes = {"a", "b", "c"};
+  return ds;
+}
+
+}  // namespace
+
+TEST_CASE("Sequential Attention finds planted features and is deterministic for a seed", "[selection][sa]") {
+  const Dataset<float> ds = planted_classification(1500, 20, 3);
+  SequentialAttentionOptions<float> o;
+  o.k = 4;
+  o.epochs = 40;
+  o.batch_size = 64;
+  o.hidden = {16};
+  o.seed = 7;
+  SequentialAttentionSelector<float> sa(o);
+  const Selection<float> s1 = sa.fit(ds.X, ds.y);
+  const Selection<float> s2 = SequentialAttentionSelector<float>(o).fit(ds.X, ds.y);
+  std::set<Index> got(s1.features.begin(), s1.features.end());
+  INFO("selected " << s1.features[0] << " " << s1.features[1] << " " << s1.features[2] << " " << s1.features[3]);
+  CHECK(got.count(0) == 1);
+  CHECK(got.count(1) == 1);
+  CHECK(std::count_if(got.begin(), got.end(), [](Index j) { return j < 4; }) >= 3);
+  CHECK(s1.features == s2.features);
+  CHECK(s1.history == s2.history);
+  CHECK(s1.history.size() == 4);
+  CHECK(s1.losses.size() == 40);
+  CHECK(s1.losses.back() < s1.losses.front());
+  const RowMatrix<float> Xs = sa.transform(ds.X);
+  CHECK(Xs.cols() == 4);
+  CHECK(Xs.col(2) == ds.X.col(s1.features[2]));
+}
+
+TEST_CASE("Sequential Attention for regression", "[selection][sa]") {
+  Rng rng(5);
+  const Index n = 800, d = 15;
+  RowMatrix<float> X(n, d);
+  Vector<float> y(n);
+  for (Index i = 0; i < n; ++i) {
+    for (Index j = 0; j < d; ++j) X(i, j) = float(random::normal(rng));
+    y(i) = 3 * X(i, 4) - 2 * X(i, 9) + 0.1f * float(random::normal(rng));
+  }
+  SequentialAttentionOptions<float> o;
+  o.k = 2;
+  o.task = Task::regression;
+  o.epochs = 30;
+  o.batch_size = 64;
+  o.hidden = {8};
+  o.learning_rate = 0.01f;  // unscaled targets: the default 1e-3 trains too slowly in 360 steps
+  const Selection<float> s = SequentialAttentionSelector<float>(o).fit(X, y);
+  std::set<Index> got(s.features.begin(), s.features.end());
+  CHECK(got == std::set<Index>{4, 9});
+}
+
+TEST_CASE("Sequential Attention rejects bad input", "[selection][sa][errors]") {
+  const Dataset<float> ds = planted_classification(50, 6, 1);
+  SequentialAttentionOptions<float> o;
+  o.k = 7;
+  ATTNSEL_CHECK_INVALID(SequentialAttentionSelector<float>(o).fit(ds.X, ds.y), "'k' is 7", "[1, 6]");
+  o.k = 0;
+  ATTNSEL_CHECK_INVALID(SequentialAttentionSelector<float>(o).fit(ds.X, ds.y), "'k' is 0");
+  o.k = 2;
+  RowMatrix<float> bad = ds.X;
+  bad(3, 1) = std::numeric_limits<float>::quiet_NaN();
+  ATTNSEL_CHECK_INVALID(SequentialAttentionSelector<float>(o).fit(bad, ds.y), "'X' holds nan at (3, 1)");
+  Vector<float> yb = ds.y;
+  yb(4) = 0.5f;
+  ATTNSEL_CHECK_INVALID(SequentialAttentionSelector<float>(o).fit(ds.X, yb), "'y' holds 0.5 at index 4");
+  ATTNSEL_CHECK_INVALID(SequentialAttentionSelector<float>(o).fit(ds.X, Vector<float>(Vector<float>::Zero(49))),
+                        "'y' has 49 values", "expected 50");
+  ATTNSEL_CHECK_INVALID(SequentialAttentionSelector<float>(o).transform(ds.X), "call fit first");
+}
+
+namespace {
+
+struct OmpFixture {
+  Eigen::MatrixXd X;
+  Eigen::VectorXd y;
+  struct Case {
+    Index k;
+    bool fit_intercept;
+    std::vector<Index> order;
+    std::vector<double> coef;
+    double intercept;
+  };
+  std::vector<Case> cases;
+};
+
+OmpFixture load_fixture() {
+  const std::string dir = ATTNSEL_FIXTURE_DIR;
+  CsvOptions co;
+  co.task = Task::regression;
+  const Dataset<double> p = read_csv<double>(dir + "/omp_problem.csv", co);
+  OmpFixture f;
+  f.X = p.X;
+  f.y = p.y;
+  std::ifstream in(dir + "/omp_expected.txt");
+  std::string line;
+  std::vector<std::string> lines;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] != '#') lines.push_back(line);
+  for (std::size_t i = 0; i + 3 < lines.size(); i += 4) {
+    OmpFixture::Case c;
+    int fi = 0;
+    std::istringstream(lines[i]) >> c.k >> fi;
+    c.fit_intercept = fi != 0;
+    std::istringstream o(lines[i + 1]), w(lines[i + 2]);
+    for (Index v; o >> v;) c.order.push_back(v);
+    for (double v; w >> v;) c.coef.push_back(v);
+    c.intercept = std::stod(lines[i + 3]);
+    f.cases.push_back(c);
+  }
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("OMP selects what scikit-learn selects, with the same coefficients", "[selection][omp]") {
+  const OmpFixture f = load_fixture();
+  REQUIRE(f.cases.size() == 2);
+  for (const auto& c : f.cases) {
+    for (auto pre : {OmpOptions::Precompute::gram, OmpOptions::Precompute::residual}) {
+      INFO("fit_intercept " << c.fit_intercept << ", precompute " << int(pre));
+      OmpOptions o;
+      o.fit_intercept = c.fit_intercept;
+      o.precompute = pre;
+      const OmpResult<double> r = orthogonal_matching_pursuit(f.X, f.y, c.k, o);
+      CHECK(r.features == c.order);
+      for (Index j = 0; j < f.X.cols(); ++j) CHECK(std::fabs(r.coef(j) - c.coef[std::size_t(j)]) <= 1e-9 * (1 + std::fabs(c.coef[std::size_t(j)])));
+      CHECK(std::fabs(r.intercept - c.intercept) <= 1e-9 * (1 + std::fabs(c.intercept)));
+      CHECK(r.losses.size() == std::size_t(c.k));
+      CHECK(std::is_sorted(r.losses.rbegin(), r.losses.rend()));  // residual norms decrease
+    }
+  }
+  // float gives the same selection on this well-conditioned problem
+  const OmpResult<float> rf = orthogonal_matching_pursuit(f.X.cast<float>().eval(), f.y.cast<float>().eval(), 8);
+  CHECK(rf.features == f.cases[0].order);
+}
+
+TEST_CASE("OMP recovers a planted support, stops on linear dependence, rejects bad input", "[selection][omp]") {
+  Rng rng(9);
+  const Index n = 200, d = 40;
+  Eigen::MatrixXd X(n, d);
+  for (Index i = 0; i < X.size(); ++i) X.data()[i] = random::normal(rng);
+  Eigen::VectorXd w = Eigen::VectorXd::Zero(d);
+  w(3) = 5;
+  w(17) = -4;
+  w(30) = 3;
+  const Eigen::VectorXd y = X * w;
+  const OmpResult<double> r = orthogonal_matching_pursuit(X, y, 3);
+  CHECK(r.features == std::vector<Index>{3, 17, 30});
+  CHECK((r.coef - w).cwiseAbs().maxCoeff() < 1e-10);
+  CHECK(r.losses.back() < 1e-6 * y.norm());  // the Gram variant's norm formula cancels to ~sqrt(eps)
+  // Duplicated column: OMP stops instead of selecting a dependent column.
+  Eigen::MatrixXd D(50, 3);
+  for (Index i = 0; i < 50; ++i) {
+    D(i, 0) = random::normal(rng);
+    D(i, 1) = 2 * D(i, 0);
+    D(i, 2) = 0;
+  }
+  const OmpResult<double> dep = orthogonal_matching_pursuit(D, D.col(0).eval(), 3);
+  CHECK(dep.stopped_early);
+  CHECK(dep.features.size() == 1);
+  ATTNSEL_CHECK_INVALID(orthogonal_matching_pursuit(X, y, 0), "'k' is 0");
+  ATTNSEL_CHECK_INVALID(orthogonal_matching_pursuit(X, y, 41), "'k' is 41", "[1, 40]");
+  ATTNSEL_CHECK_INVALID(orthogonal_matching_pursuit(X, y.head(10).eval(), 2), "'y' has 10 values");
+  Eigen::MatrixXd bad = X;
+  bad(0, 0) = std::numeric_limits<double>::infinity();
+  ATTNSEL_CHECK_INVALID(orthogonal_matching_pursuit(bad, y, 2), "'X' holds NaN or inf");
+}
+
+TEST_CASE("Lasso path: planted features enter first, in order of strength", "[selection][lasso]") {
+  Rng rng(11);
+  const Index n = 300, d = 25;
+  Eigen::MatrixXd X(n, d);
+  for (Index i = 0; i < X.size(); ++i) X.data()[i] = random::normal(rng);
+  Eigen::VectorXd y = 6 * X.col(12) - 3 * X.col(2) + 1.0 * X.col(20);
+  for (Index i = 0; i < n; ++i) y(i) += 0.1 * random::normal(rng);
+  const Selection<double> s = lasso_path_selection(X, y, 3);
+  CHECK(s.features == std::vector<Index>{12, 2, 20});
+  const Selection<double> more = lasso_path_selection(X, y, 10);
+  CHECK(more.features.size() == 10);
+  CHECK(std::set<Index>(more.features.begin(), more.features.end()).size() == 10);
+  ATTNSEL_CHECK_INVALID(lasso_path_selection(X, y, 26), "'k' is 26");
+}
+
+TEST_CASE("random and all-feature baselines", "[selection]") {
+  const Selection<float> r1 = random_selection<float>(30, 5, 3), r2 = random_selection<float>(30, 5, 3);
+  CHECK(r1.features == r2.features);
+  CHECK(std::set<Index>(r1.features.begin(), r1.features.end()).size() == 5);
+  CHECK(random_selection<float>(30, 5, 4).features != r1.features);
+  CHECK(all_features<float>(4).features == std::vector<Index>{0, 1, 2, 3});
+  ATTNSEL_CHECK_INVALID(random_selection<float>(3, 4, 1), "'k' is 4");
+}
+
+TEST_CASE("retraining on selected features scores them on held-out data", "[selection]") {
+  const Dataset<float> ds = planted_classification(1200, 12, 8);
+  const auto split = stratified_split(ds, 0.25, 2);
+  RetrainOptions<float> ro;
+  ro.epochs = 30;
+  ro.batch_size = 64;
+  ro.hidden = {16};
+  const float good = retrain_score(split.train, split.test, {0, 1, 2, 3}, ro);
+  const float bad = retrain_score(split.train, split.test, {6, 7, 8, 9}, ro);
+  CHECK(good > 0.8f);
+  CHECK(bad < 0.6f);
+  ATTNSEL_CHECK_INVALID(retrain_score(split.train, split.test, {}, ro), "'features' is empty");
+  ATTNSEL_CHECK_INVALID(retrain_score(split.train, split.test, {12}, ro), "'columns' holds 12");
+}
