@@ -22,7 +22,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"Train a classifier with attnsel's training core and report its test accuracy."};
-  std::string data = "digits", label, idx_dir, hidden_text = "64", export_dir;
+  std::string data = "digits", label, idx_dir, hidden_text = "64", export_dir, schedule = "constant";
   int epochs = 30, batch = 64, threads = 0;
   double lr = 1e-3, test_fraction = 0.25, weight_decay = 0.0, C = 0.0;
   std::uint64_t seed = 1;
@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", epochs, "training epochs")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--batch", batch, "minibatch size")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   app.add_option("--lr", lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--schedule", schedule, "learning-rate schedule: constant or cosine (to 0 over the run)")
+      ->capture_default_str()->check(CLI::IsMember({"constant", "cosine"}));
   app.add_option("--weight-decay", weight_decay, "decoupled weight decay")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--C", C, "L2 on the weights (not biases) as scikit-learn's C: coefficient 1/(C n_train); 0 = none")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
@@ -92,6 +94,7 @@ int main(int argc, char** argv) {
     opt.seed = seed;
     opt.validation_X = &split.test.X;
     opt.validation_Y = &Yte;
+    if (schedule == "cosine") opt.learning_rate = attnsel::CosineLR<T>{T(lr)};
 
     std::printf("data: %lld train / %lld test rows, %lld features, %lld classes; model: %s (%lld parameters); "
                 "kernels on %s, %d Eigen threads\n",
