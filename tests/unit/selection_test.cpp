@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <numeric>
 #include <set>
 #include <sstream>
 #include <string>
@@ -353,6 +354,30 @@ TEST_CASE("Lasso path: planted features enter first, in order of strength", "[se
   CHECK(more.features.size() == 10);
   CHECK(std::set<Index>(more.features.begin(), more.features.end()).size() == 10);
   ATTNSEL_CHECK_INVALID(lasso_path_selection(X, y, 26), "'k' is 26");
+}
+
+TEST_CASE("regularised linear Sequential Attention selects OMP's sequence (n=500, d=50, k=10)", "[selection][linear_sa]") {
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    Rng rng(seed);
+    const Index n = 500, d = 50, k = 10;
+    Eigen::MatrixXd X(n, d);
+    for (Index i = 0; i < X.size(); ++i) X.data()[i] = random::normal(rng);
+    std::vector<Index> cols(static_cast<std::size_t>(d));
+    std::iota(cols.begin(), cols.end(), Index(0));
+    random::shuffle(cols, rng);
+    Eigen::VectorXd w = Eigen::VectorXd::Zero(d);  // 10 planted features of distinct strength
+    for (Index i = 0; i < k; ++i) w(cols[std::size_t(i)]) = (1.0 + double(i)) * (random::uniform01(rng) < 0.5 ? -1 : 1);
+    Eigen::VectorXd y = X * w;
+    for (Index i = 0; i < n; ++i) y(i) += 0.5 * random::normal(rng);
+    OmpOptions oo;
+    oo.normalize = true;
+    const OmpResult<double> omp = orthogonal_matching_pursuit(X, y, k, oo);
+    const Selection<double> sa = linear_sequential_attention(X, y, k);
+    INFO("seed " << seed);
+    CHECK(sa.features == omp.features);
+    CHECK(std::set<Index>(sa.features.begin(), sa.features.end()) == std::set<Index>(cols.begin(), cols.begin() + k));
+    CHECK(sa.history.size() == std::size_t(k));
+  }
 }
 
 TEST_CASE("random and all-feature baselines", "[selection]") {

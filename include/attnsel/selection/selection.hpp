@@ -11,6 +11,7 @@
 #include "baselines.hpp"
 #include "evaluate.hpp"
 #include "lasso.hpp"
+#include "linear_sa.hpp"
 #include "omp.hpp"
 #include "selection_result.hpp"
 #include "sequential_attention.hpp"

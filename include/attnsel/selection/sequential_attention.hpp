@@ -33,6 +33,11 @@
 
 ATTNSEL_NAMESPACE_BEGIN
 
+/// The optimizer the selector trains with: Adam (the reference), or plain gradient descent
+/// (SGD without momentum), whose steps follow gradient magnitudes: with it and an L2 penalty the
+/// linear model selects like OMP (docs §4.3).
+enum class SelectorOptimizer { adam, sgd };
+
 template <class T>
 struct SequentialAttentionOptions {
   Index k = 10;                       ///< features to select
@@ -46,7 +51,9 @@ struct SequentialAttentionOptions {
   T learning_rate = T(1e-3);
   T decay_rate = T(1);                ///< learning rate · decay_rate^(step / decay_steps)
   std::size_t decay_steps = 0;        ///< 0 = no decay (the reference divides by zero there)
-  T weight_decay = T(0);              ///< decoupled, on network weights and logits alike
+  T weight_decay = T(0);              ///< Adam: decoupled decay on network weights and logits alike
+  T l2 = T(0);                        ///< coupled L2 penalty (l2/2)·||θ||² on weights and logits
+  SelectorOptimizer optimizer = SelectorOptimizer::adam;
   // The mask module (attention_mask.hpp):
   double start = 0.1;
   double stop = 1.0;
@@ -131,6 +138,8 @@ Selection<T> SequentialAttentionSelector<T>::fit(const Eigen::MatrixBase<DX>& X,
                   opt_.learning_rate, ", expected a finite value > 0");
   detail::require(opt_.decay_rate > T(0) && opt_.decay_rate <= T(1), fn, "option 'decay_rate' is ", opt_.decay_rate,
                   ", expected a value in (0, 1]");
+  detail::require(opt_.weight_decay >= T(0) && opt_.l2 >= T(0), fn, "options 'weight_decay' and 'l2' are ",
+                  opt_.weight_decay, " and ", opt_.l2, ", expected values >= 0");
   const Index outputs = detail::model_outputs<T>(fn, y, X.rows(), opt_.task);
   const RowMatrix<T> Xc = X.template cast<T>();
   RowMatrix<T> Y(X.rows(), 1);
@@ -156,9 +165,12 @@ Selection<T> SequentialAttentionSelector<T>::fit(const Eigen::MatrixBase<DX>& X,
   Sequential<T> model = make_mlp<T>(d, outputs, mlp);
   FeatureScale<T>* scale = model.template find<FeatureScale<T>>();
 
-  Adam<T> adam({opt_.learning_rate, T(0.9), T(0.999), T(1e-7), opt_.weight_decay});
-  adam.add_parameters(model.parameters());
-  adam.add_parameters({&mask.logits()});
+  Adam<T> adam({opt_.learning_rate, T(0.9), T(0.999), T(1e-7), opt_.weight_decay, opt_.l2});
+  SGD<T> sgd({opt_.learning_rate, T(0), false, opt_.l2});
+  std::vector<Parameter<T>*> params = model.parameters();
+  params.push_back(&mask.logits());
+  if (opt_.optimizer == SelectorOptimizer::adam) adam.add_parameters(params);
+  else sgd.add_parameters(params);
 
   TrainOptions<T> to;
   to.epochs = opt_.epochs;
@@ -168,12 +180,11 @@ Selection<T> SequentialAttentionSelector<T>::fit(const Eigen::MatrixBase<DX>& X,
   to.learning_rate = ExponentialDecayLR<T>{opt_.learning_rate, opt_.decay_rate, opt_.decay_steps};
 
   MaskHook hook{&mask, scale};
-  TrainHistory<T> h;
-  if (opt_.task == Task::regression) {
-    h = attnsel::fit(model, MeanSquaredError<T>{}, adam, Xc, Y, to, hook, callbacks...);
-  } else {
-    h = attnsel::fit(model, SoftmaxCrossEntropy<T>{}, adam, Xc, Y, to, hook, callbacks...);
-  }
+  auto train = [&](auto& optimizer) {
+    if (opt_.task == Task::regression) return attnsel::fit(model, MeanSquaredError<T>{}, optimizer, Xc, Y, to, hook, callbacks...);
+    return attnsel::fit(model, SoftmaxCrossEntropy<T>{}, optimizer, Xc, Y, to, hook, callbacks...);
+  };
+  const TrainHistory<T> h = opt_.optimizer == SelectorOptimizer::adam ? train(adam) : train(sgd);
   mask.finish();
 
   Selection<T> s;

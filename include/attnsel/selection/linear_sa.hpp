@@ -1,0 +1,117 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file selection/linear_sa.hpp
+/// Regularised linear Sequential Attention, the setting in which the paper proves that Sequential
+/// Attention selects the same sequence as Orthogonal Matching Pursuit (docs §4.3).
+///
+/// Each round: the selected features S are refit by least squares (the projection step) and
+/// leave the residual r; the unselected features U then compete through the Hadamard model
+/// r ≈ X_U (softmax(w) ⊙ β) with ℓ2 penalties on β and w,
+///
+///   min_{β, w}  (1/2n)·||r − X_U (softmax(w) ⊙ β)||² + (λ/2)·(||β||² + ||w||²),
+///
+/// trained by full-batch gradient descent from β = 0, w = 0; the feature with the largest logit
+/// joins S. Early in training w_j grows with (x_jᵀ r)², so the pick is OMP's argmax |x_jᵀ r|.
+/// Columns are centred and scaled to unit variance (OMP with normalised columns makes the same
+/// choice), and y is centred.
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+
+#include "../error.hpp"
+#include "../simd/dispatch.hpp"
+#include "../types.hpp"
+#include "selection_result.hpp"
+
+ATTNSEL_NAMESPACE_BEGIN
+
+struct LinearSequentialAttentionOptions {
+  Index steps = 1000;           ///< gradient-descent steps per round
+  /// Step size, multiplied by the number of candidates (softmax weights are ~1/m) and capped at
+  /// 1/λ so that the penalty term stays stable.
+  double learning_rate = 0.01;
+  /// λ. The equivalence with OMP holds in the regularised regime, where the penalty keeps the
+  /// unselected part of the fit small (here: λ ≳ 0.1 for unit-variance columns); with weak
+  /// penalties and long training the competition leaves that regime.
+  double l2 = 1.0;
+};
+
+/// @throws std::invalid_argument for k outside [1, min(n, d)], shape mismatches, NaN/inf, bad
+///         options.
+template <class DX, class Dy>
+Selection<typename DX::Scalar> linear_sequential_attention(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<Dy>& y,
+                                                           Index k, const LinearSequentialAttentionOptions& options = {}) {
+  using T = typename DX::Scalar;
+  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using Vec = Vector<T>;
+  constexpr const char* fn = "attnsel::linear_sequential_attention";
+  const Index n = X.rows(), d = X.cols();
+  detail::require(n >= 2 && d >= 1, fn, "argument 'X' is ", n, "x", d, ", expected at least 2 rows and 1 column");
+  detail::require(y.rows() == 1 || y.cols() == 1, fn, "argument 'y' must be a vector, got ", y.rows(), "x", y.cols());
+  detail::require(y.size() == n, fn, "argument 'y' has ", y.size(), " values, expected ", n, " (the rows of 'X')");
+  detail::require(k >= 1 && k <= std::min(n, d), fn, "argument 'k' is ", k, ", expected a value in [1, ", std::min(n, d), "]");
+  detail::require(options.steps >= 1 && options.learning_rate > 0 && options.l2 >= 0, fn,
+                  "options need steps >= 1, learning_rate > 0, l2 >= 0");
+  Mat Xs = X.template cast<T>();
+  Vec yc(n);
+  for (Index i = 0; i < n; ++i) yc(i) = T(y.cols() == 1 ? y(i, 0) : y(0, i));
+  detail::require(Xs.allFinite() && yc.allFinite(), fn, "arguments 'X' and 'y' must not hold NaN or inf");
+  Xs.rowwise() -= Xs.colwise().mean();
+  for (Index j = 0; j < d; ++j) {
+    const T s = std::sqrt(Xs.col(j).squaredNorm() / T(n));
+    if (s > T(0)) Xs.col(j) /= s;
+  }
+  yc.array() -= yc.mean();
+
+  Selection<T> out;
+  out.method = "linear_sequential_attention";
+  std::vector<char> chosen(static_cast<std::size_t>(d), 0);
+  Vec r = yc;
+  const T lam = T(options.l2);
+  for (Index round = 0; round < k; ++round) {
+    std::vector<Index> U;
+    for (Index j = 0; j < d; ++j)
+      if (!chosen[std::size_t(j)]) U.push_back(j);
+    const Index m = Index(U.size());
+    Mat XU(n, m);
+    for (Index i = 0; i < m; ++i) XU.col(i) = Xs.col(U[std::size_t(i)]);
+    Vec w = Vec::Zero(m), beta = Vec::Zero(m), a(m), e(n), c(m), ga(m);
+    T lr = T(options.learning_rate) * T(m);  // softmax weights are ~1/m: keep steps O(1)
+    if (lam > T(0)) lr = std::min(lr, T(1) / lam);
+    for (Index t = 0; t < options.steps; ++t) {
+      simd::softmax(w.data(), a.data(), static_cast<std::size_t>(m));
+      e.noalias() = r - XU * a.cwiseProduct(beta);
+      c.noalias() = XU.transpose() * e / T(n);  // −dL/d(a ⊙ β)
+      ga = -beta.cwiseProduct(c);
+      const T avg = a.dot(ga);
+      const Vec gw = (a.array() * (ga.array() - avg)).matrix() + lam * w;
+      const Vec gb = -a.cwiseProduct(c) + lam * beta;
+      beta -= lr * gb;
+      w -= lr * gw;
+    }
+    Index best = 0;
+    for (Index i = 1; i < m; ++i)
+      if (w(i) > w(best)) best = i;
+    std::vector<T> logits(static_cast<std::size_t>(d), T(0));
+    for (Index i = 0; i < m; ++i) logits[std::size_t(U[std::size_t(i)])] = w(i);
+    out.history.push_back(std::move(logits));
+    const Index j = U[std::size_t(best)];
+    chosen[std::size_t(j)] = 1;
+    out.features.push_back(j);
+    // Projection step: least squares on the selected columns.
+    Mat XS(n, Index(out.features.size()));
+    for (std::size_t i = 0; i < out.features.size(); ++i) XS.col(Index(i)) = Xs.col(out.features[i]);
+    const Vec coef = (XS.transpose() * XS).ldlt().solve(XS.transpose() * yc);
+    r = yc - XS * coef;
+    out.losses.push_back(r.norm());
+  }
+  return out;
+}
+
+ATTNSEL_NAMESPACE_END
