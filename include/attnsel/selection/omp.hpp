@@ -9,16 +9,20 @@
 /// an incrementally grown Cholesky factor of the selected columns' Gram matrix.
 ///
 /// Two equivalent ways to get the correlations, chosen by `OmpOptions::precompute`:
-///  - Gram: G = XᵀX once (a symmetric rank-n update, n·d²/2 multiply-adds), then O(d·k) a round;
+///  - Gram: G = XᵀX once (n·d²/2 multiply-adds), then O(d·k) a round;
 ///  - residual: Xᵀr each round (n·d multiply-adds a round).
-/// `automatic` takes the Gram when it is cheaper (d / 2 < k, or n > d as scikit-learn does).
+/// `automatic` estimates both costs (the residual passes are memory-bound once X outgrows the
+/// cache) and takes the cheaper. With OpenMP the Gram blocks and the residual correlations are
+/// spread over the threads.
 ///
 /// Conventions follow scikit-learn's OrthogonalMatchingPursuit: with `fit_intercept` X and y are
 /// centred first; columns are not rescaled unless `normalize`; the run stops early (with fewer
 /// than k features) when the next column is linearly dependent on the selected ones. Ties go to
 /// the lowest index.
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
 #include <limits>
 #include <vector>
 
@@ -30,6 +34,56 @@
 #include "selection_result.hpp"
 
 ATTNSEL_NAMESPACE_BEGIN
+
+namespace detail {
+
+/// G = XᵀX (X column-major, n x d). With OpenMP: lower-triangle blocks of 128 columns as
+/// independent GEMMs spread over the threads (Eigen's own SYRK is single-threaded), mirrored.
+template <class T>
+void gram_matrix(const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& X, Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& G) {
+  const Index d = X.cols();
+  G.resize(d, d);
+#if defined(_OPENMP)
+  constexpr Index B = 128;
+  const Index nb = (d + B - 1) / B;
+  if (nb >= 2 && X.rows() * d >= (Index(1) << 18)) {
+    std::vector<std::pair<Index, Index>> blocks;
+    for (Index i = 0; i < nb; ++i)
+      for (Index j = 0; j <= i; ++j) blocks.emplace_back(i, j);
+    const int saved = Eigen::nbThreads();
+    Eigen::setNbThreads(1);
+#pragma omp parallel for schedule(dynamic)
+    for (long long p = 0; p < static_cast<long long>(blocks.size()); ++p) {
+      const Index i = blocks[std::size_t(p)].first, j = blocks[std::size_t(p)].second;
+      const Index ri = std::min(B, d - i * B), rj = std::min(B, d - j * B);
+      G.block(i * B, j * B, ri, rj).noalias() = X.middleCols(i * B, ri).transpose() * X.middleCols(j * B, rj);
+    }
+    Eigen::setNbThreads(saved);
+    G.template triangularView<Eigen::StrictlyUpper>() = G.transpose();
+    return;
+  }
+#endif
+  G.setZero();
+  G.template selfadjointView<Eigen::Lower>().rankUpdate(X.transpose());
+  G.template triangularView<Eigen::StrictlyUpper>() = G.transpose();
+}
+
+/// c = Xᵀr, columns split over OpenMP threads for large X.
+template <class T>
+void correlations(const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& X, const Vector<T>& r, Vector<T>& c) {
+  const Index d = X.cols();
+  c.resize(d);
+#if defined(_OPENMP)
+  if (X.rows() * d >= (Index(1) << 16)) {
+#pragma omp parallel for schedule(static)
+    for (Index j = 0; j < d; ++j) c(j) = X.col(j).dot(r);
+    return;
+  }
+#endif
+  c.noalias() = X.transpose() * r;
+}
+
+}  // namespace detail
 
 struct OmpOptions {
   enum class Precompute { automatic, gram, residual };
@@ -87,14 +141,15 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
       else norms(j) = T(1);
   }
 
+  // Cost model for `automatic`: the Gram costs n·d²/2 multiply-adds at GEMM speed; the residual
+  // variant k·n·d at GEMV speed, which is memory-bound (taken as 8x slower per multiply-add) once X
+  // no longer fits in cache.
+  const double gram_cost = 0.5 * double(n) * double(d) * double(d);
+  const double res_cost = double(k) * double(n) * double(d) * (double(n) * double(d) * sizeof(T) > 8e6 ? 8.0 : 1.0);
   const bool use_gram = options.precompute == OmpOptions::Precompute::gram ||
-                        (options.precompute == OmpOptions::Precompute::automatic && (n > d || 2 * k > d));
+                        (options.precompute == OmpOptions::Precompute::automatic && gram_cost < res_cost);
   Mat G;
-  if (use_gram) {
-    G = Mat::Zero(d, d);
-    G.template selfadjointView<Eigen::Lower>().rankUpdate(Xc.transpose());
-    G.template triangularView<Eigen::StrictlyUpper>() = G.transpose();
-  }
+  if (use_gram) detail::gram_matrix(Xc, G);
   const Vec b = Xc.transpose() * yc;
 
   OmpResult<T> out;
@@ -111,7 +166,7 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
         c = b;
         for (Index i = 0; i < Index(S.size()); ++i) c.noalias() -= G.col(S[std::size_t(i)]) * gamma(i);
       } else {
-        c.noalias() = Xc.transpose() * r;
+        detail::correlations(Xc, r, c);
       }
     }
     Index best = -1;
