@@ -55,6 +55,70 @@ void omp_args(benchmark::internal::Benchmark* b) {
 BENCHMARK_TEMPLATE(BM_omp, double)->Apply(omp_args)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_omp, float)->Apply(omp_args)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// ---- Sequential Attention's one-pass cost: selection vs one plain training run ----
+
+struct Table {
+  attnsel::RowMatrix<float> X;
+  attnsel::Vector<float> y;
+};
+
+/// MNIST's training set from $ATTNSEL_DATA_CACHE/mnist (default ~/.cache/attnsel/mnist) when it
+/// is there, else a random 60000 x 784 table with 10 classes.
+const Table& mnist_or_random() {
+  static const Table t = [] {
+    const char* cache = std::getenv("ATTNSEL_DATA_CACHE");
+    const char* home = std::getenv("HOME");
+    const std::string dir = cache ? std::string(cache) + "/mnist" : std::string(home ? home : ".") + "/.cache/attnsel/mnist";
+    try {
+      auto d = attnsel::read_idx_dataset<float>(dir + "/train-images-idx3-ubyte", dir + "/train-labels-idx1-ubyte");
+      return Table{std::move(d.X), std::move(d.y)};
+    } catch (const std::exception&) {
+      attnsel::Rng rng(1);
+      Table r{attnsel::RowMatrix<float>(60000, 784), attnsel::Vector<float>(60000)};
+      for (attnsel::Index i = 0; i < r.X.size(); ++i) r.X.data()[i] = float(attnsel::random::uniform01(rng));
+      for (attnsel::Index i = 0; i < r.y.size(); ++i) r.y(i) = float(attnsel::random::index(rng, 10));
+      return r;
+    }
+  }();
+  return t;
+}
+
+constexpr attnsel::Index kSaEpochs = 2, kSaBatch = 256;
+
+void BM_sa_select_k50(benchmark::State& state) {
+  const Table& t = mnist_or_random();
+  attnsel::SequentialAttentionOptions<float> o;
+  o.k = 50;
+  o.epochs = kSaEpochs;
+  o.batch_size = kSaBatch;
+  for (auto _ : state) {
+    auto s = attnsel::SequentialAttentionSelector<float>(o).fit(t.X, t.y);
+    benchmark::DoNotOptimize(s.features.data());
+  }
+}
+
+/// The same model (batch norm + MLP 67), epochs and batch size, without the attention mask.
+void BM_plain_training(benchmark::State& state) {
+  const Table& t = mnist_or_random();
+  const attnsel::RowMatrix<float> Y = attnsel::RowMatrix<float>(t.y);
+  for (auto _ : state) {
+    attnsel::MLPOptions mo;
+    mo.hidden = {67};
+    mo.input_batch_norm = true;
+    auto model = attnsel::make_mlp<float>(784, 10, mo);
+    attnsel::Adam<float> adam;
+    attnsel::TrainOptions<float> to;
+    to.epochs = kSaEpochs;
+    to.batch_size = kSaBatch;
+    to.drop_last = true;
+    auto h = attnsel::fit(model, attnsel::SoftmaxCrossEntropy<float>{}, adam, t.X, Y, to);
+    benchmark::DoNotOptimize(h.steps);
+  }
+}
+
+BENCHMARK(BM_sa_select_k50)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1)->Repetitions(3);
+BENCHMARK(BM_plain_training)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1)->Repetitions(3);
+
 }  // namespace
 
 int main(int argc, char** argv) {
