@@ -27,7 +27,7 @@ namespace {
 using T = float;
 
 struct Args {
-  std::string data = "digits", label, idx_dir, method = "sa", task = "classification", picture;
+  std::string data = "digits", label, idx_dir, method = "sa", task = "classification", picture, export_dir;
   attnsel::Index k = 10;
   int epochs = 60, batch = 64;
   double lr = 1e-3, test_fraction = 0.25;
@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", a.seed, "seed for the split, the models and the random baseline")->capture_default_str();
   app.add_option("--picture", a.picture, "PNG of the selected pixels (image data; default selected_pixels.png)");
   app.add_flag("--quiet", a.quiet, "no progress bar");
+  app.add_option("--export-split", a.export_dir, "write train.csv and test.csv of the split here (for peer comparisons)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -94,6 +95,10 @@ int main(int argc, char** argv) {
     } else {
       split = attnsel::stratified_split(examples::load_table<T>(a.data, a.label, task), a.test_fraction, a.seed);
       source = a.data;
+    }
+    if (!a.export_dir.empty()) {
+      examples::write_csv(a.export_dir + "/train.csv", split.train);
+      examples::write_csv(a.export_dir + "/test.csv", split.test);
     }
     if (a.k < 1 || a.k > split.train.features())
       throw std::invalid_argument("--k is " + std::to_string(a.k) + ", expected a value in [1, " +
@@ -108,7 +113,9 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     const attnsel::Selection<T> s = select(a, split.train);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("selected in %.2f s, in order:\n", seconds);
+    std::printf("selected in %.2f s, in order (indices:", seconds);
+    for (attnsel::Index f : s.features) std::printf(" %lld", (long long)f);
+    std::printf("):\n");
     for (std::size_t i = 0; i < s.features.size(); ++i) {
       const attnsel::Index f = s.features[i];
       const std::string& name = split.train.feature_names[static_cast<std::size_t>(f)];
