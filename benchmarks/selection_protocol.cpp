@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   app.add_option("--name", name, "data-set name in the output (default: --data or the IDX folder)");
   app.add_option("--k", k, "features to select")->capture_default_str();
   app.add_option("--seeds", seeds, "seeds 1..N")->capture_default_str()->check(CLI::Range(1, 100));
-  app.add_option("--methods", methods, "comma-separated: sa, sa_reference, random, all, omp, lasso")->capture_default_str();
+  app.add_option("--methods", methods, "comma-separated: sa, sa_reference, lly, seql, gl, gomp, random, all, omp, lasso")->capture_default_str();
   app.add_option("--preset", preset_name, "hyper-parameters: default, mnist, fashion, mice, isolet, coil, activity")->capture_default_str();
   app.add_option("--epochs", h.epochs, "selection epochs (overrides the preset)");
   app.add_option("--epochs-fit", h.epochs_fit, "retraining epochs (overrides the preset)");
@@ -130,6 +130,19 @@ int main(int argc, char** argv) {
             o.round_count = attnsel::MaskRoundCount::reference;
           }
           features = attnsel::SequentialAttentionSelector<T>(o).fit(split.train.X, split.train.y).features;
+        } else if (m == "lly" || m == "seql" || m == "gl" || m == "gomp") {
+          attnsel::SequentialAttentionOptions<T> o;
+          o.k = k;
+          o.epochs = h.epochs;
+          o.batch_size = h.batch;
+          o.learning_rate = T(h.lr);
+          o.decay_rate = T(h.decay_rate);
+          o.decay_steps = h.decay_steps;
+          o.seed = std::uint64_t(seed);
+          if (m == "lly") features = attnsel::lly_selection(split.train.X, split.train.y, o).features;
+          else if (m == "seql") features = attnsel::sequential_lasso_selection(split.train.X, split.train.y, o).features;
+          else if (m == "gl") features = attnsel::group_lasso_selection(split.train.X, split.train.y, o).features;
+          else features = attnsel::gradient_omp_selection(split.train.X, split.train.y, o).features;
         } else if (m == "random") {
           features = attnsel::random_selection<T>(split.train.features(), k, std::uint64_t(seed)).features;
         } else if (m == "all") {

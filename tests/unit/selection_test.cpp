@@ -403,3 +403,31 @@ TEST_CASE("retraining on selected features scores them on held-out data", "[sele
   ATTNSEL_CHECK_INVALID(retrain_score(split.train, split.test, {}, ro), "'features' is empty");
   ATTNSEL_CHECK_INVALID(retrain_score(split.train, split.test, {12}, ro), "'columns' holds 12");
 }
+
+TEST_CASE("NN baselines (LLY, Sequential LASSO, Group LASSO, gradient OMP) select k planted features", "[selection][baselines]") {
+  const Dataset<float> ds = planted_classification(1200, 16, 21);
+  SequentialAttentionOptions<float> o;
+  o.k = 4;
+  o.epochs = 30;
+  o.batch_size = 64;
+  o.hidden = {16};
+  o.seed = 3;
+  const std::vector<Selection<float>> runs = {
+      lly_selection(ds.X, ds.y, o), sequential_lasso_selection(ds.X, ds.y, o, 0.01f),
+      group_lasso_selection(ds.X, ds.y, o, 0.01f), gradient_omp_selection(ds.X, ds.y, o)};
+  for (const Selection<float>& s : runs) {
+    INFO(s.method << ": " << s.features[0] << " " << s.features[1] << " " << s.features[2] << " " << s.features[3]);
+    REQUIRE(s.features.size() == 4);
+    CHECK(std::set<Index>(s.features.begin(), s.features.end()).size() == 4);
+    std::set<Index> got(s.features.begin(), s.features.end());
+    CHECK((got.count(0) + got.count(1)) >= 1);  // at least one of the two strong planted features
+    CHECK(!s.losses.empty());
+  }
+  CHECK(runs[1].history.size() == 4);  // sequential LASSO: one round per feature
+  CHECK(runs[2].history.size() == 1);  // group LASSO: one round
+  // deterministic for a seed
+  CHECK(gradient_omp_selection(ds.X, ds.y, o).features == runs[3].features);
+  o.k = 17;
+  ATTNSEL_CHECK_INVALID(lly_selection(ds.X, ds.y, o), "'k' is 17");
+  ATTNSEL_CHECK_INVALID(gradient_omp_selection(ds.X, ds.y, o), "'k' is 17");
+}

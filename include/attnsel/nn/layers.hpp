@@ -110,6 +110,35 @@ class ReLU final : public Layer<T> {
   Index size_;
 };
 
+/// Y = X where X > 0, alpha · X elsewhere (alpha = 0 is ReLU).
+template <class T>
+class LeakyReLU final : public Layer<T> {
+ public:
+  LeakyReLU(Index size, T alpha) : size_(size), alpha_(alpha) {
+    detail::require(size >= 1, "attnsel::LeakyReLU", "argument 'size' is ", size, ", expected >= 1");
+    detail::require(std::isfinite(alpha), "attnsel::LeakyReLU", "argument 'alpha' is ", alpha, ", expected a finite value");
+  }
+  Index input_size() const override { return size_; }
+  Index output_size() const override { return size_; }
+  void forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) override {
+    detail::require(X.cols() == size_, "attnsel::LeakyReLU::forward", "input has ", X.cols(), " columns, expected ", size_);
+    Y.resize(X.rows(), X.cols());
+    Y.array() = (X.array() > T(0)).select(X.array(), alpha_ * X.array());
+  }
+  void backward(const RowMatrix<T>& X, const RowMatrix<T>&, const RowMatrix<T>& dY, RowMatrix<T>* dX) override {
+    detail::require(X.cols() == size_ && dY.rows() == X.rows() && dY.cols() == size_, "attnsel::LeakyReLU::backward",
+                    "output gradient is ", dY.rows(), "x", dY.cols(), ", expected ", X.rows(), "x", size_);
+    if (!dX) return;
+    dX->resize(dY.rows(), dY.cols());
+    dX->array() = (X.array() > T(0)).select(dY.array(), alpha_ * dY.array());
+  }
+  std::string describe() const override { return "LeakyReLU(" + std::to_string(size_) + ")"; }
+
+ private:
+  Index size_;
+  T alpha_;
+};
+
 /// Options of BatchNorm (defaults follow Keras: momentum 0.99, epsilon 1e-3).
 template <class T>
 struct BatchNormOptions {

@@ -12,6 +12,7 @@
 #include "evaluate.hpp"
 #include "lasso.hpp"
 #include "linear_sa.hpp"
+#include "nn_baselines.hpp"
 #include "omp.hpp"
 #include "selection_result.hpp"
 #include "sequential_attention.hpp"

@@ -48,6 +48,10 @@ struct StepInfo {
   double tau = 0.0;              ///< training progress step / total_steps, in [0, 1)
   T learning_rate = T(0);
   T loss = std::numeric_limits<T>::quiet_NaN();  ///< batch loss, set for on_step_end
+  /// The current minibatch (examples and targets), for hooks that need an extra pass over it;
+  /// valid during the step events, null otherwise.
+  const RowMatrix<T>* batch_X = nullptr;
+  const RowMatrix<T>* batch_Y = nullptr;
 };
 
 /// Summary of one epoch, passed to on_epoch_end.

@@ -148,6 +148,12 @@ TrainHistory<T> fit(Model& model, const Loss& loss, Optimizer& optimizer, const 
         detail::gather_rows(X, order, begin, rows, Xb);
       }
       detail::gather_rows(Y, order, begin, rows, Yb);
+      if constexpr (detail::has_input_buffer<Model>::value) {
+        info.batch_X = &model.input_buffer();
+      } else {
+        info.batch_X = &Xb;
+      }
+      info.batch_Y = &Yb;
       info.batch = b;
       info.tau = total == 0 ? 0.0 : double(info.step) / double(total);
       if (options.learning_rate) optimizer.set_learning_rate(options.learning_rate(info.step, total));
@@ -196,6 +202,7 @@ TrainHistory<T> fit(Model& model, const Loss& loss, Optimizer& optimizer, const 
     history.epochs_run = epoch + 1;
     if (detail::fire_on_epoch_end(e, callbacks...)) stop = true;
   }
+  info.batch_X = info.batch_Y = nullptr;
   history.steps = info.step;
   history.stopped_early = stop;
   history.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
