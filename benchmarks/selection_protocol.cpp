@@ -27,7 +27,7 @@ namespace {
 using T = float;
 
 struct Hyper {
-  double lr = 1e-3, decay_rate = 1.0;
+  double lr = 5e-3, decay_rate = 1.0;
   std::size_t decay_steps = 0;
   attnsel::Index batch = 64, epochs = 60, epochs_fit = 60;
 };

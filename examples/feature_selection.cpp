@@ -30,7 +30,7 @@ struct Args {
   std::string data = "digits", label, idx_dir, method = "sa", task = "classification", picture, export_dir;
   attnsel::Index k = 10;
   int epochs = 60, batch = 64;
-  double lr = 1e-3, test_fraction = 0.25;
+  double lr = 5e-3, test_fraction = 0.25;
   std::uint64_t seed = 1;
   bool quiet = false;
 };
