@@ -119,18 +119,36 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
   detail::require(y.size() == n, fn, "argument 'y' has ", y.size(), " values, expected ", n, " (the rows of 'X')");
   detail::require(k >= 1 && k <= std::min(n, d), fn, "argument 'k' is ", k, ", expected a value in [1, ", std::min(n, d),
                   "] (at most the rows and the columns of 'X')");
-  Mat Xc = X.template cast<T>();
+  // One pass per column (kept in cache): copy, centre, check finiteness.
+  Mat Xc(n, d);
+  Eigen::Matrix<T, 1, Eigen::Dynamic> x_mean = Eigen::Matrix<T, 1, Eigen::Dynamic>::Zero(d);
+  int finite = 1;
+  const bool centre = options.fit_intercept;
+  auto prepare_column = [&](Index j) {
+    auto col = Xc.col(j);
+    col = X.col(j).template cast<T>();
+    if (centre) {
+      x_mean(j) = col.mean();
+      col.array() -= x_mean(j);
+    }
+    return col.allFinite();  // a NaN or inf anywhere in the column survives the centring
+  };
+#if defined(_OPENMP)
+  if (n * d >= (Index(1) << 18)) {
+#pragma omp parallel for schedule(static) reduction(&& : finite)
+    for (Index j = 0; j < d; ++j) finite = prepare_column(j) && finite;
+  } else
+#endif
+  {
+    for (Index j = 0; j < d; ++j) finite = prepare_column(j) && finite;
+  }
+  detail::require(finite != 0, fn, "argument 'X' holds NaN or inf");
   Vec yc(n);
   for (Index i = 0; i < n; ++i) yc(i) = T(y.cols() == 1 ? y(i, 0) : y(0, i));
-  detail::require(Xc.allFinite(), fn, "argument 'X' holds NaN or inf");
   detail::require(yc.allFinite(), fn, "argument 'y' holds NaN or inf");
-
-  Eigen::Matrix<T, 1, Eigen::Dynamic> x_mean = Eigen::Matrix<T, 1, Eigen::Dynamic>::Zero(d);
   T y_mean(0);
-  if (options.fit_intercept) {
-    x_mean = Xc.colwise().mean();
+  if (centre) {
     y_mean = yc.mean();
-    Xc.rowwise() -= x_mean;
     yc.array() -= y_mean;
   }
   Vec norms = Vec::Ones(d);
