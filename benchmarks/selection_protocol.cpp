@@ -47,6 +47,18 @@ Hyper preset(const std::string& name) {
   return h;
 }
 
+attnsel::SequentialAttentionOptions<T> selector_options(const Hyper& h, attnsel::Index k, int seed) {
+  attnsel::SequentialAttentionOptions<T> o;
+  o.k = k;
+  o.epochs = h.epochs;
+  o.batch_size = h.batch;
+  o.learning_rate = T(h.lr);
+  o.decay_rate = T(h.decay_rate);
+  o.decay_steps = h.decay_steps;
+  o.seed = std::uint64_t(seed);
+  return o;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,28 +132,14 @@ int main(int argc, char** argv) {
         const auto t0 = std::chrono::steady_clock::now();
         std::vector<attnsel::Index> features;
         if (m == "sa" || m == "sa_reference") {
-          attnsel::SequentialAttentionOptions<T> o;
-          o.k = k;
-          o.epochs = h.epochs;
-          o.batch_size = h.batch;
-          o.learning_rate = T(h.lr);
-          o.decay_rate = T(h.decay_rate);
-          o.decay_steps = h.decay_steps;
-          o.seed = std::uint64_t(seed);
+          attnsel::SequentialAttentionOptions<T> o = selector_options(h, k, seed);
           if (m == "sa_reference") {
             o.timing = attnsel::MaskTiming::reference;
             o.round_count = attnsel::MaskRoundCount::reference;
           }
           features = attnsel::SequentialAttentionSelector<T>(o).fit(split.train.X, split.train.y).features;
         } else if (m == "lly" || m == "seql" || m == "gl" || m == "gomp") {
-          attnsel::SequentialAttentionOptions<T> o;
-          o.k = k;
-          o.epochs = h.epochs;
-          o.batch_size = h.batch;
-          o.learning_rate = T(h.lr);
-          o.decay_rate = T(h.decay_rate);
-          o.decay_steps = h.decay_steps;
-          o.seed = std::uint64_t(seed);
+          const attnsel::SequentialAttentionOptions<T> o = selector_options(h, k, seed);
           if (m == "lly") features = attnsel::lly_selection(split.train.X, split.train.y, o).features;
           else if (m == "seql") features = attnsel::sequential_lasso_selection(split.train.X, split.train.y, o).features;
           else if (m == "gl") features = attnsel::group_lasso_selection(split.train.X, split.train.y, o).features;

@@ -146,7 +146,7 @@ struct scan {
   void operator()(Arch, const T* x, T* out, std::size_t n, bool exclusive) const noexcept;
   template <class T>
   void operator()(scalar_arch, const T* x, T* out, std::size_t n, bool exclusive) const noexcept {
-    scalar::scan(x, out, n, exclusive);
+    (void)scalar::scan(x, out, n, exclusive);
   }
 };
 

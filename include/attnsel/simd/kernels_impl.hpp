@@ -161,23 +161,6 @@ std::size_t argmax(const T* x, const T* mask, std::size_t n) noexcept {
   return npos;  // only when a candidate is NaN (precondition violated)
 }
 
-/// Sequential scan of one stretch with a running sum; returns the stretch's total.
-template <class T>
-T scan_stretch(const T* x, T* out, std::size_t n, bool exclusive) noexcept {
-  T s(0);
-  for (std::size_t i = 0; i < n; ++i) {
-    const T v = x[i];
-    if (exclusive) {
-      out[i] = s;
-      s += v;
-    } else {
-      s += v;
-      out[i] = s;
-    }
-  }
-  return s;
-}
-
 }  // namespace detail
 
 template <class Arch, class T>
@@ -288,7 +271,7 @@ void scan::operator()(Arch, const T* x, T* out, std::size_t n, bool exclusive) c
   constexpr std::size_t parts = 4;
   constexpr std::size_t min_stretch = 64;
   if (n < parts * min_stretch) {
-    detail::scan_stretch(x, out, n, exclusive);
+    scalar::scan(x, out, n, exclusive);
     return;
   }
   const std::size_t m = n / parts;  // stretch p covers [p*m, (p+1)*m), the last one to n
@@ -307,7 +290,7 @@ void scan::operator()(Arch, const T* x, T* out, std::size_t n, bool exclusive) c
     }
   }
   const std::size_t last = parts * m;
-  detail::scan_stretch(x + last, out + last, n - last, exclusive);
+  scalar::scan(x + last, out + last, n - last, exclusive);
   T carry = s[0];
   for (std::size_t p = 1; p < parts; ++p) {
     detail::add_constant<Arch>(carry, out + p * m, m);

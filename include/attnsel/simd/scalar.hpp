@@ -173,9 +173,9 @@ std::size_t top_k(const T* x, const T* mask, std::size_t n, std::size_t k, std::
 }
 
 /// out[i] = x[0] + ... + x[i] (inclusive) or x[0] + ... + x[i-1] (exclusive, out[0] = 0).
-/// In place (out == x) is allowed.
+/// In place (out == x) is allowed. Returns the total.
 template <class T>
-void scan(const T* x, T* out, std::size_t n, bool exclusive) noexcept {
+T scan(const T* x, T* out, std::size_t n, bool exclusive) noexcept {
   T s(0);
   for (std::size_t i = 0; i < n; ++i) {
     const T v = x[i];
@@ -187,6 +187,7 @@ void scan(const T* x, T* out, std::size_t n, bool exclusive) noexcept {
       out[i] = s;
     }
   }
+  return s;
 }
 
 /// Cumulative sum down the rows of a row-major rows x cols matrix, per column:

@@ -1,0 +1,25 @@
+# Shared by the peer scripts (sourced): the project's packages, and the peers' Debian packages.
+peer_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+bash "$peer_root/scripts/attnsel.sh" deps
+
+peer_apt() {  # peer_apt PACKAGE...: installs the packages that are missing
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Debian's torch and numpy call the system BLAS, which is the reference BLAS until OpenBLAS is
+# installed (torch epochs ~6x slower here without it).
+need_sklearn() { peer_apt python3-sklearn libopenblas0-pthread; }
+need_torch() { peer_apt python3-torch libopenblas0-pthread; }
+
+peer_build() {  # peer_build TARGET...: Release build in build-bench/ with examples and benchmarks
+  local build="$peer_root/build-bench"
+  cmake -S "$peer_root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DATTNSEL_BUILD_TESTS=OFF \
+    -DATTNSEL_BUILD_EXAMPLES=ON -DATTNSEL_BUILD_BENCHMARKS=ON >/dev/null
+  cmake --build "$build" --target "$@" -j "$(nproc)" >/dev/null
+}
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-2}"
