@@ -6,6 +6,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_main.hpp"
+
 #include <cstdlib>
 #include <string>
 
@@ -121,12 +123,4 @@ BENCHMARK(BM_plain_training)->Unit(benchmark::kSecond)->UseRealTime()->Iteration
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("attnsel_simd_arch", ATTNSEL_SIMD_ARCH_NAME);
-  benchmark::AddCustomContext("eigen_threads", std::to_string(Eigen::nbThreads()));
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+ATTNSEL_BENCHMARK_MAIN()

@@ -5,6 +5,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_main.hpp"
+
 #include <cstdio>
 #include <string>
 
@@ -104,12 +106,4 @@ BENCHMARK(BM_epoch_60k)->Arg(256)->ArgName("batch")->Unit(benchmark::kSecond)->U
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("attnsel_simd_arch", ATTNSEL_SIMD_ARCH_NAME);
-  benchmark::AddCustomContext("eigen_threads", std::to_string(Eigen::nbThreads()));
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+ATTNSEL_BENCHMARK_MAIN()

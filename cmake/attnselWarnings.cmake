@@ -22,7 +22,7 @@ endfunction()
 # Builds `target` for the machine it is built on (tests of the wide SIMD paths, benchmarks).
 function(attnsel_target_native target)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
-    target_compile_options(${target} PRIVATE -march=native)
+    target_compile_options(${target} PRIVATE -march=native)  # our tests, examples and benchmarks only
     # GCC 12's AVX-512 intrinsic headers trip these inside inlined xsimd/Eigen code.
     if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
       target_compile_options(${target} PRIVATE -Wno-uninitialized -Wno-maybe-uninitialized)

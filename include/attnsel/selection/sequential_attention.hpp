@@ -13,7 +13,7 @@
 ///   attnsel::SequentialAttentionOptions<float> o;
 ///   o.k = 10;
 ///   attnsel::SequentialAttentionSelector<float> sa(o);
-///   attnsel::Selection<float> s = sa.fit(X, y, attnsel::ProgressBar(std::cerr));
+///   attnsel::Selection<float> s = sa.fit(X, y, attnsel::ProgressBar(err));  // err: a std::ostream
 ///   s.features;                       // ordered feature indices
 ///   RowMatrix<float> Xs = sa.transform(X);
 /// @endcode

@@ -129,7 +129,7 @@ inline constexpr bool is_callback_v =
 
 }  // namespace detail
 
-/// Draws a progress bar per epoch on `out` (e.g. std::cerr), with the running loss, and one
+/// Draws a progress bar per epoch on `out` (e.g. the standard error stream), with the running loss, and one
 /// summary line per epoch. Writes only to the stream it is given.
 class ProgressBar {
  public:
