@@ -39,26 +39,9 @@ Selection<typename DX::Scalar> lasso_path_selection(const Eigen::MatrixBase<DX>&
   using Vec = Vector<T>;
   constexpr const char* fn = "attnsel::lasso_path_selection";
   const Index n = X.rows(), d = X.cols();
-  detail::require(n >= 2 && d >= 1, fn, "argument 'X' is ", n, "x", d, ", expected at least 2 rows and 1 column");
-  detail::require(y.rows() == 1 || y.cols() == 1, fn, "argument 'y' must be a vector, got ", y.rows(), "x", y.cols());
-  detail::require(y.size() == n, fn, "argument 'y' has ", y.size(), " values, expected ", n, " (the rows of 'X')");
-  detail::require(k >= 1 && k <= d, fn, "argument 'k' is ", k, ", expected a value in [1, ", d, "] (the columns of 'X')");
   detail::require(options.n_lambdas >= 2 && options.eps > 0 && options.eps < 1 && options.max_sweeps >= 1 && options.tol > 0,
                   fn, "options need n_lambdas >= 2, 0 < eps < 1, max_sweeps >= 1, tol > 0");
-  Mat Xc = X.template cast<T>();
-  Vec yc(n);
-  for (Index i = 0; i < n; ++i) yc(i) = T(y.cols() == 1 ? y(i, 0) : y(0, i));
-  detail::require(Xc.allFinite() && yc.allFinite(), fn, "arguments 'X' and 'y' must not hold NaN or inf");
-  if (options.fit_intercept) {
-    Xc.rowwise() -= Xc.colwise().mean();
-    yc.array() -= yc.mean();
-  }
-  if (options.standardize) {
-    for (Index j = 0; j < d; ++j) {
-      const T s = std::sqrt(Xc.col(j).squaredNorm() / T(n));
-      if (s > T(0)) Xc.col(j) /= s;
-    }
-  }
+  auto [Xc, yc] = detail::linear_problem(fn, X, y, k, d, options.fit_intercept, options.standardize);
   Mat G = Mat::Zero(d, d);
   G.template selfadjointView<Eigen::Lower>().rankUpdate(Xc.transpose());
   G.template triangularView<Eigen::StrictlyUpper>() = G.transpose();

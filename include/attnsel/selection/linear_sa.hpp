@@ -52,22 +52,9 @@ Selection<typename DX::Scalar> linear_sequential_attention(const Eigen::MatrixBa
   using Vec = Vector<T>;
   constexpr const char* fn = "attnsel::linear_sequential_attention";
   const Index n = X.rows(), d = X.cols();
-  detail::require(n >= 2 && d >= 1, fn, "argument 'X' is ", n, "x", d, ", expected at least 2 rows and 1 column");
-  detail::require(y.rows() == 1 || y.cols() == 1, fn, "argument 'y' must be a vector, got ", y.rows(), "x", y.cols());
-  detail::require(y.size() == n, fn, "argument 'y' has ", y.size(), " values, expected ", n, " (the rows of 'X')");
-  detail::require(k >= 1 && k <= std::min(n, d), fn, "argument 'k' is ", k, ", expected a value in [1, ", std::min(n, d), "]");
   detail::require(options.steps >= 1 && options.learning_rate > 0 && options.l2 >= 0, fn,
                   "options need steps >= 1, learning_rate > 0, l2 >= 0");
-  Mat Xs = X.template cast<T>();
-  Vec yc(n);
-  for (Index i = 0; i < n; ++i) yc(i) = T(y.cols() == 1 ? y(i, 0) : y(0, i));
-  detail::require(Xs.allFinite() && yc.allFinite(), fn, "arguments 'X' and 'y' must not hold NaN or inf");
-  Xs.rowwise() -= Xs.colwise().mean();
-  for (Index j = 0; j < d; ++j) {
-    const T s = std::sqrt(Xs.col(j).squaredNorm() / T(n));
-    if (s > T(0)) Xs.col(j) /= s;
-  }
-  yc.array() -= yc.mean();
+  const auto [Xs, yc] = detail::linear_problem(fn, X, y, k, std::min(n, d), true, true);
 
   Selection<T> out;
   out.method = "linear_sequential_attention";

@@ -193,12 +193,7 @@ Selection<T> gradient_omp_selection(const Eigen::MatrixBase<DX>& X, const Eigen:
   Index outputs = 0;
   const auto [Xc, Y] = detail::prepare_xy(fn, o, X, y, outputs);
   const Index d = Xc.cols();
-  MLPOptions mo;
-  mo.hidden = o.hidden;
-  mo.input_batch_norm = o.input_batch_norm;
-  mo.feature_scale = true;
-  mo.seed = o.seed;
-  Sequential<T> model = make_mlp<T>(d, outputs, mo);
+  Sequential<T> model = detail::masked_mlp(d, outputs, o);
   FeatureScale<T>* scale = model.template find<FeatureScale<T>>();
   Dense<T>* first = model.template find<Dense<T>>();
   scale->set_scale(RowMatrix<T>::Zero(1, d));
@@ -252,12 +247,7 @@ class LLYModel {
     attn_.template emplace<LeakyReLU<T>>(64, T(0.2));
     attn_.template emplace<Dense<T>>(64, d, rng);
     attn_.template emplace<LeakyReLU<T>>(d, T(0.2));
-    MLPOptions mo;
-    mo.hidden = o.hidden;
-    mo.input_batch_norm = o.input_batch_norm;
-    mo.feature_scale = true;
-    mo.seed = o.seed;
-    main_ = make_mlp<T>(d, outputs, mo);
+    main_ = masked_mlp(d, outputs, o);
     scale_ = main_.template find<FeatureScale<T>>();
     a_ = RowMatrix<T>::Constant(1, d, T(1) / T(d));
   }

@@ -5,9 +5,12 @@
 /// @file selection/selection_result.hpp
 /// What every selector returns.
 
+#include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "../error.hpp"
 #include "../types.hpp"
 
 ATTNSEL_NAMESPACE_BEGIN
@@ -26,5 +29,40 @@ struct Selection {
   /// Name of the method that made the selection.
   std::string method;
 };
+
+namespace detail {
+
+/// Checks (X, y, k) for a linear selector and returns X as a column-major copy, with columns
+/// and y centred when `centre` and columns scaled to unit norm / sqrt(n) when `standardize`.
+/// @throws std::invalid_argument for fewer than 2 rows, a non-vector or mismatched y, k outside
+///         [1, k_max], NaN or inf.
+template <class DX, class Dy>
+std::pair<Eigen::Matrix<typename DX::Scalar, Eigen::Dynamic, Eigen::Dynamic>, Vector<typename DX::Scalar>>
+linear_problem(const char* fn, const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<Dy>& y, Index k, Index k_max,
+               bool centre, bool standardize) {
+  using T = typename DX::Scalar;
+  const Index n = X.rows(), d = X.cols();
+  require(n >= 2 && d >= 1, fn, "argument 'X' is ", n, "x", d, ", expected at least 2 rows and 1 column");
+  require(y.rows() == 1 || y.cols() == 1, fn, "argument 'y' must be a vector, got ", y.rows(), "x", y.cols());
+  require(y.size() == n, fn, "argument 'y' has ", y.size(), " values, expected ", n, " (the rows of 'X')");
+  require(k >= 1 && k <= k_max, fn, "argument 'k' is ", k, ", expected a value in [1, ", k_max, "]");
+  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> Xc = X.template cast<T>();
+  Vector<T> yc(n);
+  for (Index i = 0; i < n; ++i) yc(i) = T(y.cols() == 1 ? y(i, 0) : y(0, i));
+  require(Xc.allFinite() && yc.allFinite(), fn, "arguments 'X' and 'y' must not hold NaN or inf");
+  if (centre) {
+    Xc.rowwise() -= Xc.colwise().mean();
+    yc.array() -= yc.mean();
+  }
+  if (standardize) {
+    for (Index j = 0; j < d; ++j) {
+      const T s = std::sqrt(Xc.col(j).squaredNorm() / T(n));
+      if (s > T(0)) Xc.col(j) /= s;
+    }
+  }
+  return {std::move(Xc), std::move(yc)};
+}
+
+}  // namespace detail
 
 ATTNSEL_NAMESPACE_END

@@ -122,6 +122,17 @@ Index model_outputs(const char* fn, const Eigen::MatrixBase<Dy>& y, Index rows, 
   return classes;
 }
 
+/// The selectors' network: [BatchNorm] → FeatureScale → MLP (hidden widths of the options).
+template <class T>
+Sequential<T> masked_mlp(Index d, Index outputs, const SequentialAttentionOptions<T>& o) {
+  MLPOptions mlp;
+  mlp.hidden = o.hidden;
+  mlp.input_batch_norm = o.input_batch_norm;
+  mlp.feature_scale = true;
+  mlp.seed = o.seed;
+  return make_mlp<T>(d, outputs, mlp);
+}
+
 }  // namespace detail
 
 template <class T>
@@ -157,12 +168,7 @@ Selection<T> SequentialAttentionSelector<T>::fit(const Eigen::MatrixBase<DX>& X,
   mo.seed = opt_.seed ^ 0x5eed5a11u;
   AttentionMask<T> mask(d, mo);
 
-  MLPOptions mlp;
-  mlp.hidden = opt_.hidden;
-  mlp.input_batch_norm = opt_.input_batch_norm;
-  mlp.feature_scale = true;
-  mlp.seed = opt_.seed;
-  Sequential<T> model = make_mlp<T>(d, outputs, mlp);
+  Sequential<T> model = detail::masked_mlp(d, outputs, opt_);
   FeatureScale<T>* scale = model.template find<FeatureScale<T>>();
 
   Adam<T> adam({opt_.learning_rate, T(0.9), T(0.999), T(1e-7), opt_.weight_decay, opt_.l2});
