@@ -21,3 +21,4 @@
 #include "data/data.hpp"
 
 #include "selection/selection.hpp"
+#include "selective/selective.hpp"

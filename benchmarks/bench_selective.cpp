@@ -1,0 +1,2 @@
+#include "bench_main.hpp"
+ATTNSEL_BENCHMARK_MAIN()

@@ -1,0 +1,11 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file selective.hpp
+/// Selective Attention (Leviathan, Kalman, Matias, ICLR 2025): the soft-mask attention forward and
+/// backward kernels and a KV cache that drops masked tokens under a memory budget. Needs only the
+/// kernel floor (`simd/`), not the trainer.
+
+#include "heads.hpp"
+#include "selective_attention.hpp"

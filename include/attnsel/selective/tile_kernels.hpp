@@ -1,0 +1,206 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file tile_kernels.hpp
+/// Register-blocked products of small row-major tiles for the attention kernels:
+/// `C (m×n) = or += A (m×k) · B (k×n)`, every operand row-major with its own leading dimension.
+/// Written once on `xsimd::batch<T, Arch>` (MR rows × NV vectors of accumulators held in
+/// registers, vector column tail, scalar column tail) with a scalar-arch fallback. No threads, no
+/// allocation: the attention kernels call it on 64 × 64 tiles from inside their own parallel
+/// regions, where a general GEMM's packing and thread start-up would cost more than the product.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <type_traits>
+
+#include "../simd/arch.hpp"
+#include "../simd/compat.hpp"
+#include "../simd/kernels.hpp"
+#include "../types.hpp"
+
+ATTNSEL_NAMESPACE_BEGIN
+namespace detail {
+namespace tile {
+
+/// Scalar reference and fallback.
+template <class T>
+void gemm_scalar(Index m, Index n, Index k, const T* A, Index lda, const T* B, Index ldb, T* C,
+                 Index ldc, bool accumulate) noexcept {
+  for (Index i = 0; i < m; ++i) {
+    T* c = C + i * ldc;
+    if (!accumulate) std::fill(c, c + n, T(0));
+    for (Index p = 0; p < k; ++p) {
+      const T a = A[i * lda + p];
+      const T* b = B + p * ldb;
+      for (Index j = 0; j < n; ++j) c[j] += a * b[j];
+    }
+  }
+}
+
+#if ATTNSEL_SIMD_ENABLED
+template <class T, class Arch, int MR, int NV>
+inline void micro(Index k, const T* A, Index lda, const T* B, Index ldb, T* C, Index ldc,
+                  bool accumulate) noexcept {
+  using Batch = xsimd::batch<T, Arch>;
+  constexpr Index L = static_cast<Index>(Batch::size);
+  Batch c[MR][NV];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v)
+      c[r][v] = accumulate ? Batch::load_unaligned(C + r * ldc + v * L) : Batch(T(0));
+  for (Index p = 0; p < k; ++p) {
+    Batch b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = Batch::load_unaligned(B + p * ldb + v * L);
+    for (int r = 0; r < MR; ++r) {
+      const Batch a(A[r * lda + p]);
+      for (int v = 0; v < NV; ++v) c[r][v] = xsimd::fma(a, b[v], c[r][v]);
+    }
+  }
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) c[r][v].store_unaligned(C + r * ldc + v * L);
+}
+
+template <class T, class Arch, int MR, int NV>
+inline void column_panel(Index m, Index k, const T* A, Index lda, const T* B, Index ldb, T* C,
+                         Index ldc, bool accumulate) noexcept {
+  Index i = 0;
+  for (; i + MR <= m; i += MR) micro<T, Arch, MR, NV>(k, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+  for (; i < m; ++i) micro<T, Arch, 1, NV>(k, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+}
+#endif
+
+/// C (m×n) = A·B, or C += A·B when `accumulate`. Row-major operands; `ld*` are row strides.
+template <class T, class Arch = simd::arch_for<T>>
+void gemm(Index m, Index n, Index k, const T* A, Index lda, const T* B, Index ldb, T* C, Index ldc,
+          bool accumulate) noexcept {
+  if (m <= 0 || n <= 0) return;
+  if constexpr (std::is_same_v<Arch, simd::scalar_arch>) {
+    gemm_scalar(m, n, k, A, lda, B, ldb, C, ldc, accumulate);
+  } else {
+#if ATTNSEL_SIMD_ENABLED
+    using Batch = xsimd::batch<T, Arch>;
+    constexpr Index L = static_cast<Index>(Batch::size);
+    // Accumulator shape by register file: 6 rows x 4 vectors on 512-bit registers (32 of them),
+    // 6 x 2 on narrower ones (16 registers).
+    constexpr int NV = sizeof(Batch) >= 64 ? 4 : 2;
+    constexpr int MR = 6;
+    Index j = 0;
+    for (; j + NV * L <= n; j += NV * L)
+      column_panel<T, Arch, MR, NV>(m, k, A, lda, B + j, ldb, C + j, ldc, accumulate);
+    for (; j + L <= n; j += L) column_panel<T, Arch, MR, 1>(m, k, A, lda, B + j, ldb, C + j, ldc, accumulate);
+    if (j < n) gemm_scalar(m, n - j, k, A, lda, B + j, ldb, C + j, ldc, accumulate);
+#else
+    gemm_scalar(m, n, k, A, lda, B, ldb, C, ldc, accumulate);
+#endif
+  }
+}
+
+/// out (cols × rows, row stride ldo) = scale · in (rows × cols, row stride ldi)ᵀ.
+template <class T>
+void transpose(Index rows, Index cols, const T* in, Index ldi, T* out, Index ldo, T scale = T(1)) noexcept {
+  constexpr Index blk = 8;
+  for (Index i0 = 0; i0 < rows; i0 += blk)
+    for (Index j0 = 0; j0 < cols; j0 += blk) {
+      const Index i1 = std::min(rows, i0 + blk), j1 = std::min(cols, j0 + blk);
+      for (Index i = i0; i < i1; ++i)
+        for (Index j = j0; j < j1; ++j) out[j * ldo + i] = scale * in[i * ldi + j];
+    }
+}
+
+/// Row helpers on tiles (all written once, SIMD with a scalar tail, or scalar fallback).
+
+/// x -= f.
+template <class T, class Arch = simd::arch_for<T>>
+void sub_inplace(T* x, const T* f, Index n) noexcept {
+  Index i = 0;
+#if ATTNSEL_SIMD_ENABLED
+  if constexpr (!std::is_same_v<Arch, simd::scalar_arch>) {
+    using Batch = xsimd::batch<T, Arch>;
+    constexpr Index L = static_cast<Index>(Batch::size);
+    for (; i + L <= n; i += L)
+      (Batch::load_unaligned(x + i) - Batch::load_unaligned(f + i)).store_unaligned(x + i);
+  }
+#endif
+  for (; i < n; ++i) x[i] -= f[i];
+}
+
+/// x += f.
+template <class T, class Arch = simd::arch_for<T>>
+void add_inplace(T* x, const T* f, Index n) noexcept {
+  simd::kernels::axpy{}(Arch{}, T(1), f, x, static_cast<std::size_t>(n));
+}
+
+/// run += max(s, 0).
+template <class T, class Arch = simd::arch_for<T>>
+void relu_add(T* run, const T* s, Index n) noexcept {
+  Index i = 0;
+#if ATTNSEL_SIMD_ENABLED
+  if constexpr (!std::is_same_v<Arch, simd::scalar_arch>) {
+    using Batch = xsimd::batch<T, Arch>;
+    constexpr Index L = static_cast<Index>(Batch::size);
+    const Batch zero(T(0));
+    for (; i + L <= n; i += L)
+      (Batch::load_unaligned(run + i) + xsimd::max(Batch::load_unaligned(s + i), zero)).store_unaligned(run + i);
+  }
+#endif
+  for (; i < n; ++i) run[i] += s[i] > T(0) ? s[i] : T(0);
+}
+
+/// Largest entry of x[0..n) (-inf for n = 0).
+template <class T, class Arch = simd::arch_for<T>>
+T row_max(const T* x, Index n) noexcept {
+  return simd::kernels::max{}(Arch{}, x, static_cast<std::size_t>(n));
+}
+
+/// x = exp(x - m) in place; returns the sum. Entries equal to -inf become 0.
+template <class T, class Arch = simd::arch_for<T>>
+T exp_shift_sum(T* x, T m, Index n) noexcept {
+  Index i = 0;
+  T s(0);
+#if ATTNSEL_SIMD_ENABLED
+  if constexpr (!std::is_same_v<Arch, simd::scalar_arch>) {
+    using Batch = xsimd::batch<T, Arch>;
+    constexpr Index L = static_cast<Index>(Batch::size);
+    const Batch vm(m);
+    Batch acc(T(0));
+    for (; i + L <= n; i += L) {
+      const Batch e = xsimd::exp(Batch::load_unaligned(x + i) - vm);
+      e.store_unaligned(x + i);
+      acc += e;
+    }
+    s = simd::compat::reduce_add(acc);
+  }
+#endif
+  for (; i < n; ++i) {
+    x[i] = std::exp(x[i] - m);
+    s += x[i];
+  }
+  return s;
+}
+
+/// x *= a.
+template <class T, class Arch = simd::arch_for<T>>
+void scale_inplace(T a, T* x, Index n) noexcept {
+  simd::kernels::scale{}(Arch{}, a, x, x, static_cast<std::size_t>(n));
+}
+
+/// out = p * (dp - c)  (the softmax backward on one row).
+template <class T, class Arch = simd::arch_for<T>>
+void softmax_grad(const T* p, const T* dp, T c, T* out, Index n) noexcept {
+  Index i = 0;
+#if ATTNSEL_SIMD_ENABLED
+  if constexpr (!std::is_same_v<Arch, simd::scalar_arch>) {
+    using Batch = xsimd::batch<T, Arch>;
+    constexpr Index L = static_cast<Index>(Batch::size);
+    const Batch vc(c);
+    for (; i + L <= n; i += L)
+      (Batch::load_unaligned(p + i) * (Batch::load_unaligned(dp + i) - vc)).store_unaligned(out + i);
+  }
+#endif
+  for (; i < n; ++i) out[i] = p[i] * (dp[i] - c);
+}
+
+}  // namespace tile
+}  // namespace detail
+ATTNSEL_NAMESPACE_END
