@@ -1,2 +1,169 @@
+// Selective Attention benchmarks (float, H = 8, d = 64):
+// - prefill: the tiled kernel selective vs plain causal (same kernel) vs a naive Eigen version
+//   that materialises softmax(QKᵀ/√d − F)·V per head; GFLOP/s on the causal FLOPs
+//   (2 products × 2·N(N+1)/2·d·H) and the peak memory the call adds (VmHWM after − VmRSS before,
+//   measured once per case outside the timed loop);
+// - forward + backward of the tiled kernel, next to the SGEMM rate of Eigen on 2 cores;
+// - decode: per-token latency of a KV cache against context length, full and with budgets.
 #include "bench_main.hpp"
+
+#include <attnsel/selective/selective.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+using T = float;
+using M = attnsel::RowMatrix<T>;
+using attnsel::Index;
+constexpr Index kHeads = 8, kDim = 64;
+
+M random_matrix(Index r, Index c, std::uint64_t seed) {
+  attnsel::Rng rng(seed);
+  M m(r, c);
+  for (Index i = 0; i < m.size(); ++i) m.data()[i] = T(attnsel::random::normal(rng));
+  return m;
+}
+
+double causal_flops(double N) { return 2.0 * 2.0 * N * (N + 1) / 2.0 * double(kDim) * double(kHeads); }
+
+long status_kb(const char* key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0) return std::stol(line.substr(std::strlen(key)));
+  return -1;
+}
+
+/// Peak resident memory a call adds, in MB (Linux: reset the high-water mark, run, read it).
+double peak_extra_mb(const std::function<void()>& f) {
+  { std::ofstream("/proc/self/clear_refs") << "5"; }
+  const long before = status_kb("VmRSS:");
+  f();
+  const long hwm = status_kb("VmHWM:");
+  return before < 0 || hwm < 0 ? -1.0 : double(hwm - before) / 1024.0;
+}
+
+struct Inputs {
+  M Q, K, V;
+  explicit Inputs(Index N) : Q(random_matrix(N, kHeads * kDim, 1)), K(random_matrix(N, kHeads * kDim, 2)), V(random_matrix(N, kHeads * kDim, 3)) {}
+};
+
+/// The paper's formulation with materialised N × N matrices, in Eigen.
+M naive_selective(const M& Q, const M& K, const M& V, bool selective) {
+  const Index N = Q.rows();
+  const T scale = T(1) / std::sqrt(T(kDim));
+  M O(N, kHeads * kDim);
+  M F = M::Zero(N, N);
+  if (selective) {
+    M S = scale * (Q.leftCols(kDim) * K.leftCols(kDim).transpose());
+    S = S.cwiseMax(T(0));
+    S.col(0).setZero();
+    S.diagonal().setZero();
+    S.triangularView<Eigen::StrictlyUpper>().setZero();
+    for (Index i = 2; i < N; ++i) F.row(i) = F.row(i - 1) + S.row(i - 1);  // shifted cumsum
+  }
+  for (Index h = 0; h < kHeads; ++h) {
+    M L = scale * (Q.middleCols(h * kDim, kDim) * K.middleCols(h * kDim, kDim).transpose());
+    if (selective) L -= F;
+    L.triangularView<Eigen::StrictlyUpper>().setConstant(-std::numeric_limits<T>::infinity());
+    for (Index i = 0; i < N; ++i) {
+      auto row = L.row(i);
+      row = (row.array() - row.maxCoeff()).exp();
+      row /= row.sum();
+    }
+    O.middleCols(h * kDim, kDim).noalias() = L * V.middleCols(h * kDim, kDim);
+  }
+  return O;
+}
+
+void set_counters(benchmark::State& state, Index N, double peak) {
+  state.counters["GFLOP/s"] = benchmark::Counter(causal_flops(double(N)) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["peak_MB"] = peak;
+  state.counters["N"] = double(N);
+}
+
+void BM_prefill_tiled(benchmark::State& state) {
+  const Index N = state.range(0);
+  const bool selective = state.range(1) != 0;
+  const Inputs in(N);
+  attnsel::SelectiveAttentionOptions o;
+  o.heads = kHeads;
+  o.selective = selective;
+  o.check_finite = false;
+  M out;
+  const double peak = peak_extra_mb([&] { out = attnsel::selective_attention(in.Q, in.K, in.V, o); });
+  for (auto _ : state) {
+    out = attnsel::selective_attention(in.Q, in.K, in.V, o);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_counters(state, N, peak);
+}
+
+void BM_prefill_naive_eigen(benchmark::State& state) {
+  const Index N = state.range(0);
+  const bool selective = state.range(1) != 0;
+  const Inputs in(N);
+  M out;
+  const double peak = peak_extra_mb([&] { out = naive_selective(in.Q, in.K, in.V, selective); });
+  for (auto _ : state) {
+    out = naive_selective(in.Q, in.K, in.V, selective);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_counters(state, N, peak);
+}
+
+void BM_forward_backward_tiled(benchmark::State& state) {
+  const Index N = state.range(0);
+  const bool selective = state.range(1) != 0;
+  const Inputs in(N);
+  const M G = random_matrix(N, kHeads * kDim, 4);
+  attnsel::SelectiveAttentionOptions o;
+  o.heads = kHeads;
+  o.selective = selective;
+  o.check_finite = false;
+  for (auto _ : state) {
+    auto g = attnsel::selective_attention_backward(in.Q, in.K, in.V, G, o);  // runs the forward too
+    benchmark::DoNotOptimize(g.dQ.data());
+  }
+  // forward 2 products + backward 5 products of the causal size
+  state.counters["GFLOP/s"] = benchmark::Counter(3.5 * causal_flops(double(N)) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["N"] = double(N);
+}
+
+/// Eigen's SGEMM rate on the attention shapes: per head, S = Q Kᵀ and O = S V at full N × N.
+void BM_sgemm_rate(benchmark::State& state) {
+  const Index N = state.range(0);
+  const Inputs in(N);
+  M S(N, N), O(N, kDim);
+  for (auto _ : state) {
+    for (Index h = 0; h < kHeads; ++h) {
+      S.noalias() = in.Q.middleCols(h * kDim, kDim) * in.K.middleCols(h * kDim, kDim).transpose();
+      O.noalias() = S * in.V.middleCols(h * kDim, kDim);
+    }
+    benchmark::DoNotOptimize(O.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * causal_flops(double(N)) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["N"] = double(N);
+}
+
+void prefill_args(benchmark::internal::Benchmark* b) {
+  for (Index N : {256, 512, 1024, 2048, 4096})
+    for (int sel : {1, 0}) b->Args({N, sel});
+  b->ArgNames({"N", "selective"});
+}
+
+}  // namespace
+
+BENCHMARK(BM_prefill_tiled)->Apply(prefill_args)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_prefill_naive_eigen)->Apply(prefill_args)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_forward_backward_tiled)->Args({2048, 1})->Args({2048, 0})->ArgNames({"N", "selective"})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_sgemm_rate)->Arg(2048)->ArgName("N")->Unit(benchmark::kMillisecond)->UseRealTime();
+
 ATTNSEL_BENCHMARK_MAIN()

@@ -176,13 +176,15 @@ TEMPLATE_TEST_CASE("Selective attention: options", "[selective]", float, double)
   const auto V = random_heads<T>(H, N, d, 23);
   const auto Qd = to_double(Q), Kd = to_double(K), Vd = to_double(V);
   SECTION("custom scale and tile sizes give the reference") {
-    for (Index tile : {8, 13, 64, 128}) {
+    const std::pair<Index, Index> tiles[] = {{8, 1}, {13, 7}, {64, 64}, {128, 300}, {16, 40}, {64, 256}};
+    for (const auto& [tile, query_tile] : tiles) {
       SelectiveAttentionOptions o;
       o.scale = 0.3;
       o.tile = tile;
+      o.query_tile = query_tile;
       o.selector_head = 2;
       const auto ref = attnsel_test::reference_attention(Qd, Kd, Vd, true, 2, 0.3);
-      INFO("tile " << tile);
+      INFO("tile " << tile << " query_tile " << query_tile);
       CHECK(rel_error(attnsel::selective_attention(Q, K, V, o), ref.out) <= tolerance<T>());
     }
   }

@@ -9,3 +9,4 @@
 
 #include "heads.hpp"
 #include "selective_attention.hpp"
+#include "kv_cache.hpp"

@@ -54,8 +54,10 @@ struct SelectiveAttentionOptions {
   bool return_weights = false;
   /// Backward: treat F as a constant (no gradient into the selector head's Q and K through F).
   bool stop_selector_gradient = false;
-  /// Tile edge (queries and keys), 8–1024.
+  /// Key tile (keys per block of the online softmax; also the backward's query and key tile), 8–1024.
   Index tile = 64;
+  /// Query rows per block of the forward pass, 1–4096: each packed key tile serves this many rows.
+  Index query_tile = 256;
   /// Use OpenMP threads (heads in the forward pass, key tiles in the backward pass).
   bool parallel = true;
   /// Reject NaN / Inf in Q, K, V (and dO) with std::invalid_argument. Costs one pass over the inputs.

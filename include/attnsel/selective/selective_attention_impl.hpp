@@ -84,6 +84,7 @@ T check_common(const char* fn, const Heads<T>& Q, const Heads<T>& K, const Heads
   require(std::isfinite(o.scale) && o.scale >= 0.0, fn,
           "scale must be finite and >= 0 (0 = 1/sqrt(d)); got ", o.scale);
   require(o.tile >= 8 && o.tile <= 1024, fn, "tile must be in [8, 1024] (got ", o.tile, ")");
+  require(o.query_tile >= 1 && o.query_tile <= 4096, fn, "query_tile must be in [1, 4096] (got ", o.query_tile, ")");
   if (o.check_finite) {
     check_finite_heads(fn, "Q", Q);
     check_finite_heads(fn, "K", K);
@@ -96,7 +97,7 @@ T check_common(const char* fn, const Heads<T>& Q, const Heads<T>& K, const Heads
 template <class T>
 struct Problem {
   Heads<T> Q, K, V;
-  Index N = 0, d = 0, dv = 0, H = 0, tile = 64, sel = 0;
+  Index N = 0, d = 0, dv = 0, H = 0, tile = 64, qtile = 256, sel = 0;
   T scale = T(1);
   bool selective = true;
 };
@@ -114,65 +115,69 @@ void add_votes(T* run, const T* s0_row, Index i, Index j0, Index nk) {
   }
 }
 
-/// Forward over the heads [hb, he) for all query tiles.
+/// Forward over the heads [hb, he) for all query tiles (query tiles of p.qtile rows, key tiles
+/// of p.tile keys; a larger query tile amortises packing each key tile over more rows).
 template <class T>
 void forward_heads(const Problem<T>& p, const HeadsView<T>& O, Index hb, Index he, T* lse,
                    T* votes_out) {
-  const Index N = p.N, d = p.d, dv = p.dv, tl = p.tile, nh = he - hb;
+  const Index N = p.N, d = p.d, dv = p.dv, tk = p.tile, tq = p.qtile, nh = he - hb;
   const bool need_f = p.selective;
-  std::vector<T> kpack(sz(d * tl)), s0(sz(tl * tl)), s(sz(tl * tl)), ftile(sz(tl * tl)), run(sz(tl));
+  std::vector<T> kpack(sz(d * tk)), s0(sz(tq * tk)), s(sz(tq * tk)), ftile(sz(tq * tk)), run(sz(tk));
   std::vector<T> facc(need_f ? sz(N) : 0, T(0));
-  std::vector<T> m(sz(nh * tl)), l(sz(nh * tl)), acc(sz(nh * tl * dv));
+  std::vector<T> m(sz(nh * tq)), l(sz(nh * tq)), acc(sz(nh * tq * dv));
   const T ninf = -std::numeric_limits<T>::infinity();
 
-  for (Index i0 = 0; i0 < N; i0 += tl) {
-    const Index mq = std::min(tl, N - i0);
+  for (Index i0 = 0; i0 < N; i0 += tq) {
+    const Index mq = std::min(tq, N - i0);
     std::fill(m.begin(), m.end(), ninf);
     std::fill(l.begin(), l.end(), T(0));
     std::fill(acc.begin(), acc.end(), T(0));
-    for (Index j0 = 0; j0 <= i0; j0 += tl) {
-      const Index nk = std::min(tl, N - j0);
-      const bool diag = j0 == i0;
+    for (Index j0 = 0; j0 < i0 + mq; j0 += tk) {
+      const Index nk = std::min(tk, N - j0);
+      const Index r0 = std::max<Index>(0, j0 - i0);  // rows before r0 see none of these keys
+      const Index rows = mq - r0;
+      const bool partial = j0 + nk > i0 + r0 + 1;     // some rows see only part of the tile
       if (need_f) {
         tile::transpose(nk, d, p.K.row(p.sel, j0), p.K.stride(p.sel), kpack.data(), nk, p.scale);
-        tile::gemm(mq, nk, d, p.Q.row(p.sel, i0), p.Q.stride(p.sel), kpack.data(), nk, s0.data(), nk, false);
+        tile::gemm(rows, nk, d, p.Q.row(p.sel, i0 + r0), p.Q.stride(p.sel), kpack.data(), nk, s0.data(), nk, false);
         std::copy(facc.begin() + j0, facc.begin() + j0 + nk, run.begin());
-        for (Index r = 0; r < mq; ++r) {
+        for (Index r = 0; r < rows; ++r) {
           std::copy(run.begin(), run.begin() + nk, ftile.begin() + r * nk);
-          add_votes(run.data(), s0.data() + r * nk, i0 + r, j0, nk);
+          add_votes(run.data(), s0.data() + r * nk, i0 + r0 + r, j0, nk);
         }
         std::copy(run.begin(), run.begin() + nk, facc.begin() + j0);
       }
-      for (Index h = hb; h < he; ++h) {
+            for (Index h = hb; h < he; ++h) {
         T* S = s.data();
         if (need_f && h == p.sel) {
           S = s0.data();
         } else {
           tile::transpose(nk, d, p.K.row(h, j0), p.K.stride(h), kpack.data(), nk, p.scale);
-          tile::gemm(mq, nk, d, p.Q.row(h, i0), p.Q.stride(h), kpack.data(), nk, S, nk, false);
+          tile::gemm(rows, nk, d, p.Q.row(h, i0 + r0), p.Q.stride(h), kpack.data(), nk, S, nk, false);
         }
-        if (need_f) tile::sub_inplace(S, ftile.data(), mq * nk);
-        T* mh = m.data() + (h - hb) * tl;
-        T* lh = l.data() + (h - hb) * tl;
-        T* ah = acc.data() + (h - hb) * tl * dv;
-        for (Index r = 0; r < mq; ++r) {
-          const Index len = diag ? r + 1 : nk;  // keys j <= i
+        if (need_f) tile::sub_inplace(S, ftile.data(), rows * nk);
+        T* mh = m.data() + (h - hb) * tq + r0;
+        T* lh = l.data() + (h - hb) * tq + r0;
+        T* ah = acc.data() + ((h - hb) * tq + r0) * dv;
+        for (Index r = 0; r < rows; ++r) {
+          const Index i = i0 + r0 + r;
+          const Index len = partial ? std::min(nk, i - j0 + 1) : nk;  // keys j <= i (len >= 1)
           T* row = S + r * nk;
           const T mnew = std::max(mh[r], tile::row_max(row, len));
-          const T alpha = std::exp(mh[r] - mnew);  // 0 on the first tile (mh = -inf)
+          const T alpha = std::exp(mh[r] - mnew);  // 0 on the row's first tile (mh = -inf)
           const T sum = tile::exp_shift_sum(row, mnew, len);
           std::fill(row + len, row + nk, T(0));
           lh[r] = lh[r] * alpha + sum;
           mh[r] = mnew;
           if (alpha != T(1)) tile::scale_inplace(alpha, ah + r * dv, dv);
         }
-        tile::gemm(mq, dv, nk, S, nk, p.V.row(h, j0), p.V.stride(h), ah, dv, true);
+        tile::gemm(rows, dv, nk, S, nk, p.V.row(h, j0), p.V.stride(h), ah, dv, true);
       }
     }
     for (Index h = hb; h < he; ++h) {
-      const T* mh = m.data() + (h - hb) * tl;
-      const T* lh = l.data() + (h - hb) * tl;
-      const T* ah = acc.data() + (h - hb) * tl * dv;
+      const T* mh = m.data() + (h - hb) * tq;
+      const T* lh = l.data() + (h - hb) * tq;
+      const T* ah = acc.data() + (h - hb) * tq * dv;
       for (Index r = 0; r < mq; ++r) {
         const T inv = lh[r] > T(0) ? T(1) / lh[r] : T(0);
         T* o = O.row(h, i0 + r);
@@ -237,6 +242,7 @@ Problem<T> make_problem(const Heads<T>& Q, const Heads<T>& K, const Heads<T>& V,
   p.dv = V.dim();
   p.H = Q.heads();
   p.tile = o.tile;
+  p.qtile = o.query_tile;
   p.sel = o.selector_head;
   p.scale = scale;
   p.selective = o.selective;
@@ -246,7 +252,7 @@ Problem<T> make_problem(const Heads<T>& Q, const Heads<T>& K, const Heads<T>& V,
 /// Backward over one key tile [j0, j0 + nk), all query tiles below it, all heads.
 template <class T>
 struct BackwardWorkspace {
-  std::vector<T> kpack, vpack, fcol, s, pt, dp, dz, t, dft, g, dq;
+  std::vector<T> kpack, vpack, fcol, s, pt, dp, dz, dft, g, dq;
   BackwardWorkspace(Index H, Index N, Index d, Index dv, Index tl, bool selective)
       : kpack(sz(H * d * tl)),
         vpack(sz(H * dv * tl)),
@@ -255,7 +261,6 @@ struct BackwardWorkspace {
         pt(sz(tl * tl)),
         dp(sz(tl * tl)),
         dz(sz(tl * tl)),
-        t(sz(tl * tl)),
         dft(sz(tl * tl)),
         g(sz(tl)),
         dq(sz(H * N * d), T(0)) {}
@@ -308,8 +313,7 @@ void backward_key_tile(const Problem<T>& p, const Heads<T>& O, const Heads<T>& d
         std::fill(P + r * nk + len, P + (r + 1) * nk, T(0));
       }
       // dV_h[keys] += Pᵀ dO_h[queries]
-      tile::transpose(mq, nk, P, nk, w.t.data(), mq, T(1));
-      tile::gemm(nk, dv, mq, w.t.data(), mq, dO.row(h, i0), dO.stride(h), dV.row(h, j0), dV.stride(h), true);
+      tile::gemm_tn(nk, dv, mq, P, nk, dO.row(h, i0), dO.stride(h), dV.row(h, j0), dV.stride(h), true);
       // dP = dO_h Vᵀ ; dZ = P ∘ (dP − D)
       tile::gemm(mq, nk, dv, dO.row(h, i0), dO.stride(h), w.vpack.data() + h * dv * tl, nk, w.dp.data(), nk, false);
       T* dz = w.dz.data();
@@ -334,8 +338,7 @@ void backward_key_tile(const Problem<T>& p, const Heads<T>& O, const Heads<T>& d
       // dQ_h[queries] += scale dZ K_h ; dK_h[keys] += scale dZᵀ Q_h
       tile::scale_inplace(p.scale, dz, mq * nk);
       tile::gemm(mq, d, nk, dz, nk, p.K.row(h, j0), p.K.stride(h), w.dq.data() + (h * N + i0) * d, d, true);
-      tile::transpose(mq, nk, dz, nk, w.t.data(), mq, T(1));
-      tile::gemm(nk, d, mq, w.t.data(), mq, p.Q.row(h, i0), p.Q.stride(h), dK.row(h, j0), dK.stride(h), true);
+      tile::gemm_tn(nk, d, mq, dz, nk, p.Q.row(h, i0), p.Q.stride(h), dK.row(h, j0), dK.stride(h), true);
     }
     if (i0 == j0) break;
   }

@@ -24,15 +24,15 @@ ATTNSEL_NAMESPACE_BEGIN
 namespace detail {
 namespace tile {
 
-/// Scalar reference and fallback.
+/// Scalar reference and fallback. A(i, p) = A[i·ars + p·acs].
 template <class T>
-void gemm_scalar(Index m, Index n, Index k, const T* A, Index lda, const T* B, Index ldb, T* C,
+void gemm_scalar(Index m, Index n, Index k, const T* A, Index ars, Index acs, const T* B, Index ldb, T* C,
                  Index ldc, bool accumulate) noexcept {
   for (Index i = 0; i < m; ++i) {
     T* c = C + i * ldc;
     if (!accumulate) std::fill(c, c + n, T(0));
     for (Index p = 0; p < k; ++p) {
-      const T a = A[i * lda + p];
+      const T a = A[i * ars + p * acs];
       const T* b = B + p * ldb;
       for (Index j = 0; j < n; ++j) c[j] += a * b[j];
     }
@@ -41,7 +41,7 @@ void gemm_scalar(Index m, Index n, Index k, const T* A, Index lda, const T* B, I
 
 #if ATTNSEL_SIMD_ENABLED
 template <class T, class Arch, int MR, int NV>
-inline void micro(Index k, const T* A, Index lda, const T* B, Index ldb, T* C, Index ldc,
+inline void micro(Index k, const T* A, Index ars, Index acs, const T* B, Index ldb, T* C, Index ldc,
                   bool accumulate) noexcept {
   using Batch = xsimd::batch<T, Arch>;
   constexpr Index L = static_cast<Index>(Batch::size);
@@ -52,48 +52,75 @@ inline void micro(Index k, const T* A, Index lda, const T* B, Index ldb, T* C, I
   for (Index p = 0; p < k; ++p) {
     Batch b[NV];
     for (int v = 0; v < NV; ++v) b[v] = Batch::load_unaligned(B + p * ldb + v * L);
+    const T* a = A + p * acs;
     for (int r = 0; r < MR; ++r) {
-      const Batch a(A[r * lda + p]);
-      for (int v = 0; v < NV; ++v) c[r][v] = xsimd::fma(a, b[v], c[r][v]);
+      const Batch ar(a[r * ars]);
+      for (int v = 0; v < NV; ++v) c[r][v] = xsimd::fma(ar, b[v], c[r][v]);
     }
   }
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < NV; ++v) c[r][v].store_unaligned(C + r * ldc + v * L);
 }
 
-template <class T, class Arch, int MR, int NV>
-inline void column_panel(Index m, Index k, const T* A, Index lda, const T* B, Index ldb, T* C,
+template <class T, class Arch, int NV>
+inline void column_panel(Index m, Index k, const T* A, Index ars, Index acs, const T* B, Index ldb, T* C,
                          Index ldc, bool accumulate) noexcept {
+  constexpr int MR = NV == 1 ? 8 : 6;  // MR x NV accumulators + NV loads fit the register file
   Index i = 0;
-  for (; i + MR <= m; i += MR) micro<T, Arch, MR, NV>(k, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
-  for (; i < m; ++i) micro<T, Arch, 1, NV>(k, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+  for (; i + MR <= m; i += MR)
+    micro<T, Arch, MR, NV>(k, A + i * ars, ars, acs, B, ldb, C + i * ldc, ldc, accumulate);
+  const T* a = A + i * ars;
+  T* c = C + i * ldc;
+  switch (m - i) {  // the remaining rows in one call
+    case 7: micro<T, Arch, 7, NV>(k, a, ars, acs, B, ldb, c, ldc, accumulate); break;
+    case 6: micro<T, Arch, 6, NV>(k, a, ars, acs, B, ldb, c, ldc, accumulate); break;
+    case 5: micro<T, Arch, 5, NV>(k, a, ars, acs, B, ldb, c, ldc, accumulate); break;
+    case 4: micro<T, Arch, 4, NV>(k, a, ars, acs, B, ldb, c, ldc, accumulate); break;
+    case 3: micro<T, Arch, 3, NV>(k, a, ars, acs, B, ldb, c, ldc, accumulate); break;
+    case 2: micro<T, Arch, 2, NV>(k, a, ars, acs, B, ldb, c, ldc, accumulate); break;
+    case 1: micro<T, Arch, 1, NV>(k, a, ars, acs, B, ldb, c, ldc, accumulate); break;
+    default: break;
+  }
 }
 #endif
 
-/// C (m×n) = A·B, or C += A·B when `accumulate`. Row-major operands; `ld*` are row strides.
+/// C (m×n) = A·B, or C += A·B when `accumulate`; A(i, p) = A[i·ars + p·acs] (so a row-major A
+/// has (ars, acs) = (lda, 1) and a transposed one (1, lda)); B and C row-major.
 template <class T, class Arch = simd::arch_for<T>>
-void gemm(Index m, Index n, Index k, const T* A, Index lda, const T* B, Index ldb, T* C, Index ldc,
-          bool accumulate) noexcept {
+void gemm_strided(Index m, Index n, Index k, const T* A, Index ars, Index acs, const T* B, Index ldb, T* C,
+                  Index ldc, bool accumulate) noexcept {
   if (m <= 0 || n <= 0) return;
   if constexpr (std::is_same_v<Arch, simd::scalar_arch>) {
-    gemm_scalar(m, n, k, A, lda, B, ldb, C, ldc, accumulate);
+    gemm_scalar(m, n, k, A, ars, acs, B, ldb, C, ldc, accumulate);
   } else {
 #if ATTNSEL_SIMD_ENABLED
     using Batch = xsimd::batch<T, Arch>;
     constexpr Index L = static_cast<Index>(Batch::size);
-    // Accumulator shape by register file: 6 rows x 4 vectors on 512-bit registers (32 of them),
-    // 6 x 2 on narrower ones (16 registers).
+    // 512-bit registers (32 of them): 6 rows x 4 vectors; narrower (16 registers): 8 x 1 or 6 x 2.
     constexpr int NV = sizeof(Batch) >= 64 ? 4 : 2;
-    constexpr int MR = 6;
     Index j = 0;
     for (; j + NV * L <= n; j += NV * L)
-      column_panel<T, Arch, MR, NV>(m, k, A, lda, B + j, ldb, C + j, ldc, accumulate);
-    for (; j + L <= n; j += L) column_panel<T, Arch, MR, 1>(m, k, A, lda, B + j, ldb, C + j, ldc, accumulate);
-    if (j < n) gemm_scalar(m, n - j, k, A, lda, B + j, ldb, C + j, ldc, accumulate);
+      column_panel<T, Arch, NV>(m, k, A, ars, acs, B + j, ldb, C + j, ldc, accumulate);
+    for (; j + L <= n; j += L) column_panel<T, Arch, 1>(m, k, A, ars, acs, B + j, ldb, C + j, ldc, accumulate);
+    if (j < n) gemm_scalar(m, n - j, k, A, ars, acs, B + j, ldb, C + j, ldc, accumulate);
 #else
-    gemm_scalar(m, n, k, A, lda, B, ldb, C, ldc, accumulate);
+    gemm_scalar(m, n, k, A, ars, acs, B, ldb, C, ldc, accumulate);
 #endif
   }
+}
+
+/// C (m×n) = or += A (m×k, row stride lda) · B (k×n).
+template <class T, class Arch = simd::arch_for<T>>
+void gemm(Index m, Index n, Index k, const T* A, Index lda, const T* B, Index ldb, T* C, Index ldc,
+          bool accumulate) noexcept {
+  gemm_strided<T, Arch>(m, n, k, A, lda, 1, B, ldb, C, ldc, accumulate);
+}
+
+/// C (m×n) = or += Aᵀ · B where A is stored k×m row-major with row stride lda.
+template <class T, class Arch = simd::arch_for<T>>
+void gemm_tn(Index m, Index n, Index k, const T* A, Index lda, const T* B, Index ldb, T* C, Index ldc,
+             bool accumulate) noexcept {
+  gemm_strided<T, Arch>(m, n, k, A, 1, lda, B, ldb, C, ldc, accumulate);
 }
 
 /// out (cols × rows, row stride ldo) = scale · in (rows × cols, row stride ldi)ᵀ.

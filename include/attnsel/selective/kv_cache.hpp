@@ -1,0 +1,390 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file kv_cache.hpp
+/// A per-layer KV cache for token-by-token decoding with Selective Attention, evicting tokens
+/// under a memory budget by a policy given as a template parameter.
+///
+/// The cache carries, for every cached key j, the accumulated mask `F[j]` = the votes
+/// relu(scale · q_s · k_s,j) of every earlier query after j (s = the selector head; BOS and a
+/// query's own key get no votes). A decode step for the token at position t:
+/// 1. if the cache is full, asks the policy for a victim among the cached tokens and drops it;
+/// 2. appends the token's k, v (with F = 0);
+/// 3. every head attends over the cached tokens with logits `scale · q_h · k_h,j − F[j]`
+///    (F is used only when `selective`);
+/// 4. adds the selector head's votes of this query to F of every earlier cached token;
+/// 5. lets a threshold policy drop tokens whose F is now too large.
+/// So a step's output is exactly the full-sequence Selective Attention output with the evicted
+/// keys masked out, and the cache never holds more than `budget` tokens.
+///
+/// Policies (namespace `attnsel::evict`): `SelectiveF` (evict the largest F, never BOS, ties to
+/// the oldest; optional F threshold), `H2O` (evict the lowest accumulated attention outside a
+/// recent window), `StreamingLLM` (keep the first `sinks` tokens and a recent window). A policy is
+/// any type with `template <class T> Index victim(const CacheState<T>&) const`, and optionally
+/// `template <class T> bool drop(const CacheState<T>&, Index slot) const` (called after every
+/// step) and `bool needs_steps() const` (false lets `prefill` use the tiled kernel while the
+/// tokens fit the budget; a policy without it is always decoded step by step).
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../config.hpp"
+#include "../error.hpp"
+#include "../simd/dispatch.hpp"
+#include "../types.hpp"
+#include "selective_attention.hpp"
+
+ATTNSEL_NAMESPACE_BEGIN
+
+/// Options of a `KVCache`.
+struct KVCacheOptions {
+  /// Number of heads H.
+  Index heads = 1;
+  /// Size d of each head's query and key.
+  Index head_dim = 0;
+  /// Size of each head's value (0 = head_dim).
+  Index value_dim = 0;
+  /// Maximum number of cached tokens; 0 = unbounded. Must be 0 or >= 2 (BOS and the newest).
+  Index budget = 0;
+  /// Subtract the accumulated F from the logits (false: plain causal attention).
+  bool selective = true;
+  /// The head whose logits cast the selection votes.
+  Index selector_head = 0;
+  /// Logit scale; 0 = 1/sqrt(head_dim).
+  double scale = 0.0;
+  /// Reject NaN / Inf in q, k, v with std::invalid_argument.
+  bool check_finite = true;
+};
+
+/// What an eviction policy sees: the cached tokens' slots (in no particular order).
+template <class T>
+struct CacheState {
+  Index size = 0;                 ///< cached tokens
+  Index budget = 0;               ///< the budget (0 = unbounded)
+  Index position = 0;             ///< position of the incoming token (= tokens seen so far)
+  const Index* positions = nullptr;  ///< absolute position of each slot's token (0 = BOS)
+  const T* f = nullptr;           ///< accumulated selective mask F of each slot
+  const T* attention = nullptr;   ///< attention each slot received, summed over heads and steps
+};
+
+namespace evict {
+
+namespace detail {
+/// Slot with the best key among slots passing `eligible`; ties to the oldest position.
+template <class T, class Eligible, class Better>
+Index pick(const CacheState<T>& s, Eligible eligible, Better better) {
+  Index best = -1;
+  for (Index i = 0; i < s.size; ++i) {
+    if (!eligible(i)) continue;
+    if (best < 0 || better(i, best) || (!better(best, i) && s.positions[i] < s.positions[best])) best = i;
+  }
+  return best;
+}
+/// The oldest slot that is not BOS (or slot 0 when only BOS is cached).
+template <class T>
+Index oldest_non_bos(const CacheState<T>& s) {
+  const Index v = pick(s, [&](Index i) { return s.positions[i] != 0; }, [](Index, Index) { return false; });
+  return v < 0 ? 0 : v;
+}
+}  // namespace detail
+
+/// Selective Attention's rule: evict the most-masked cached token (largest F); never BOS; ties
+/// go to the oldest. With a finite `threshold`, tokens whose F exceeds it are also dropped after
+/// every step (a memory saving without a fixed budget).
+struct SelectiveF {
+  double threshold = std::numeric_limits<double>::infinity();
+
+  template <class T>
+  Index victim(const CacheState<T>& s) const {
+    const Index v = detail::pick(
+        s, [&](Index i) { return s.positions[i] != 0; }, [&](Index a, Index b) { return s.f[a] > s.f[b]; });
+    return v < 0 ? 0 : v;
+  }
+  template <class T>
+  bool drop(const CacheState<T>& s, Index slot) const {
+    return s.positions[slot] != 0 && double(s.f[slot]) > threshold;
+  }
+  /// With a threshold, what a query sees depends on the drops before it: decode step by step.
+  bool needs_steps() const { return std::isfinite(threshold); }
+};
+
+/// H2O (Zhang et al., 2023): keep the `recent` newest tokens, evict the token with the lowest
+/// accumulated attention among the others (ties to the oldest). recent = 0 means budget / 2.
+struct H2O {
+  Index recent = 0;
+
+  template <class T>
+  Index victim(const CacheState<T>& s) const {
+    const Index window = recent > 0 ? recent : s.budget / 2;
+    auto old_enough = [&](Index i) { return s.positions[i] < s.position - window; };
+    auto lower = [&](Index a, Index b) { return s.attention[a] < s.attention[b]; };
+    const Index v = detail::pick(s, old_enough, lower);
+    return v >= 0 ? v : detail::oldest_non_bos(s);
+  }
+  /// Its scores are the attention each token received at every step.
+  bool needs_steps() const { return true; }
+};
+
+/// StreamingLLM (Xiao et al., 2024): keep the first `sinks` tokens (attention sinks) and a window
+/// of the most recent ones; evict the oldest token after the sinks.
+struct StreamingLLM {
+  Index sinks = 4;
+
+  template <class T>
+  Index victim(const CacheState<T>& s) const {
+    const Index v = detail::pick(
+        s, [&](Index i) { return s.positions[i] >= sinks; }, [](Index, Index) { return false; });
+    return v >= 0 ? v : detail::oldest_non_bos(s);
+  }
+  bool needs_steps() const { return false; }
+};
+
+}  // namespace evict
+
+namespace detail {
+template <class P, class = void>
+struct has_needs_steps : std::false_type {};
+template <class P>
+struct has_needs_steps<P, std::void_t<decltype(bool(std::declval<const P&>().needs_steps()))>> : std::true_type {};
+template <class P, class T, class = void>
+struct has_drop : std::false_type {};
+template <class P, class T>
+struct has_drop<P, T, std::void_t<decltype(std::declval<const P&>().drop(std::declval<const CacheState<T>&>(), Index{}))>>
+    : std::true_type {};
+}  // namespace detail
+
+/// Per-layer KV cache with accumulated Selective Attention masks and a pluggable eviction policy.
+template <class T, class Policy = evict::SelectiveF>
+class KVCache {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "KVCache supports float and double");
+
+ public:
+  using Row = Eigen::Matrix<T, 1, Eigen::Dynamic>;
+
+  explicit KVCache(const KVCacheOptions& options, Policy policy = {})
+      : o_(options), policy_(std::move(policy)) {
+    constexpr const char* fn = "KVCache";
+    detail::require(o_.heads >= 1, fn, "heads must be >= 1 (got ", o_.heads, ")");
+    detail::require(o_.head_dim >= 1, fn, "head_dim must be >= 1 (got ", o_.head_dim, ")");
+    detail::require(o_.value_dim >= 0, fn, "value_dim must be >= 0 (0 = head_dim; got ", o_.value_dim, ")");
+    detail::require(o_.budget == 0 || o_.budget >= 2, fn,
+                    "budget must be 0 (unbounded) or >= 2 (BOS and the newest token); got ", o_.budget);
+    detail::require(o_.selector_head >= 0 && o_.selector_head < o_.heads, fn, "selector_head must be in [0, ",
+                    o_.heads, ") (got ", o_.selector_head, ")");
+    detail::require(std::isfinite(o_.scale) && o_.scale >= 0.0, fn,
+                    "scale must be finite and >= 0 (0 = 1/sqrt(head_dim)); got ", o_.scale);
+    dv_ = o_.value_dim > 0 ? o_.value_dim : o_.head_dim;
+    scale_ = o_.scale > 0 ? T(o_.scale) : T(1) / std::sqrt(T(o_.head_dim));
+    if (o_.budget > 0) reserve(o_.budget);
+    q_.resize(std::size_t(o_.heads * o_.head_dim));
+    k_.resize(q_.size());
+    v_.resize(std::size_t(o_.heads * dv_));
+  }
+
+  /// One decode step for the next token: q, k of size heads·head_dim, v of size heads·value_dim
+  /// (row or column vectors, any layout). Returns the attention output, heads·value_dim.
+  template <class DQ, class DK, class DV>
+  Row decode_step(const Eigen::MatrixBase<DQ>& q, const Eigen::MatrixBase<DK>& k, const Eigen::MatrixBase<DV>& v) {
+    constexpr const char* fn = "KVCache::decode_step";
+    const Index hd = o_.heads * o_.head_dim, hv = o_.heads * dv_;
+    detail::require(q.size() == hd, fn, "q has ", q.size(), " entries, expected heads x head_dim = ", hd);
+    detail::require(k.size() == hd, fn, "k has ", k.size(), " entries, expected heads x head_dim = ", hd);
+    detail::require(v.size() == hv, fn, "v has ", v.size(), " entries, expected heads x value_dim = ", hv);
+    detail::require(q.rows() == 1 || q.cols() == 1, fn, "q must be a vector (got ", q.rows(), " x ", q.cols(), ")");
+    detail::require(k.rows() == 1 || k.cols() == 1, fn, "k must be a vector (got ", k.rows(), " x ", k.cols(), ")");
+    detail::require(v.rows() == 1 || v.cols() == 1, fn, "v must be a vector (got ", v.rows(), " x ", v.cols(), ")");
+    for (Index i = 0; i < hd; ++i) {
+      q_[std::size_t(i)] = q.derived().coeff(i);
+      k_[std::size_t(i)] = k.derived().coeff(i);
+    }
+    for (Index i = 0; i < hv; ++i) v_[std::size_t(i)] = v.derived().coeff(i);
+    if (o_.check_finite) {
+      check_finite(fn, "q", q_);
+      check_finite(fn, "k", k_);
+      check_finite(fn, "v", v_);
+    }
+    Row out(hv);
+    step(q_.data(), k_.data(), v_.data(), out.data());
+    return out;
+  }
+
+  /// Decode step on raw pointers (no checks beyond finiteness when enabled, no allocation once
+  /// the cache has reached its budget): out receives heads·value_dim values.
+  void decode_step(const T* q, const T* k, const T* v, T* out) {
+    if (o_.check_finite) {
+      const Index hd = o_.heads * o_.head_dim, hv = o_.heads * dv_;
+      for (Index i = 0; i < hd; ++i)
+        detail::require(std::isfinite(q[i]) && std::isfinite(k[i]), "KVCache::decode_step",
+                        "q or k contains a non-finite value at index ", i);
+      for (Index i = 0; i < hv; ++i)
+        detail::require(std::isfinite(v[i]), "KVCache::decode_step", "v contains a non-finite value at index ", i);
+    }
+    step(q, k, v, out);
+  }
+
+  /// Runs a whole sequence (N × heads·head_dim packed Q, K; N × heads·value_dim V) through the
+  /// cache and returns the N outputs. When the cache is empty, the tokens fit the budget and the
+  /// policy needs no attention history, the tiled prefill kernel does the work; otherwise the
+  /// tokens are decoded one by one.
+  template <class DQ, class DK, class DV>
+  RowMatrix<T> prefill(const Eigen::MatrixBase<DQ>& Q, const Eigen::MatrixBase<DK>& K, const Eigen::MatrixBase<DV>& V) {
+    constexpr const char* fn = "KVCache::prefill";
+    const Index N = Q.rows();
+    detail::require(K.rows() == N && V.rows() == N, fn, "Q, K, V must have the same number of rows (got ", N, ", ",
+                    K.rows(), ", ", V.rows(), ")");
+    detail::require(Q.cols() == o_.heads * o_.head_dim && K.cols() == Q.cols(), fn, "Q and K must have heads x head_dim = ",
+                    o_.heads * o_.head_dim, " columns (got ", Q.cols(), " and ", K.cols(), ")");
+    detail::require(V.cols() == o_.heads * dv_, fn, "V must have heads x value_dim = ", o_.heads * dv_,
+                    " columns (got ", V.cols(), ")");
+    RowMatrix<T> out(N, o_.heads * dv_);
+    Index done = 0;
+    if (size_ == 0 && seen_ == 0 && !needs_steps()) {
+      done = o_.budget > 0 ? std::min(N, o_.budget) : N;
+      if (done > 0) {
+        SelectiveAttentionOptions so;
+        so.heads = o_.heads;
+        so.selective = o_.selective;
+        so.selector_head = o_.selector_head;
+        so.scale = double(scale_);
+        so.check_finite = o_.check_finite;
+        SelectiveAttentionAux<T> aux;
+        const RowMatrix<T> q = Q.topRows(done), k = K.topRows(done), v = V.topRows(done);
+        out.topRows(done) = selective_attention(q, k, v, so, &aux);
+        reserve(done);
+        for (Index t = 0; t < done; ++t) {
+          std::copy(k.row(t).data(), k.row(t).data() + k.cols(), keys_.row(t).data());
+          std::copy(v.row(t).data(), v.row(t).data() + v.cols(), values_.row(t).data());
+          pos_[std::size_t(t)] = t;
+          f_[std::size_t(t)] = o_.selective ? aux.column_votes(t) : T(0);
+          att_[std::size_t(t)] = T(0);
+        }
+        size_ = seen_ = done;
+      }
+    }
+    for (Index t = done; t < N; ++t) out.row(t) = decode_step(Q.row(t), K.row(t), V.row(t));
+    return out;
+  }
+
+  Index size() const noexcept { return size_; }                ///< cached tokens
+  Index tokens_seen() const noexcept { return seen_; }         ///< tokens decoded so far
+  Index evicted() const noexcept { return evicted_; }          ///< tokens dropped so far
+  const KVCacheOptions& options() const noexcept { return o_; }
+  const Policy& policy() const noexcept { return policy_; }
+  /// Bytes of the K and V entries currently cached.
+  std::size_t bytes() const noexcept { return std::size_t(size_) * std::size_t(o_.heads * (o_.head_dim + dv_)) * sizeof(T); }
+  /// Absolute positions of the cached tokens, in slot order.
+  std::vector<Index> positions() const { return {pos_.begin(), pos_.begin() + size_}; }
+  /// Accumulated F of the cached tokens, in slot order.
+  std::vector<T> accumulated_f() const { return {f_.begin(), f_.begin() + size_}; }
+  /// Accumulated attention of the cached tokens, in slot order (summed over heads and steps).
+  std::vector<T> accumulated_attention() const { return {att_.begin(), att_.begin() + size_}; }
+  /// Whether the token at absolute position p is cached.
+  bool contains(Index p) const { return std::find(pos_.begin(), pos_.begin() + size_, p) != pos_.begin() + size_; }
+
+  /// Forgets every token (keeps the memory).
+  void clear() noexcept { size_ = seen_ = evicted_ = 0; }
+
+ private:
+  bool needs_steps() const {
+    if constexpr (detail::has_needs_steps<Policy>::value) return policy_.needs_steps();
+    else return true;
+  }
+
+  void check_finite(const char* fn, const char* name, const std::vector<T>& x) const {
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (!std::isfinite(x[i])) detail::throw_invalid(fn, name, " contains a non-finite value (", x[i], ") at index ", i);
+  }
+
+  void reserve(Index n) {
+    if (n <= capacity_) return;
+    const Index cap = std::max(n, capacity_ * 2);
+    keys_.conservativeResize(cap, o_.heads * o_.head_dim);
+    values_.conservativeResize(cap, o_.heads * dv_);
+    pos_.resize(std::size_t(cap));
+    f_.resize(std::size_t(cap));
+    att_.resize(std::size_t(cap));
+    logits_.resize(std::size_t(cap));
+    raw_.resize(std::size_t(cap));
+    capacity_ = cap;
+  }
+
+  CacheState<T> state() const {
+    return CacheState<T>{size_, o_.budget, seen_, pos_.data(), f_.data(), att_.data()};
+  }
+
+  void remove(Index slot) {
+    const Index last = size_ - 1;
+    if (slot != last) {
+      keys_.row(slot) = keys_.row(last);
+      values_.row(slot) = values_.row(last);
+      pos_[std::size_t(slot)] = pos_[std::size_t(last)];
+      f_[std::size_t(slot)] = f_[std::size_t(last)];
+      att_[std::size_t(slot)] = att_[std::size_t(last)];
+    }
+    --size_;
+    ++evicted_;
+  }
+
+  void apply_drops() {
+    for (Index s = size_ - 1; s >= 0; --s)
+      if (pos_[std::size_t(s)] != seen_ - 1 && policy_.drop(state(), s)) remove(s);
+  }
+
+  void step(const T* q, const T* k, const T* v, T* out) {
+    const Index H = o_.heads, d = o_.head_dim, dv = dv_;
+    if (o_.budget > 0 && size_ >= o_.budget) {
+      const Index victim = policy_.victim(state());
+      remove(victim >= 0 && victim < size_ ? victim : 0);
+    }
+    reserve(size_ + 1);
+    const Index me = size_;
+    std::copy(k, k + H * d, keys_.row(me).data());
+    std::copy(v, v + H * dv, values_.row(me).data());
+    pos_[std::size_t(me)] = seen_;
+    f_[std::size_t(me)] = T(0);
+    att_[std::size_t(me)] = T(0);
+    ++size_;
+    const Index n = size_;
+    T* logits = logits_.data();
+    for (Index h = 0; h < H; ++h) {
+      const T* qh = q + h * d;
+      for (Index s = 0; s < n; ++s) {
+        const T raw = scale_ * simd::dot(qh, keys_.row(s).data() + h * d, std::size_t(d));
+        if (h == o_.selector_head) raw_[std::size_t(s)] = raw;
+        logits[s] = o_.selective ? raw - f_[std::size_t(s)] : raw;
+      }
+      simd::softmax(logits, logits, std::size_t(n));
+      T* oh = out + h * dv;
+      std::fill(oh, oh + dv, T(0));
+      for (Index s = 0; s < n; ++s) {
+        simd::axpy(logits[s], values_.row(s).data() + h * dv, oh, std::size_t(dv));
+        att_[std::size_t(s)] += logits[s];
+      }
+    }
+    if (o_.selective)  // this query's votes on every earlier token except BOS
+      for (Index s = 0; s < n; ++s)
+        if (s != me && pos_[std::size_t(s)] != 0 && raw_[std::size_t(s)] > T(0)) f_[std::size_t(s)] += raw_[std::size_t(s)];
+    ++seen_;
+    if constexpr (detail::has_drop<Policy, T>::value) apply_drops();
+  }
+
+  KVCacheOptions o_;
+  Policy policy_;
+  Index dv_ = 0;
+  T scale_ = T(1);
+  RowMatrix<T> keys_, values_;
+  std::vector<Index> pos_;
+  std::vector<T> f_, att_, logits_, raw_;
+  std::vector<T> q_, k_, v_;
+  Index size_ = 0, seen_ = 0, evicted_ = 0, capacity_ = 0;
+};
+
+ATTNSEL_NAMESPACE_END
