@@ -4,7 +4,8 @@
 //   (2 products × 2·N(N+1)/2·d·H) and the peak memory the call adds (VmHWM after − VmRSS before,
 //   measured once per case outside the timed loop);
 // - forward + backward of the tiled kernel, next to the SGEMM rate of Eigen on 2 cores;
-// - decode: per-token latency of a KV cache against context length, full and with budgets.
+// - decode: per-token latency of a KV cache against context length, full and with budgets
+//   {32, 64, 128}, with the KV bytes held.
 #include "bench_main.hpp"
 
 #include <attnsel/selective/selective.hpp>
@@ -153,6 +154,50 @@ void BM_sgemm_rate(benchmark::State& state) {
   state.counters["N"] = double(N);
 }
 
+/// One decode step at context length L (the cache holds min(L, budget) tokens; budget 0 = full).
+/// The cache is filled before timing; each timed step adds one token (50 steps per run).
+void BM_decode_step(benchmark::State& state) {
+  const Index L = state.range(0), budget = state.range(1);
+  const M Q = random_matrix(L + 64, kHeads * kDim, 11), K = random_matrix(L + 64, kHeads * kDim, 12),
+          V = random_matrix(L + 64, kHeads * kDim, 13);
+  attnsel::KVCacheOptions o;
+  o.heads = kHeads;
+  o.head_dim = kDim;
+  o.budget = budget;
+  o.check_finite = false;
+  attnsel::KVCache<T> cache(o);
+  cache.prefill(Q.topRows(L), K.topRows(L), V.topRows(L));
+  std::vector<T> out(std::size_t(kHeads * kDim));
+  Index t = L;
+  for (auto _ : state) {
+    cache.decode_step(Q.row(t).data(), K.row(t).data(), V.row(t).data(), out.data());
+    ++t;
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["context"] = double(L);
+  state.counters["cached"] = double(cache.size());
+  state.counters["kv_KiB"] = double(cache.bytes()) / 1024.0;
+}
+
+void decode_args(benchmark::internal::Benchmark* b) {
+  for (Index budget : {0, 32, 64, 128})
+    for (Index L : {256, 512, 1024, 2048, 4096, 8192}) b->Args({L, budget});
+  b->ArgNames({"context", "budget"});
+}
+
+/// Eigen's SGEMM rate on a square product (the reference rate for the kernel's efficiency).
+void BM_sgemm_square(benchmark::State& state) {
+  const Index n = state.range(0);
+  const M A = random_matrix(n, n, 5), B = random_matrix(n, n, 6);
+  M C(n, n);
+  for (auto _ : state) {
+    C.noalias() = A * B;
+    benchmark::DoNotOptimize(C.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(n) * double(n) * double(n) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = Eigen::nbThreads();
+}
+
 void prefill_args(benchmark::internal::Benchmark* b) {
   for (Index N : {256, 512, 1024, 2048, 4096})
     for (int sel : {1, 0}) b->Args({N, sel});
@@ -164,6 +209,8 @@ void prefill_args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_prefill_tiled)->Apply(prefill_args)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_prefill_naive_eigen)->Apply(prefill_args)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_forward_backward_tiled)->Args({2048, 1})->Args({2048, 0})->ArgNames({"N", "selective"})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_decode_step)->Apply(decode_args)->Iterations(50)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_sgemm_rate)->Arg(2048)->ArgName("N")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_sgemm_square)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 ATTNSEL_BENCHMARK_MAIN()

@@ -51,4 +51,29 @@ void write_selection_png(const std::string& path, const attnsel::RowMatrix<T>& X
   if (!stbi_write_png(path.c_str(), W, W, 3, rgb.data(), W * 3)) throw std::runtime_error("cannot write " + path);
 }
 
+/// Writes a heat map of a non-negative matrix as a PNG: black (0) through red and yellow to
+/// white (the maximum); each entry drawn as a `zoom` x `zoom` square. Entries above the diagonal
+/// of a square matrix (the future, for attention) are drawn dark blue.
+template <class T>
+void write_heatmap_png(const std::string& path, const attnsel::RowMatrix<T>& M, int zoom, bool causal) {
+  const int H = int(M.rows()) * zoom, W = int(M.cols()) * zoom;
+  if (H == 0 || W == 0) throw std::invalid_argument("write_heatmap_png: empty matrix");
+  const double hi = std::max(1e-30, double(M.maxCoeff()));
+  std::vector<unsigned char> rgb(static_cast<std::size_t>(W) * H * 3);
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x) {
+      const attnsel::Index i = y / zoom, j = x / zoom;
+      unsigned char* px = &rgb[(static_cast<std::size_t>(y) * W + x) * 3];
+      if (causal && j > i) {
+        px[0] = 10, px[1] = 10, px[2] = 40;
+        continue;
+      }
+      const double t = std::clamp(double(M(i, j)) / hi, 0.0, 1.0);  // 0..1 -> black, red, yellow, white
+      px[0] = static_cast<unsigned char>(255 * std::min(1.0, 3 * t));
+      px[1] = static_cast<unsigned char>(255 * std::clamp(3 * t - 1, 0.0, 1.0));
+      px[2] = static_cast<unsigned char>(255 * std::clamp(3 * t - 2, 0.0, 1.0));
+    }
+  if (!stbi_write_png(path.c_str(), W, H, 3, rgb.data(), W * 3)) throw std::runtime_error("cannot write " + path);
+}
+
 }  // namespace examples
