@@ -1,8 +1,8 @@
 // Selective Attention benchmarks (float, H = 8, d = 64):
 // - prefill: the tiled kernel selective vs plain causal (same kernel) vs a naive Eigen version
 //   that materialises softmax(QKᵀ/√d − F)·V per head; GFLOP/s on the causal FLOPs
-//   (2 products × 2·N(N+1)/2·d·H) and the peak memory the call adds (VmHWM after − VmRSS before,
-//   measured once per case outside the timed loop);
+//   (2 products × 2·N(N+1)/2·d·H) and the peak heap memory the call adds beyond its inputs and a
+//   preallocated output (malloc interposed; measured once per case outside the timed loop);
 // - forward + backward of the tiled kernel, next to the SGEMM rate of Eigen on 2 cores;
 // - decode: per-token latency of a KV cache against context length, full and with budgets
 //   {32, 64, 128}, with the KV bytes held.
@@ -12,8 +12,9 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
+#include <atomic>
+#include <cstdlib>
+#include <malloc.h>
 #include <functional>
 #include <string>
 #include <vector>
@@ -34,22 +35,74 @@ M random_matrix(Index r, Index c, std::uint64_t seed) {
 
 double causal_flops(double N) { return 2.0 * 2.0 * N * (N + 1) / 2.0 * double(kDim) * double(kHeads); }
 
-long status_kb(const char* key) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(key, 0) == 0) return std::stol(line.substr(std::strlen(key)));
-  return -1;
+// Heap accounting: malloc and friends are interposed (glibc's __libc_* underneath) so a call's
+// peak heap use beyond what was live before it is measured exactly, Eigen's and OpenMP's
+// allocations included.
+std::atomic<long long> g_heap_now{0}, g_heap_peak{0};
+
+void heap_add(void* p) {
+  if (!p) return;
+  const long long now = g_heap_now += static_cast<long long>(malloc_usable_size(p));
+  long long peak = g_heap_peak.load();
+  while (now > peak && !g_heap_peak.compare_exchange_weak(peak, now)) {
+  }
+}
+void heap_sub(void* p) {
+  if (p) g_heap_now -= static_cast<long long>(malloc_usable_size(p));
 }
 
-/// Peak resident memory a call adds, in MB (Linux: reset the high-water mark, run, read it).
+/// Peak heap bytes a call adds, in MB. The call runs once before, so one-time start-up
+/// (OpenMP's thread pool) is not counted.
 double peak_extra_mb(const std::function<void()>& f) {
-  { std::ofstream("/proc/self/clear_refs") << "5"; }
-  const long before = status_kb("VmRSS:");
   f();
-  const long hwm = status_kb("VmHWM:");
-  return before < 0 || hwm < 0 ? -1.0 : double(hwm - before) / 1024.0;
+  const long long base = g_heap_now.load();
+  g_heap_peak = base;
+  f();
+  return double(g_heap_peak.load() - base) / (1024.0 * 1024.0);
 }
+
+}  // namespace
+
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+
+void* malloc(std::size_t n) {
+  void* p = __libc_malloc(n);
+  heap_add(p);
+  return p;
+}
+void* calloc(std::size_t n, std::size_t s) {
+  void* p = __libc_calloc(n, s);
+  heap_add(p);
+  return p;
+}
+void* realloc(void* old, std::size_t n) {
+  heap_sub(old);
+  void* p = __libc_realloc(old, n);
+  heap_add(p ? p : old);
+  return p;
+}
+void free(void* p) {
+  heap_sub(p);
+  __libc_free(p);
+}
+void* memalign(std::size_t a, std::size_t n) {
+  void* p = __libc_memalign(a, n);
+  heap_add(p);
+  return p;
+}
+void* aligned_alloc(std::size_t a, std::size_t n) { return memalign(a, n); }
+int posix_memalign(void** out, std::size_t a, std::size_t n) {
+  *out = memalign(a, n);
+  return *out ? 0 : 12;  // ENOMEM
+}
+}
+
+namespace {
 
 struct Inputs {
   M Q, K, V;
@@ -57,10 +110,9 @@ struct Inputs {
 };
 
 /// The paper's formulation with materialised N × N matrices, in Eigen.
-M naive_selective(const M& Q, const M& K, const M& V, bool selective) {
+void naive_selective(const M& Q, const M& K, const M& V, bool selective, M& O) {
   const Index N = Q.rows();
   const T scale = T(1) / std::sqrt(T(kDim));
-  M O(N, kHeads * kDim);
   M F = M::Zero(N, N);
   if (selective) {
     M S = scale * (Q.leftCols(kDim) * K.leftCols(kDim).transpose());
@@ -81,12 +133,11 @@ M naive_selective(const M& Q, const M& K, const M& V, bool selective) {
     }
     O.middleCols(h * kDim, kDim).noalias() = L * V.middleCols(h * kDim, kDim);
   }
-  return O;
 }
 
 void set_counters(benchmark::State& state, Index N, double peak) {
   state.counters["GFLOP/s"] = benchmark::Counter(causal_flops(double(N)) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["peak_MB"] = peak;
+  state.counters["heap_MB"] = peak;
   state.counters["N"] = double(N);
 }
 
@@ -98,10 +149,13 @@ void BM_prefill_tiled(benchmark::State& state) {
   o.heads = kHeads;
   o.selective = selective;
   o.check_finite = false;
-  M out;
-  const double peak = peak_extra_mb([&] { out = attnsel::selective_attention(in.Q, in.K, in.V, o); });
+  M out(N, kHeads * kDim);  // preallocated: the peak counts only the kernel's own memory
+  using CV = attnsel::HeadsView<const T>;
+  const CV q = CV::packed(in.Q, kHeads), k = CV::packed(in.K, kHeads), v = CV::packed(in.V, kHeads);
+  const attnsel::HeadsView<T> o_view = attnsel::HeadsView<T>::packed(out, kHeads);
+  const double peak = peak_extra_mb([&] { attnsel::selective_attention<T>(q, k, v, o_view, o); });
   for (auto _ : state) {
-    out = attnsel::selective_attention(in.Q, in.K, in.V, o);
+    attnsel::selective_attention<T>(q, k, v, o_view, o);
     benchmark::DoNotOptimize(out.data());
   }
   set_counters(state, N, peak);
@@ -111,10 +165,10 @@ void BM_prefill_naive_eigen(benchmark::State& state) {
   const Index N = state.range(0);
   const bool selective = state.range(1) != 0;
   const Inputs in(N);
-  M out;
-  const double peak = peak_extra_mb([&] { out = naive_selective(in.Q, in.K, in.V, selective); });
+  M out(N, kHeads * kDim);
+  const double peak = peak_extra_mb([&] { naive_selective(in.Q, in.K, in.V, selective, out); });
   for (auto _ : state) {
-    out = naive_selective(in.Q, in.K, in.V, selective);
+    naive_selective(in.Q, in.K, in.V, selective, out);
     benchmark::DoNotOptimize(out.data());
   }
   set_counters(state, N, peak);

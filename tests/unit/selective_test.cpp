@@ -104,7 +104,7 @@ TEMPLATE_TEST_CASE("Selective attention matches the materialised reference", "[s
   for (Index N : lengths)
     for (Index d : dims)
       for (Index H : heads_list) {
-        if (N == 1000 && (H * d > 64)) continue;  // the largest runs stay in the benchmark-sized test below
+        if (N == 1000 && H == 8 && d == 64) continue;  // the next test case
         const auto Q = random_heads<T>(H, N, d, ++seed), K = random_heads<T>(H, N, d, ++seed);
         const auto V = random_heads<T>(H, N, d, ++seed);
         for (bool selective : {true, false}) {
