@@ -22,3 +22,4 @@
 
 #include "selection/selection.hpp"
 #include "selective/selective.hpp"
+#include "pruning/pruning.hpp"
