@@ -360,3 +360,38 @@ TEST_CASE("Pruning: bad arguments", "[pruning][errors]") {
   ATTNSEL_CHECK_INVALID(pruning.add(model, 0, PruningMethod::magnitude, 0), "block_rows", "0");
   ATTNSEL_CHECK_INVALID(pruning.add(model, 0, PruningMethod::magnitude, 17), "block_rows", "17");
 }
+
+TEST_CASE("SequentialAttention++ from a user's own training loop finds a planted block support", "[pruning][sapp]") {
+  // Least squares Y = X W* where W* (16 x 8, blocks 4 x 4: a 4 x 2 grid) has 2 non-zero blocks.
+  const Index n = 400;
+  const Mat X = random_mat(n, 16, 31);
+  Mat Wstar = Mat::Zero(16, 8);
+  Wstar.block(4, 0, 4, 4) = random_mat(4, 4, 32) + Mat::Constant(4, 4, 1.0);
+  Wstar.block(12, 4, 4, 4) = random_mat(4, 4, 33) - Mat::Constant(4, 4, 1.0);
+  const Mat Y = X * Wstar + 0.05 * random_mat(n, 8, 34);
+  const BlockGrid g(16, 8, 4, 4);
+  auto o = small_options(0.75);  // keep 2 of 8 blocks
+  o.schedule.warmup = 0.2;
+  o.schedule.cycles = 1;
+  o.schedule.fine_tune = 0.2;
+  attnsel::SequentialAttentionPP<double> p(g, o);
+  Mat W = 0.01 * random_mat(16, 8, 35);
+  const int steps = 2000;
+  Index boundaries = 0;
+  for (int s = 0; s < steps; ++s) {
+    boundaries += p.set_progress(double(s) / steps, W);
+    const Mat Weff = p.effective_weight(W);
+    const Mat dWeff = X.transpose() * (X * Weff - Y) / double(n);
+    p.logits().grad.setZero();
+    const Mat dW = p.weight_gradient(W, dWeff);
+    W -= 0.05 * dW;
+    if (p.logits().trainable) p.logits().value -= 0.05 * p.logits().grad;
+  }
+  p.set_progress(1.0, W);
+  BlockMask expect = BlockMask::Constant(4, 2, false);
+  expect(1, 0) = expect(3, 1) = true;
+  CHECK(p.mask() == expect);
+  CHECK(boundaries == 6);  // dense → sparsify → sparse → dense → sparsify → sparse → fine-tune
+  const double rel = (p.effective_weight(W) - Wstar).norm() / Wstar.norm();
+  CHECK(rel < 0.05);
+}
