@@ -54,23 +54,13 @@ class BlockGrid {
   /// Per-block sums of an R × C matrix (grid_rows × grid_cols, row-major block order in data()).
   template <class D>
   RowMatrix<typename D::Scalar> block_sum(const Eigen::MatrixBase<D>& M) const {
-    check_shape(M, "block_sum");
-    using T = typename D::Scalar;
-    RowMatrix<T> out = RowMatrix<T>::Zero(gr_, gc_);
-    for (Index i = 0; i < rows_; ++i)
-      for (Index j = 0; j < cols_; ++j) out(i / br_, j / bc_) += M(i, j);
-    return out;
+    return accumulate(M, "block_sum", [](auto v) { return v; });
   }
 
   /// Per-block Frobenius norms of an R × C matrix.
   template <class D>
   RowMatrix<typename D::Scalar> block_norms(const Eigen::MatrixBase<D>& M) const {
-    check_shape(M, "block_norms");
-    using T = typename D::Scalar;
-    RowMatrix<T> out = RowMatrix<T>::Zero(gr_, gc_);
-    for (Index i = 0; i < rows_; ++i)
-      for (Index j = 0; j < cols_; ++j) out(i / br_, j / bc_) += M(i, j) * M(i, j);
-    return out.cwiseSqrt();
+    return accumulate(M, "block_norms", [](auto v) { return v * v; }).cwiseSqrt();
   }
 
   /// Expands per-block values (grid_rows × grid_cols) to an R × C matrix.
@@ -96,6 +86,17 @@ class BlockGrid {
   }
 
  private:
+  /// Per-block sums of f(entry).
+  template <class D, class F>
+  RowMatrix<typename D::Scalar> accumulate(const Eigen::MatrixBase<D>& M, const char* what, F f) const {
+    check_shape(M, what);
+    using T = typename D::Scalar;
+    RowMatrix<T> out = RowMatrix<T>::Zero(gr_, gc_);
+    for (Index i = 0; i < rows_; ++i)
+      for (Index j = 0; j < cols_; ++j) out(i / br_, j / bc_) += f(M(i, j));
+    return out;
+  }
+
   template <class D>
   void check_shape(const Eigen::MatrixBase<D>& M, const char* what) const {
     detail::require(M.rows() == rows_ && M.cols() == cols_, "BlockGrid", what, ": matrix is ", M.rows(), " x ",
