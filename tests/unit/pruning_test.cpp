@@ -395,3 +395,34 @@ TEST_CASE("SequentialAttention++ from a user's own training loop finds a planted
   const double rel = (p.effective_weight(W) - Wstar).norm() / Wstar.norm();
   CHECK(rel < 0.05);
 }
+
+TEST_CASE("BlockPruning prunes several dense layers of one model at once", "[pruning][train]") {
+  const Index n = 300, d = 16;
+  attnsel::Rng rng(41);
+  RowMatrix<float> X(n, d), Y(n, 1);
+  for (Index i = 0; i < n; ++i) {
+    Y(i, 0) = float(i % 3);
+    for (Index j = 0; j < d; ++j) X(i, j) = float(attnsel::random::normal(rng) + (j % 3 == i % 3 ? 1.5 : 0.0));
+  }
+  attnsel::MLPOptions mo;
+  mo.hidden = {16, 16};
+  auto model = attnsel::make_mlp<float>(d, 3, mo);
+  attnsel::Adam<float> adam;
+  attnsel::BlockPruning<float, attnsel::Adam<float>> pruning(adam);
+  PruningOptions<float> po;
+  po.sparsity = 0.5;
+  po.min_blocks = 0;
+  auto& first = pruning.add(model, 0, PruningMethod::sequential_attention_pp, 4, po);
+  auto& second = pruning.add(model, 1, PruningMethod::acdc, 2, po);
+  adam.add_parameters(model.parameters());
+  CHECK(adam.parameter_count() == 1 + 6);  // SA++ logits + 3 Dense layers' W and b
+  attnsel::TrainOptions<float> t;
+  t.epochs = 20;
+  t.batch_size = 30;
+  attnsel::fit(model, attnsel::SoftmaxCrossEntropy<float>{}, adam, X, Y, t, pruning);
+  CHECK(first.mask().count() == 8);    // 16 blocks of 4 x 4, half kept
+  CHECK(second.mask().count() == 32);  // 64 blocks of 2 x 2
+  CHECK(first.phase() == PruningPhase::fine_tune);
+  CHECK(second.phase() == PruningPhase::fine_tune);
+  CHECK(attnsel::accuracy(model.predict(X), Y) > 0.8f);
+}
