@@ -23,3 +23,4 @@
 #include "selection/selection.hpp"
 #include "selective/selective.hpp"
 #include "pruning/pruning.hpp"
+#include "sparse/sparse.hpp"
