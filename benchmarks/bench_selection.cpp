@@ -1,5 +1,5 @@
-// Selection benchmarks: OMP (Gram and residual variants, double and float) at the sizes the
-// scikit-learn comparison uses; Sequential Attention's one-pass cost next to one plain training
+// Selection benchmarks: OMP (residual, full Gram, lazy Gram and automatic variants, double and
+// float) at the sizes the scikit-learn comparison uses; Sequential Attention's one-pass cost next to one plain training
 // run of the same model, epochs and batch size (MNIST from the data cache when present, else a
 // random table of the same shape).
 #include <attnsel/attnsel.hpp>
@@ -33,24 +33,36 @@ OmpProblem<T> omp_problem(attnsel::Index n, attnsel::Index d, std::uint64_t seed
   return p;
 }
 
+/// variant: 0 residual, 1 full Gram, 2 lazy Gram columns, 3 automatic (the cost model's pick),
+/// 4 lazy Gram columns in mixed precision (float GEMMs, certified; double only, float ignores it).
+/// fit_intercept off, as in the scikit-learn comparison (benchmarks/peers/sklearn_omp.py).
 template <class T>
 void BM_omp(benchmark::State& state) {
   const attnsel::Index n = state.range(0), d = state.range(1), k = state.range(2);
   const auto p = omp_problem<T>(n, d, 42);
+  using P = attnsel::OmpOptions::Precompute;
   attnsel::OmpOptions o;
-  o.precompute = state.range(3) ? attnsel::OmpOptions::Precompute::gram : attnsel::OmpOptions::Precompute::residual;
+  o.fit_intercept = false;
+  constexpr P variants[] = {P::residual, P::gram, P::lazy_gram, P::automatic, P::lazy_gram};
+  o.precompute = variants[state.range(3)];
+  o.mixed_precision = state.range(3) == 4;
+  attnsel::Index columns = 0, exact = 0;
   for (auto _ : state) {
     auto r = attnsel::orthogonal_matching_pursuit(p.X, p.y, k, o);
+    columns = r.gram_columns;
+    exact = r.exact_evaluations;
     benchmark::DoNotOptimize(r.features.data());
   }
   state.counters["features/s"] = benchmark::Counter(double(k), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["gram_cols"] = double(columns);
+  state.counters["exact_evals"] = double(exact);
 }
 
 void omp_args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"n", "d", "k", "gram"});
-  for (int gram : {1, 0}) {
-    b->Args({20000, 1000, 100, gram});
-    b->Args({500, 100, 10, gram});
+  b->ArgNames({"n", "d", "k", "variant"});
+  for (int v : {3, 2, 4, 1, 0}) {
+    b->Args({20000, 1000, 100, v});
+    b->Args({500, 100, 10, v});
   }
 }
 

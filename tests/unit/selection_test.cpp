@@ -290,12 +290,17 @@ OmpFixture load_fixture() {
 TEST_CASE("OMP selects what scikit-learn selects, with the same coefficients", "[selection][omp]") {
   const OmpFixture f = load_fixture();
   REQUIRE(f.cases.size() == 2);
+  using P = OmpOptions::Precompute;
+  // lazy_gram twice: the default first batch, and a first batch of 1 column (a miss every round)
+  const std::vector<std::pair<P, Index>> runs = {
+      {P::gram, 0}, {P::residual, 0}, {P::lazy_gram, 0}, {P::lazy_gram, 1}, {P::automatic, 0}};
   for (const auto& c : f.cases) {
-    for (auto pre : {OmpOptions::Precompute::gram, OmpOptions::Precompute::residual}) {
-      INFO("fit_intercept " << c.fit_intercept << ", precompute " << int(pre));
+    for (const auto& [pre, batch] : runs) {
+      INFO("fit_intercept " << c.fit_intercept << ", precompute " << int(pre) << ", gram_batch " << batch);
       OmpOptions o;
       o.fit_intercept = c.fit_intercept;
       o.precompute = pre;
+      o.gram_batch = batch;
       const OmpResult<double> r = orthogonal_matching_pursuit(f.X, f.y, c.k, o);
       CHECK(r.features == c.order);
       for (Index j = 0; j < f.X.cols(); ++j) CHECK(std::fabs(r.coef(j) - c.coef[std::size_t(j)]) <= 1e-9 * (1 + std::fabs(c.coef[std::size_t(j)])));
@@ -339,6 +344,196 @@ TEST_CASE("OMP recovers a planted support, stops on linear dependence, rejects b
   Eigen::MatrixXd bad = X;
   bad(0, 0) = std::numeric_limits<double>::infinity();
   ATTNSEL_CHECK_INVALID(orthogonal_matching_pursuit(bad, y, 2), "'X' holds NaN or inf");
+}
+
+namespace {
+
+/// A planted regression problem for the OMP variant tests. kind 0: iid gaussian columns;
+/// 1: coherent columns (each 0.8·previous + 0.6·fresh noise); 2: near ties, column j+1 = column j
+/// + 1e-7·noise for even j (double resolves the pair's correlations, float cannot); 3: exact
+/// duplicates, column j+1 = column j for even j.
+std::pair<Eigen::MatrixXd, Eigen::VectorXd> omp_case(Index n, Index d, int kind, std::uint64_t seed) {
+  Rng rng(seed);
+  Eigen::MatrixXd Z(n, d);
+  for (Index i = 0; i < Z.size(); ++i) Z.data()[i] = random::normal(rng);
+  Eigen::MatrixXd X = Z;
+  for (Index j = 1; j < d; ++j) {
+    if (kind == 1) X.col(j) = 0.8 * X.col(j - 1) + 0.6 * Z.col(j);
+    if (kind == 2 && j % 2 == 1) X.col(j) = X.col(j - 1) + 1e-7 * Z.col(j);
+    if (kind == 3 && j % 2 == 1) X.col(j) = X.col(j - 1);
+  }
+  Eigen::VectorXd w = Eigen::VectorXd::Zero(d);
+  for (Index j = 0; j < d; ++j)
+    if (random::uniform01(rng) < 0.3) w(j) = random::normal(rng);
+  Eigen::VectorXd y = X * w;
+  for (Index i = 0; i < n; ++i) y(i) += 0.1 * random::normal(rng);
+  return {X, y};
+}
+
+/// OMP without intercept in long double, written independently of the library: correlations
+/// Xᵀr of the residual r = y projected off the selected columns (modified Gram-Schmidt, twice).
+/// Its decisions are those of exact arithmetic wherever double's are.
+std::vector<Index> omp_reference(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, Index k) {
+  using LM = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
+  using LV = Eigen::Matrix<long double, Eigen::Dynamic, 1>;
+  const LM Xl = X.cast<long double>();
+  LV r = y.cast<long double>();
+  LM Q(X.rows(), k);
+  std::vector<Index> S;
+  for (Index t = 0; t < k; ++t) {
+    const LV c = Xl.transpose() * r;
+    Index best = -1;
+    long double best_abs = -1;
+    for (Index j = 0; j < X.cols(); ++j)
+      if (std::find(S.begin(), S.end(), j) == S.end() && std::fabs(c(j)) > best_abs) {
+        best_abs = std::fabs(c(j));
+        best = j;
+      }
+    LV q = Xl.col(best);
+    for (int pass = 0; pass < 2; ++pass)
+      for (Index i = 0; i < t; ++i) q -= Q.col(i) * Q.col(i).dot(q);
+    Q.col(t) = q / q.norm();
+    r -= Q.col(t) * Q.col(t).dot(r);
+    S.push_back(best);
+  }
+  return S;
+}
+
+}  // namespace
+
+TEST_CASE("OMP variants (lazy Gram columns, mixed precision, full Gram, residual) make exact-arithmetic decisions, near ties included",
+          "[selection][omp]") {
+  using P = OmpOptions::Precompute;
+  const Index n = 300, d = 120, k = 12;
+  for (int kind = 0; kind < 4; ++kind) {
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+      const auto [X, y] = omp_case(n, d, kind, seed);
+      INFO("kind " << kind << ", seed " << seed);
+      const std::vector<Index> ref = omp_reference(X, y, k);
+      // exact duplicates tie exactly: compare pairs (j, j+1 for even j) there
+      auto key = [kind](const std::vector<Index>& v) {
+        std::vector<Index> out = v;
+        if (kind == 3)
+          for (Index& j : out) j -= j % 2;
+        return out;
+      };
+      OmpOptions o;
+      o.fit_intercept = false;
+      o.precompute = P::gram;
+      const OmpResult<double> full = orthogonal_matching_pursuit(X, y, k, o);
+      REQUIRE(full.features.size() == std::size_t(k));
+      CHECK(key(full.features) == key(ref));
+      Index exact_evaluations = 0;
+      for (const auto& [pre, batch, mixed] : std::vector<std::tuple<P, Index, bool>>{
+               {P::residual, 0, false}, {P::lazy_gram, 0, false}, {P::lazy_gram, 1, false}, {P::lazy_gram, 5, false},
+               {P::lazy_gram, d, false}, {P::automatic, 0, false}, {P::lazy_gram, 0, true}, {P::lazy_gram, 1, true}}) {
+        INFO("precompute " << int(pre) << ", gram_batch " << batch << ", mixed_precision " << mixed);
+        o.precompute = pre;
+        o.gram_batch = batch;
+        o.mixed_precision = mixed;
+        const OmpResult<double> r = orthogonal_matching_pursuit(X, y, k, o);
+        CHECK(r.mixed == mixed);
+        exact_evaluations += r.exact_evaluations;
+        if (kind == 3)
+          CHECK(key(r.features) == key(full.features));
+        else
+          CHECK(r.features == full.features);
+        CHECK((r.coef - full.coef).cwiseAbs().maxCoeff() <= 1e-6 * (1 + full.coef.cwiseAbs().maxCoeff()));
+        for (std::size_t t = 0; t < r.losses.size(); ++t) CHECK(std::fabs(r.losses[t] - full.losses[t]) <= 1e-6 * full.losses[0]);
+        if (pre == P::lazy_gram) {
+          CHECK(r.variant == P::lazy_gram);
+          CHECK(r.gram_columns >= k);
+          CHECK(r.gram_columns <= d);
+        }
+      }
+      // the float-based bounds cannot separate the near ties: those rounds fell back to double
+      if (kind == 2) CHECK(exact_evaluations > 0);
+      // with intercept the variants agree with each other too
+      o.fit_intercept = true;
+      o.gram_batch = 0;
+      o.precompute = P::gram;
+      const std::vector<Index> centred = orthogonal_matching_pursuit(X, y, k, o).features;
+      o.precompute = P::lazy_gram;
+      CHECK(key(orthogonal_matching_pursuit(X, y, k, o).features) == key(centred));
+      o.precompute = P::residual;
+      CHECK(key(orthogonal_matching_pursuit(X, y, k, o).features) == key(centred));
+      o.precompute = P::lazy_gram;
+      o.mixed_precision = true;
+      CHECK(key(orthogonal_matching_pursuit(X, y, k, o).features) == key(centred));
+    }
+  }
+  // mixed precision is refused where float would under- or overflow, and ignored for float
+  auto [X, y] = omp_case(100, 40, 0, 4);
+  OmpOptions o;
+  o.fit_intercept = false;  // X as given
+  o.precompute = P::lazy_gram;
+  o.mixed_precision = true;
+  CHECK(orthogonal_matching_pursuit(X, y, 4, o).mixed);
+  X(5, 7) = 1e-30;  // below 2⁻⁶⁰
+  const OmpResult<double> tiny = orthogonal_matching_pursuit(X, y, 4, o);
+  CHECK_FALSE(tiny.mixed);
+  o.mixed_precision = false;
+  CHECK(orthogonal_matching_pursuit(X, y, 4, o).features == tiny.features);
+  o.mixed_precision = true;
+  CHECK_FALSE(orthogonal_matching_pursuit(X.cast<float>().eval(), y.cast<float>().eval(), 4, o).mixed);
+}
+
+TEST_CASE("OMP lazy Gram: few columns when k is small, the cost model's choice, float, input layouts", "[selection][omp]") {
+  using P = OmpOptions::Precompute;
+  const auto [X, y] = omp_case(500, 100, 0, 7);
+  OmpOptions o;
+  o.fit_intercept = false;
+  // the issue's small problem: X fits in L2, 10 GEMVs beat a GEMM batch plus its packing
+  const OmpResult<double> a = orthogonal_matching_pursuit(X, y, 10, o);
+  CHECK(a.variant == P::residual);
+  CHECK(a.gram_columns == 0);
+  o.precompute = P::lazy_gram;
+  const OmpResult<double> lz = orthogonal_matching_pursuit(X, y, 10, o);
+  CHECK(lz.gram_columns < 50);  // ~k columns, not d
+  o.precompute = P::gram;
+  const OmpResult<double> g = orthogonal_matching_pursuit(X, y, 10, o);
+  CHECK(g.gram_columns == 100);
+  CHECK(a.features == g.features);
+  CHECK(lz.features == g.features);
+  CHECK(orthogonal_matching_pursuit(X, y, 60, OmpOptions{}).variant == P::gram);  // k near d: the full Gram
+  {
+    const auto [Xb, yb] = omp_case(1000, 400, 0, 8);  // X beyond L2, k << d: a batch of Gram columns
+    const OmpResult<double> big = orthogonal_matching_pursuit(Xb, yb, 10, OmpOptions{});
+    CHECK(big.variant == P::lazy_gram);
+    CHECK(big.gram_columns < 40);
+    OmpOptions og;
+    og.precompute = P::gram;
+    CHECK(orthogonal_matching_pursuit(Xb, yb, 10, og).features == big.features);
+  }
+  // float: the variants agree on a well-separated problem
+  const Eigen::MatrixXf Xf = X.cast<float>();
+  const Eigen::VectorXf yf = y.cast<float>();
+  const OmpResult<float> fa = orthogonal_matching_pursuit(Xf, yf, 10, OmpOptions{});
+  for (P pre : {P::gram, P::residual, P::lazy_gram}) {
+    OmpOptions of;
+    of.precompute = pre;
+    CHECK(orthogonal_matching_pursuit(Xf, yf, 10, of).features == fa.features);
+  }
+  // layouts: row-major (copied), a block of a wider matrix and a strided Map (used in place)
+  o.precompute = P::automatic;
+  const RowMatrix<double> Xr = X;
+  CHECK(orthogonal_matching_pursuit(Xr, y, 10, o).features == a.features);
+  Eigen::MatrixXd wide = Eigen::MatrixXd::Zero(520, 103);
+  wide.block(10, 2, 500, 100) = X;
+  CHECK(orthogonal_matching_pursuit(wide.block(10, 2, 500, 100), y, 10, o).features == a.features);
+  const Eigen::Map<const Eigen::MatrixXd, 0, Eigen::OuterStride<>> mapped(wide.data() + 10 + 2 * 520, 500, 100,
+                                                                            Eigen::OuterStride<>(520));
+  const OmpResult<double> m = orthogonal_matching_pursuit(mapped, y, 10, o);
+  CHECK(m.features == a.features);
+  CHECK((m.coef - a.coef).cwiseAbs().maxCoeff() <= 1e-12 * (1 + a.coef.cwiseAbs().maxCoeff()));
+  // X used in place is still checked for NaN and inf
+  wide(10 + 499, 2 + 99) = std::numeric_limits<double>::quiet_NaN();
+  ATTNSEL_CHECK_INVALID(orthogonal_matching_pursuit(wide.block(10, 2, 500, 100), y, 10, o), "'X' holds NaN or inf");
+  Eigen::VectorXd yb = y;
+  yb(3) = std::numeric_limits<double>::infinity();
+  ATTNSEL_CHECK_INVALID(orthogonal_matching_pursuit(X, yb, 10, o), "'y' holds NaN or inf");
+  o.gram_batch = -1;
+  ATTNSEL_CHECK_INVALID(orthogonal_matching_pursuit(X, y, 10, o), "'options.gram_batch' is -1");
 }
 
 TEST_CASE("Lasso path: planted features enter first, in order of strength", "[selection][lasso]") {
