@@ -43,9 +43,11 @@ void BM_omp(benchmark::State& state) {
   using P = attnsel::OmpOptions::Precompute;
   attnsel::OmpOptions o;
   o.fit_intercept = false;
-  constexpr P variants[] = {P::residual, P::gram, P::lazy_gram, P::automatic, P::lazy_gram};
+  constexpr P variants[] = {P::residual, P::gram, P::lazy_gram, P::automatic, P::lazy_gram, P::residual};
   o.precompute = variants[state.range(3)];
-  o.mixed_precision = state.range(3) == 4;
+  // variant 4: lazy Gram with float batches; variant 5: residual without float screening
+  o.mixed_precision = state.range(3) == 4 ? attnsel::OmpOptions::Mixed::on
+                      : state.range(3) == 5 ? attnsel::OmpOptions::Mixed::off : attnsel::OmpOptions::Mixed::automatic;
   attnsel::Index columns = 0, exact = 0;
   for (auto _ : state) {
     auto r = attnsel::orthogonal_matching_pursuit(p.X, p.y, k, o);
@@ -60,7 +62,7 @@ void BM_omp(benchmark::State& state) {
 
 void omp_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"n", "d", "k", "variant"});
-  for (int v : {3, 2, 4, 1, 0}) {
+  for (int v : {3, 2, 4, 1, 0, 5}) {
     b->Args({20000, 1000, 100, v});
     b->Args({500, 100, 10, v});
   }

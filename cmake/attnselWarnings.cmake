@@ -17,6 +17,10 @@ function(attnsel_set_warnings target)
       -fno-sanitize-recover=all)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
   endif()
+  if(ATTNSEL_SANITIZE_THREAD AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE -fsanitize=thread -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=thread)
+  endif()
 endfunction()
 
 # Builds `target` for the machine it is built on (tests of the wide SIMD paths, benchmarks).

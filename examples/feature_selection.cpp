@@ -20,20 +20,14 @@
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include "common/datasets.hpp"
+#include "common/feature_selection_args.hpp"
 #include "common/picture.hpp"
 
 namespace {
 
 using T = float;
 
-struct Args {
-  std::string data = "digits", label, idx_dir, method = "sa", task = "classification", picture, export_dir;
-  attnsel::Index k = 10;
-  int epochs = 60, batch = 64;
-  double lr = 5e-3, test_fraction = 0.25;
-  std::uint64_t seed = 1;
-  bool quiet = false;
-};
+using Args = examples::FeatureSelectionArgs;
 
 attnsel::Selection<T> select(const Args& a, const attnsel::Dataset<T>& train) {
   if (a.method == "sa") {
@@ -67,23 +61,17 @@ attnsel::Selection<T> select(const Args& a, const attnsel::Dataset<T>& train) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Select features with Sequential Attention and measure a model retrained on them."};
   Args a;
-  app.add_option("--data", a.data, "bundled table (digits, breast_cancer, wine, diabetes) or a CSV path")->capture_default_str();
-  app.add_option("--label", a.label, "label column of a CSV (default: the last column)");
-  app.add_option("--idx", a.idx_dir, "folder with MNIST-layout IDX files (replaces --data; official split)");
-  app.add_option("--task", a.task, "classification or regression")->capture_default_str()->check(CLI::IsMember({"classification", "regression"}));
-  app.add_option("--k", a.k, "number of features to select")->capture_default_str();
-  app.add_option("--method", a.method, "sa (Sequential Attention), omp, lasso or random")->capture_default_str();
-  app.add_option("--epochs", a.epochs, "training epochs for selection and for each retraining")->capture_default_str()->check(CLI::Range(1, 100000));
-  app.add_option("--batch", a.batch, "minibatch size")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  app.add_option("--lr", a.lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--test-fraction", a.test_fraction, "held-out share of a table (stratified)")->capture_default_str()->check(CLI::Range(0.01, 0.9));
-  app.add_option("--seed", a.seed, "seed for the split, the models and the random baseline")->capture_default_str();
-  app.add_option("--picture", a.picture, "PNG of the selected pixels (image data; default selected_pixels.png)");
-  app.add_flag("--quiet", a.quiet, "no progress bar");
-  app.add_option("--export-split", a.export_dir, "write train.csv and test.csv of the split here (for peer comparisons)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    a = examples::parse_feature_selection_args(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "feature_selection: %s (see --help)\n", e.what());
+    return 2;
+  }
+  if (!a.help.empty()) {
+    std::fputs(a.help.c_str(), stdout);
+    return 0;
+  }
 
   try {
     const attnsel::Task task = a.task == "regression" ? attnsel::Task::regression : attnsel::Task::classification;

@@ -6,8 +6,12 @@
 #                                      go to it, e.g. --data breast_cancer --k 5)
 #   bash scripts/attnsel.sh test       install what is missing, build, run every test (ctest)
 #   bash scripts/attnsel.sh sanitize   the tests again under ASan + UBSan
+#   bash scripts/attnsel.sh tsan       the concurrency test under ThreadSanitizer
+#   bash scripts/attnsel.sh fuzz [s]   build the libFuzzer targets with clang and run each for s
+#                                      seconds (default 30) over a copy of fuzz/corpus/
 #   bash scripts/attnsel.sh deps       only install the Debian packages that are missing
-# Build folders: build/ (and build-asan/) inside the checkout; ATTNSEL_BUILD_DIR overrides.
+# Build folders: build/ (and build-asan/, build-tsan/, build-fuzz/) inside the checkout;
+# ATTNSEL_BUILD_DIR overrides.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="$(nproc 2>/dev/null || echo 2)"
@@ -56,6 +60,43 @@ case "${1:-}" in
     cmake --build "$build" -j "$jobs"
     ctest --test-dir "$build" --output-on-failure -j "$jobs"
     ;;
+  fuzz)
+    packages+=(clang libclang-rt-14-dev)  # libFuzzer: only this command needs them
+    deps
+    seconds="${2:-30}"
+    [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "attnsel: fuzz takes a number of seconds, got '$seconds'" >&2; exit 2; }
+    dir="${ATTNSEL_BUILD_DIR:-$root/build}-fuzz"
+    configure "$dir" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DATTNSEL_BUILD_FUZZERS=ON \
+      -DATTNSEL_BUILD_TESTS=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_INSTALL=OFF
+    cmake --build "$dir" --target fuzz_csv fuzz_idx fuzz_args -j "$jobs"
+    # Each target mutates a temporary copy of its seed corpus: fuzz/corpus/ is never modified.
+    # Crashing inputs are kept in $dir/artifacts/<target>/.
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+    failed=()
+    for t in csv idx args; do
+      case "$t" in
+        csv) extra=(-max_len=2048 "-dict=$root/fuzz/csv.dict") ;;
+        idx) extra=(-max_len=4096) ;;
+        args) extra=(-max_len=512) ;;
+      esac
+      cp -r "$root/fuzz/corpus/$t" "$work/$t"
+      mkdir -p "$dir/artifacts/$t"
+      log="$dir/artifacts/fuzz_$t.log"
+      status=0
+      "$dir/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$dir/artifacts/$t/" "${extra[@]}" "$work/$t" >"$log" 2>&1 || status=$?
+      if [ "$status" -ne 0 ] || grep -qE "ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|runtime error:" "$log"; then
+        echo "attnsel: fuzz_$t FAILED (exit $status); log $log, inputs in $dir/artifacts/$t/:" >&2
+        grep -E "ERROR|runtime error|SUMMARY|Test unit written" "$log" | head -20 >&2
+        failed+=("fuzz_$t")
+      else
+        runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
+        echo "attnsel: fuzz_$t: ${runs:-?} runs in $seconds s, corpus $(ls "$work/$t" | wc -l) inputs, no findings"
+      fi
+    done
+    [ ${#failed[@]} -eq 0 ] || { echo "attnsel: fuzzing found problems in ${failed[*]}" >&2; exit 1; }
+    ;;
   sanitize)
     deps
     dir="${ATTNSEL_BUILD_DIR:-$root/build}-asan"
@@ -65,8 +106,19 @@ case "${1:-}" in
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir "$dir" --output-on-failure -j "$jobs" -LE package
     ;;
+  tsan)
+    # Two selectors, OMP runs, pruned trainings and KV caches on two threads at once. Built
+    # without OpenMP (ATTNSEL_SANITIZE_THREAD drops it from this target): libgomp is not
+    # TSan-instrumented, so its barriers would be reported as races (false positives).
+    deps
+    dir="${ATTNSEL_BUILD_DIR:-$root/build}-tsan"
+    configure "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTNSEL_SANITIZE_THREAD=ON \
+      -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_INSTALL=OFF
+    cmake --build "$dir" --target attnsel_concurrency -j "$jobs"
+    OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" "$dir/tests/attnsel_concurrency"
+    ;;
   *)
-    sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

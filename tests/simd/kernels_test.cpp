@@ -38,6 +38,41 @@ TEMPLATE_TEST_CASE("dot and sum match the reference", "[simd][reduce]", float, d
   });
 }
 
+TEMPLATE_TEST_CASE("narrow_stats rounds to float and matches the reference sums in one pass", "[simd][reduce]", float, double) {
+  using T = TestType;
+  for_each_arch([](auto arch) {
+    for (std::size_t n : sizes<T>()) {
+      for (std::size_t off : offsets()) {
+        INFO("arch " << arch_label(arch) << " n " << n << " offset " << off);
+        auto xv = ref::uniform<T>(n, 5 + n);
+        const auto yv = ref::uniform<T>(n, 71 + n);
+        if (n > 2) xv[n / 2] = T(-3.5);  // the largest magnitude is negative, mid-vector
+        Shifted<T> x(xv, off), y(yv, off + 1);
+        std::vector<float> out(n + 2, -7.f);
+        long double sq = 0, dt = 0, dt_scale = 0, mx = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          sq += (long double)xv[i] * xv[i];
+          dt += (long double)xv[i] * yv[i];
+          dt_scale += std::fabs((long double)xv[i] * yv[i]);
+          mx = std::max(mx, std::fabs((long double)xv[i]));
+        }
+        const auto st = kernels::narrow_stats{}(arch, x.data(), y.data(), out.data() + 1, n);
+        CHECK(std::fabs(st.sum_squares - sq) <= tol<T>(n, sq));
+        CHECK(std::fabs(st.dot - dt) <= tol<T>(n, dt_scale));
+        CHECK(st.max_abs == T(mx));
+        bool rounded = true;
+        for (std::size_t i = 0; i < n; ++i) rounded = rounded && out[i + 1] == static_cast<float>(xv[i]);
+        CHECK(rounded);
+        CHECK(out[0] == -7.f);  // nothing written outside [0, n)
+        CHECK(out[n + 1] == -7.f);
+        const auto no_y = kernels::narrow_stats{}(arch, x.data(), static_cast<const T*>(nullptr), out.data() + 1, n);
+        CHECK(no_y.dot == T(0));
+        CHECK(no_y.sum_squares == st.sum_squares);
+      }
+    }
+  });
+}
+
 TEMPLATE_TEST_CASE("max finds the largest value, -inf when empty", "[simd][reduce]", float, double) {
   using T = TestType;
   for_each_arch([](auto arch) {

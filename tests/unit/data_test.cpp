@@ -315,3 +315,116 @@ TEST_CASE("IDX files, plain and gzip, and their errors", "[data][idx]") {
   out.close();
   CHECK_FALSE(parse_message([] { read_idx(temp_path("t.idx.gz")); }).empty());
 }
+
+namespace {
+
+/// One gzip member holding `b`, compressed in memory.
+std::vector<unsigned char> gzip_bytes(const std::vector<unsigned char>& b) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::vector<unsigned char> out(deflateBound(&z, static_cast<uLong>(b.size())) + 32);
+  z.next_in = const_cast<Bytef*>(b.data());
+  z.avail_in = static_cast<uInt>(b.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(out.size() - z.avail_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::string decode_message(const std::vector<unsigned char>& b, IdxOptions opt = {}) {
+  return parse_message([&] { decode_idx(b.data(), b.size(), "mem", opt); });
+}
+
+}  // namespace
+
+TEST_CASE("decode_idx: IDX bytes in memory, plain, gzip, concatenated members", "[data][idx]") {
+  std::vector<unsigned char> b = idx_header(0x0B, {2, 2});
+  b.insert(b.end(), {0x00, 0x01, 0xff, 0xfe, 0x7f, 0xff, 0x80, 0x00});  // 1, -2, 32767, -32768
+  const std::vector<double> want{1, -2, 32767, -32768};
+  const IdxArray plain = decode_idx(b.data(), b.size());
+  CHECK(plain.dims == std::vector<std::size_t>{2, 2});
+  CHECK(plain.type == 0x0B);
+  CHECK(plain.values == want);
+  const std::vector<unsigned char> z = gzip_bytes(b);
+  CHECK(decode_idx(z.data(), z.size()).values == want);
+  // Two members (split inside the header) decode as one stream; trailing garbage is ignored.
+  std::vector<unsigned char> two = gzip_bytes({b.begin(), b.begin() + 6});
+  const std::vector<unsigned char> rest = gzip_bytes({b.begin() + 6, b.end()});
+  two.insert(two.end(), rest.begin(), rest.end());
+  CHECK(decode_idx(two.data(), two.size()).values == want);
+  two.insert(two.end(), {'j', 'u', 'n', 'k'});
+  CHECK(decode_idx(two.data(), two.size()).values == want);
+  // idx_matrix of the decoded array
+  const RowMatrix<float> m = idx_matrix<float>(plain);
+  CHECK(m.rows() == 2);
+  CHECK(m(1, 1) == -32768.0f);
+  // the path reader goes through the same code
+  write_bytes(temp_path("mem.idx.gz"), b, true);
+  CHECK(read_idx(temp_path("mem.idx.gz")).values == want);
+}
+
+TEST_CASE("decode_idx: truncated or corrupt gzip and decompression bombs give parse_error", "[data][idx][errors]") {
+  std::vector<unsigned char> b = idx_header(0x08, {64, 64});
+  b.resize(b.size() + 64 * 64, 7);
+  const std::vector<unsigned char> z = gzip_bytes(b);
+  const std::vector<unsigned char> cut(z.begin(), z.begin() + static_cast<std::ptrdiff_t>(z.size() / 2));
+  CHECK(decode_message(cut).find("mem:0:") == 0);
+  CHECK(decode_message(cut).find("truncated") != std::string::npos);
+  std::vector<unsigned char> corrupt = z;
+  corrupt[12] ^= 0xff;
+  corrupt[13] ^= 0xff;
+  CHECK_FALSE(decode_message(corrupt).empty());
+  // 4 KB of IDX from about 40 bytes of gzip: over a 1000-byte cap, for plain and gzip input.
+  IdxOptions small;
+  small.max_bytes = 1000;
+  CHECK(decode_message(z, small).find("exceeds the limit of 1000 bytes") != std::string::npos);
+  CHECK(decode_message(b, small).find("exceeds the limit of 1000 bytes") != std::string::npos);
+  CHECK(decode_idx(z.data(), z.size()).values.size() == 64 * 64);  // the default cap is 1 GiB
+  CHECK(decode_message({}).find("too short") != std::string::npos);
+  CHECK(decode_message({0x1f, 0x8b}).find("truncated") != std::string::npos);
+}
+
+// Regressions found by fuzz/ (fuzz_idx, fuzz_csv; 2026-11-23).
+TEST_CASE("fuzz regressions: IDX shapes with a zero dimension, out-of-range values", "[data][idx][errors][fuzz]") {
+  // 0 x 5 x 587202560 ubyte: no data, but a 0 x 2.9e9 matrix that was slow to loop over (and
+  // 2.9e9 feature names in idx_dataset). The announced shape must now fit IdxOptions::max_bytes.
+  std::vector<unsigned char> empty = idx_header(0x08, {0, 5, 0x23000000});
+  CHECK(decode_message(empty).find("dimensions are too large") != std::string::npos);
+  // ... even with a huge limit: the product must also fit an Index.
+  IdxOptions huge;
+  huge.max_bytes = ~std::size_t(0);
+  CHECK(decode_message(idx_header(0x0E, {0, 0xffffffff, 0xffffffff, 0xffffffff}), huge).find("too large") !=
+        std::string::npos);
+  // A zero-row image array is fine as an array, not as a data set.
+  const std::vector<unsigned char> none = idx_header(0x08, {0, 2, 2});
+  const IdxArray images = decode_idx(none.data(), none.size());
+  CHECK(idx_matrix<float>(images).rows() == 0);
+  const std::vector<unsigned char> nolab = idx_header(0x08, {0});
+  const IdxArray labels = decode_idx(nolab.data(), nolab.size());
+  CHECK(parse_message([&] { idx_dataset<float>(images, labels, 1.0f, "img", "lab"); }).find("img:0:5: the file has no images") !=
+        std::string::npos);
+  // A finite float64 beyond float's range is a parse_error for float, a value for double.
+  std::vector<unsigned char> big = idx_header(0x0E, {1});
+  big.insert(big.end(), {0x7f, 0xe1, 0xcc, 0xf3, 0x85, 0xeb, 0xc8, 0xa0});  // 1e308
+  const IdxArray a = decode_idx(big.data(), big.size());
+  CHECK(parse_message([&] { idx_matrix<float>(a, 1.0f, "big"); }).find("not finite in this precision") != std::string::npos);
+  CHECK(idx_matrix<double>(a)(0, 0) == 1e308);
+  IdxArray hand;
+  hand.dims = {2, 2};
+  hand.values = {1, 2, 3};
+  ATTNSEL_CHECK_INVALID(idx_matrix<float>(hand), "attnsel::idx_matrix", "3 values");
+}
+
+TEST_CASE("fuzz regressions: CSV regression targets beyond float, '+-' numbers", "[data][csv][errors][fuzz]") {
+  CsvOptions reg;
+  reg.task = Task::regression;
+  // fuzz_csv: "206.e300" became an infinite float target without an error.
+  std::istringstream in("a,y\n1,151.0\n2,206.e300\n");
+  CHECK(parse_message([&] { read_csv<float>(in, reg, "t.csv"); }).find("t.csv:3:2: the regression target 'y' is not a finite number") ==
+        0);
+  CHECK(csv("a,y\n1,151.0\n2,206.e300\n", reg).y(1) == 206e300);  // fine in double
+  CHECK(parse_message([] { csv("a,c\n+-1,x\n"); }).find("feature 'a' is not a number: '+-1'") != std::string::npos);
+  CHECK(csv("a,c\n+1,x\n-1,y\n").X(0, 0) == 1.0);
+}

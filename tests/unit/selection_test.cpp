@@ -424,15 +424,18 @@ TEST_CASE("OMP variants (lazy Gram columns, mixed precision, full Gram, residual
       REQUIRE(full.features.size() == std::size_t(k));
       CHECK(key(full.features) == key(ref));
       Index exact_evaluations = 0;
-      for (const auto& [pre, batch, mixed] : std::vector<std::tuple<P, Index, bool>>{
-               {P::residual, 0, false}, {P::lazy_gram, 0, false}, {P::lazy_gram, 1, false}, {P::lazy_gram, 5, false},
-               {P::lazy_gram, d, false}, {P::automatic, 0, false}, {P::lazy_gram, 0, true}, {P::lazy_gram, 1, true}}) {
-        INFO("precompute " << int(pre) << ", gram_batch " << batch << ", mixed_precision " << mixed);
+      using Mx = OmpOptions::Mixed;
+      for (const auto& [pre, batch, mixed] : std::vector<std::tuple<P, Index, Mx>>{
+               {P::residual, 0, Mx::off}, {P::residual, 0, Mx::on}, {P::residual, 0, Mx::automatic},
+               {P::lazy_gram, 0, Mx::off}, {P::lazy_gram, 1, Mx::off}, {P::lazy_gram, 5, Mx::off}, {P::lazy_gram, d, Mx::off},
+               {P::automatic, 0, Mx::off}, {P::lazy_gram, 0, Mx::on}, {P::lazy_gram, 1, Mx::on}, {P::lazy_gram, 0, Mx::automatic}}) {
+        INFO("precompute " << int(pre) << ", gram_batch " << batch << ", mixed_precision " << int(mixed));
         o.precompute = pre;
         o.gram_batch = batch;
         o.mixed_precision = mixed;
         const OmpResult<double> r = orthogonal_matching_pursuit(X, y, k, o);
-        CHECK(r.mixed == mixed);
+        // automatic: float screening for the residual variant (k >= 4), not for lazy_gram
+        CHECK(r.mixed == (mixed == Mx::on || (mixed == Mx::automatic && pre == P::residual)));
         exact_evaluations += r.exact_evaluations;
         if (kind == 3)
           CHECK(key(r.features) == key(full.features));
@@ -458,8 +461,11 @@ TEST_CASE("OMP variants (lazy Gram columns, mixed precision, full Gram, residual
       o.precompute = P::residual;
       CHECK(key(orthogonal_matching_pursuit(X, y, k, o).features) == key(centred));
       o.precompute = P::lazy_gram;
-      o.mixed_precision = true;
+      o.mixed_precision = Mx::on;
       CHECK(key(orthogonal_matching_pursuit(X, y, k, o).features) == key(centred));
+      o.precompute = P::residual;
+      CHECK(key(orthogonal_matching_pursuit(X, y, k, o).features) == key(centred));
+      o.mixed_precision = Mx::automatic;
     }
   }
   // mixed precision is refused where float would under- or overflow, and ignored for float
@@ -467,15 +473,28 @@ TEST_CASE("OMP variants (lazy Gram columns, mixed precision, full Gram, residual
   OmpOptions o;
   o.fit_intercept = false;  // X as given
   o.precompute = P::lazy_gram;
-  o.mixed_precision = true;
+  o.mixed_precision = OmpOptions::Mixed::on;
   CHECK(orthogonal_matching_pursuit(X, y, 4, o).mixed);
+  o.precompute = P::residual;
+  CHECK(orthogonal_matching_pursuit(X, y, 4, o).mixed);
+  o.precompute = P::gram;
+  CHECK_FALSE(orthogonal_matching_pursuit(X, y, 4, o).mixed);  // nothing to screen
+  o.precompute = P::lazy_gram;
   X(5, 7) = 1e-30;  // below 2⁻⁶⁰
   const OmpResult<double> tiny = orthogonal_matching_pursuit(X, y, 4, o);
   CHECK_FALSE(tiny.mixed);
-  o.mixed_precision = false;
+  o.mixed_precision = OmpOptions::Mixed::off;
   CHECK(orthogonal_matching_pursuit(X, y, 4, o).features == tiny.features);
-  o.mixed_precision = true;
+  o.mixed_precision = OmpOptions::Mixed::on;
   CHECK_FALSE(orthogonal_matching_pursuit(X.cast<float>().eval(), y.cast<float>().eval(), 4, o).mixed);
+  // residual screening when r grows past float's range: exact rounds instead, same selection
+  o.precompute = P::residual;
+  X(5, 7) = 0.5;
+  const Eigen::VectorXd big = y * 1e30;
+  const OmpResult<double> screened = orthogonal_matching_pursuit(X, big, 4, o);
+  CHECK(screened.mixed);
+  o.mixed_precision = OmpOptions::Mixed::off;
+  CHECK(orthogonal_matching_pursuit(X, big, 4, o).features == screened.features);
 }
 
 TEST_CASE("OMP lazy Gram: few columns when k is small, the cost model's choice, float, input layouts", "[selection][omp]") {

@@ -175,7 +175,7 @@ inline bool parse_number(const std::string& cell, double& out) {
   const char* b = t.data();
   const char* e = t.data() + t.size();
   if (b != e && *b == '+') ++b;
-  if (b == e) return false;
+  if (b == e || (b != t.data() && *b == '-')) return false;  // "+-1" is not a number
   const auto r = std::from_chars(b, e, out);
   if (r.ptr != e) return false;
   if (r.ec == std::errc::result_out_of_range) {
@@ -316,9 +316,10 @@ Dataset<T> parse_csv(std::string text, const CsvOptions& opt, const std::string&
   if (opt.task == Task::regression) {
     for (std::size_t r = 0; r < rows; ++r) {
       double v = 0;
-      if (!parse_number(labels[r], v) || !std::isfinite(v))
+      if (!parse_number(labels[r], v) || !std::isfinite(v) || std::fabs(v) > double(std::numeric_limits<T>::max()))
         throw parse_error(file, label_lines[r], label_col + 1,
-                          concat("the regression target '", names[label_col], "' is not a finite number: '", labels[r], "'"));
+                          concat("the regression target '", names[label_col], "' is not a finite number in this precision: '",
+                                 labels[r], "'"));
       out.y(Index(r)) = T(v);
     }
     return out;

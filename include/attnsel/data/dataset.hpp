@@ -34,8 +34,10 @@ struct Dataset {
   RowMatrix<T> targets() const { return RowMatrix<T>(y); }
 
   /// The rows listed in `rows`, in that order. @throws std::invalid_argument for an index out of
-  /// range.
+  /// range, or when y does not hold one value per row of X.
   Dataset subset(const std::vector<Index>& rows) const {
+    detail::require(y.size() == X.rows(), "attnsel::Dataset::subset", "the data set has ", X.rows(),
+                    " rows in X but ", y.size(), " targets in y");
     Dataset out;
     out.X.resize(static_cast<Index>(rows.size()), X.cols());
     out.y.resize(static_cast<Index>(rows.size()));

@@ -19,7 +19,11 @@ ATTNSEL_NAMESPACE_BEGIN
 template <class T>
 class Standardizer {
  public:
-  explicit Standardizer(T min_std = T(1e-12)) : min_std_(min_std) {}
+  /// @throws std::invalid_argument if min_std is negative or not finite.
+  explicit Standardizer(T min_std = T(1e-12)) : min_std_(min_std) {
+    detail::require(std::isfinite(min_std) && min_std >= T(0), "attnsel::Standardizer", "argument 'min_std' is ",
+                    min_std, ", expected a finite value >= 0");
+  }
 
   /// @throws std::invalid_argument if X has no rows or holds NaN/inf.
   template <class D>
@@ -118,10 +122,10 @@ RowMatrix<typename D::Scalar> one_hot(const Eigen::MatrixBase<D>& y, Index class
   RowMatrix<T> out = RowMatrix<T>::Zero(y.size(), classes);
   for (Index i = 0; i < y.size(); ++i) {
     const T v = y.cols() == 1 ? y(i, 0) : y(0, i);
-    const Index c = static_cast<Index>(v);
-    detail::require(v >= T(0) && v < T(classes) && T(c) == v, fn, "argument 'y' holds ", v, " at index ", i,
+    // Range first: converting NaN or a huge value to an integer is undefined behaviour.
+    detail::require(v >= T(0) && v < T(classes) && v == std::floor(v), fn, "argument 'y' holds ", v, " at index ", i,
                     ", expected a class id in [0, ", classes, ")");
-    out(i, c) = T(1);
+    out(i, static_cast<Index>(v)) = T(1);
   }
   return out;
 }

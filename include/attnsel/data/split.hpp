@@ -6,6 +6,7 @@
 /// Seeded splits of a Dataset: stratified by class for classification, plain shuffles for
 /// regression. Same seed, same split, on every platform (attnsel::random).
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -58,16 +59,33 @@ inline void check_fraction(const char* fn, const char* name, double f) {
   require(f >= 0.0 && f < 1.0, fn, "argument '", name, "' is ", f, ", expected a value in [0, 1)");
 }
 
+/// The data must have rows, one target per row and, for classification, class ids that are
+/// integers >= 0 (the strata are keyed by them).
+template <class T>
+void check_split_data(const char* fn, const Dataset<T>& data) {
+  require(data.rows() >= 1, fn, "argument 'data' has no rows");
+  require(data.y.size() == data.rows(), fn, "argument 'data' has ", data.rows(), " rows in X but ", data.y.size(),
+          " targets in y");
+  if (data.task != Task::classification) return;
+  for (Index r = 0; r < data.rows(); ++r) {
+    const T v = data.y(r);
+    if (!(v >= T(0) && v == std::floor(v) && v < T(1e9)))
+      throw_invalid(fn, "argument 'data' holds the class id ", v, " at row ", r,
+                    " of y, expected an integer >= 0 (Task::classification)");
+  }
+}
+
 }  // namespace detail
 
 /// Splits off round(test_fraction · n_c) rows of every class c (of all rows for regression)
 /// as the test set. Rows keep their original relative order within each part.
-/// @throws std::invalid_argument if test_fraction is outside [0, 1) or the data is empty.
+/// @throws std::invalid_argument if test_fraction is outside [0, 1), the data is empty, y does
+///         not have one value per row, or (classification) a class id is not an integer >= 0.
 template <class T>
 TrainTest<T> stratified_split(const Dataset<T>& data, double test_fraction, std::uint64_t seed) {
   constexpr const char* fn = "attnsel::stratified_split";
   detail::check_fraction(fn, "test_fraction", test_fraction);
-  detail::require(data.rows() >= 1, fn, "the data set is empty");
+  detail::check_split_data(fn, data);
   Rng rng(seed);
   std::vector<Index> train, test;
   for (const auto& s : detail::shuffled_strata(data, rng)) {
@@ -81,7 +99,8 @@ TrainTest<T> stratified_split(const Dataset<T>& data, double test_fraction, std:
 }
 
 /// Three-way stratified split: validation_fraction and test_fraction of every class.
-/// @throws std::invalid_argument if a fraction is outside [0, 1) or they add up to 1 or more.
+/// @throws std::invalid_argument if a fraction is outside [0, 1) or they add up to 1 or more, and
+///         for the data as the two-way split.
 template <class T>
 TrainValidationTest<T> stratified_split(const Dataset<T>& data, double validation_fraction, double test_fraction,
                                         std::uint64_t seed) {
@@ -90,7 +109,7 @@ TrainValidationTest<T> stratified_split(const Dataset<T>& data, double validatio
   detail::check_fraction(fn, "test_fraction", test_fraction);
   detail::require(validation_fraction + test_fraction < 1.0, fn, "validation_fraction + test_fraction is ",
                   validation_fraction + test_fraction, ", expected < 1");
-  detail::require(data.rows() >= 1, fn, "the data set is empty");
+  detail::check_split_data(fn, data);
   Rng rng(seed);
   std::vector<Index> train, val, test;
   for (const auto& s : detail::shuffled_strata(data, rng)) {

@@ -121,13 +121,15 @@ class LeakyReLU final : public Layer<T> {
   Index input_size() const override { return size_; }
   Index output_size() const override { return size_; }
   void forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) override {
-    detail::require(X.cols() == size_, "attnsel::LeakyReLU::forward", "input has ", X.cols(), " columns, expected ", size_);
+    detail::require(X.cols() == size_, "attnsel::LeakyReLU::forward", "input has ", X.cols(), " columns, expected ", size_,
+                    " (argument 'X')");
     Y.resize(X.rows(), X.cols());
     Y.array() = (X.array() > T(0)).select(X.array(), alpha_ * X.array());
   }
   void backward(const RowMatrix<T>& X, const RowMatrix<T>&, const RowMatrix<T>& dY, RowMatrix<T>* dX) override {
     detail::require(X.cols() == size_ && dY.rows() == X.rows() && dY.cols() == size_, "attnsel::LeakyReLU::backward",
-                    "output gradient is ", dY.rows(), "x", dY.cols(), ", expected ", X.rows(), "x", size_);
+                    "output gradient is ", dY.rows(), "x", dY.cols(), ", expected ", X.rows(), "x", size_,
+                    " (argument 'dY')");
     if (!dX) return;
     dX->resize(dY.rows(), dY.cols());
     dX->array() = (X.array() > T(0)).select(dY.array(), alpha_ * dY.array());

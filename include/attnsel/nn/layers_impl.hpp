@@ -17,7 +17,8 @@ namespace detail {
 
 template <class T>
 void check_batch(const char* layer, const RowMatrix<T>& X, Index expected_cols) {
-  require(X.cols() == expected_cols, layer, "input has ", X.cols(), " columns, expected ", expected_cols);
+  require(X.cols() == expected_cols, layer, "input has ", X.cols(), " columns, expected ", expected_cols,
+          " (argument 'X')");
 }
 
 /// backward's X must have the layer's input width, and dY (and Y) the rows of X and the
@@ -27,7 +28,7 @@ void check_backward(const char* layer, const RowMatrix<T>& X, const RowMatrix<T>
                     Index in, Index out) {
   require(X.cols() == in, layer, "argument 'X' has ", X.cols(), " columns, expected ", in);
   require(dY.rows() == X.rows() && dY.cols() == out, layer, "output gradient is ", dY.rows(), "x", dY.cols(),
-          ", expected ", X.rows(), "x", out, " (the forward output's shape)");
+          ", expected ", X.rows(), "x", out, " (argument 'dY': the forward output's shape)");
   if (Y)
     require(Y->rows() == X.rows() && Y->cols() == out, layer, "argument 'Y' is ", Y->rows(), "x", Y->cols(),
             ", expected ", X.rows(), "x", out);

@@ -38,12 +38,12 @@ void check_loss_shapes(const char* fn, const RowMatrix<T>& out, const RowMatrix<
 template <class T>
 Index class_id(const char* fn, const RowMatrix<T>& target, Index r, Index classes) {
   const T v = target(r, 0);
-  const Index c = static_cast<Index>(v);
-  if (!(v >= T(0) && v < T(classes) && T(c) == v)) {
+  // Range first: converting NaN or a huge value to an integer is undefined behaviour.
+  if (!(v >= T(0) && v < T(classes) && v == std::floor(v))) {
     throw_invalid(fn, "argument 'target' holds ", v, " at row ", r, ", expected a class id in [0, ",
                   classes, ")");
   }
-  return c;
+  return static_cast<Index>(v);
 }
 
 }  // namespace detail
@@ -123,7 +123,8 @@ struct BinaryLogistic {
  private:
   static void check(const RowMatrix<T>& out, const RowMatrix<T>& target) {
     constexpr const char* fn = "attnsel::BinaryLogistic";
-    detail::require(out.cols() == 1, fn, "the model output has ", out.cols(), " columns, expected 1");
+    detail::require(out.cols() == 1, fn, "argument 'out' (the model output) has ", out.cols(),
+                    " columns, expected 1 (one logit per example)");
     detail::check_loss_shapes(fn, out, target, 1);
     for (Index r = 0; r < out.rows(); ++r)
       detail::class_id(fn, target, r, 2);

@@ -43,17 +43,19 @@ class Adam : public detail::OptimizerBase<T, detail::AdamState<T>> {
   using Base = detail::OptimizerBase<T, detail::AdamState<T>>;
 
  public:
-  /// @throws std::invalid_argument for betas outside [0, 1), epsilon <= 0, or negative decay.
+  /// @throws std::invalid_argument for betas outside [0, 1), epsilon <= 0, negative decay, or a
+  ///         non-finite learning rate, epsilon, weight decay or l2.
   explicit Adam(AdamOptions<T> options = {}) : Base("attnsel::Adam", options.learning_rate), opt_(options) {
     detail::require(options.beta1 >= T(0) && options.beta1 < T(1), "attnsel::Adam", "option 'beta1' is ",
                     options.beta1, ", expected a value in [0, 1)");
     detail::require(options.beta2 >= T(0) && options.beta2 < T(1), "attnsel::Adam", "option 'beta2' is ",
                     options.beta2, ", expected a value in [0, 1)");
-    detail::require(options.epsilon > T(0), "attnsel::Adam", "option 'epsilon' is ", options.epsilon,
-                    ", expected > 0");
-    detail::require(options.weight_decay >= T(0), "attnsel::Adam", "option 'weight_decay' is ",
-                    options.weight_decay, ", expected >= 0");
-    detail::require(options.l2 >= T(0), "attnsel::Adam", "option 'l2' is ", options.l2, ", expected >= 0");
+    detail::require(std::isfinite(options.epsilon) && options.epsilon > T(0), "attnsel::Adam", "option 'epsilon' is ",
+                    options.epsilon, ", expected a finite value > 0");
+    detail::require(std::isfinite(options.weight_decay) && options.weight_decay >= T(0), "attnsel::Adam",
+                    "option 'weight_decay' is ", options.weight_decay, ", expected a finite value >= 0");
+    detail::require(std::isfinite(options.l2) && options.l2 >= T(0), "attnsel::Adam", "option 'l2' is ", options.l2,
+                    ", expected a finite value >= 0");
   }
 
   /// Applies one update to every trainable registered parameter from its current grad.

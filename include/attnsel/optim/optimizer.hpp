@@ -46,12 +46,17 @@ class OptimizerBase {
     if (group.l2)
       require(std::isfinite(*group.l2) && *group.l2 >= T(0), name_, "group option 'l2' is ", *group.l2,
               ", expected a finite value >= 0");
-    for (Parameter<T>* p : params) {
-      require(p != nullptr, name_, "a parameter pointer is null");
+    // Check everything before registering anything: a call that throws registers nothing.
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      Parameter<T>* p = params[i];
+      require(p != nullptr, name_, "argument 'params' holds a null pointer at position ", i);
       for (const Entry& e : entries_)
         require(e.param != p, name_, "parameter '", p->name, "' is registered twice");
-      entries_.push_back(Entry{p, groups_.size(), State(p->value.rows(), p->value.cols())});
+      for (std::size_t j = 0; j < i; ++j)
+        require(params[j] != p, name_, "parameter '", p->name, "' is registered twice (argument 'params' lists it at ",
+                "positions ", j, " and ", i, ")");
     }
+    for (Parameter<T>* p : params) entries_.push_back(Entry{p, groups_.size(), State(p->value.rows(), p->value.cols())});
     groups_.push_back(group);
     return groups_.size() - 1;
   }

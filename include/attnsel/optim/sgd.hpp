@@ -5,6 +5,8 @@
 /// @file optim/sgd.hpp
 /// Stochastic gradient descent with (Nesterov) momentum and L2 weight decay.
 
+#include <cmath>
+
 #include "optimizer.hpp"
 
 ATTNSEL_NAMESPACE_BEGIN
@@ -39,8 +41,8 @@ class SGD : public detail::OptimizerBase<T, detail::MomentumState<T>> {
   explicit SGD(SGDOptions<T> options = {}) : Base("attnsel::SGD", options.learning_rate), opt_(options) {
     detail::require(options.momentum >= T(0) && options.momentum < T(1), "attnsel::SGD", "option 'momentum' is ",
                     options.momentum, ", expected a value in [0, 1)");
-    detail::require(options.weight_decay >= T(0), "attnsel::SGD", "option 'weight_decay' is ",
-                    options.weight_decay, ", expected >= 0");
+    detail::require(std::isfinite(options.weight_decay) && options.weight_decay >= T(0), "attnsel::SGD",
+                    "option 'weight_decay' is ", options.weight_decay, ", expected a finite value >= 0");
   }
 
   /// Applies one update to every trainable registered parameter from its current grad.

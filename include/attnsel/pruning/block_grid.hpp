@@ -29,7 +29,8 @@ class BlockGrid {
   BlockGrid(Index rows, Index cols, Index block_rows, Index block_cols)
       : rows_(rows), cols_(cols), br_(block_rows), bc_(block_cols) {
     constexpr const char* fn = "BlockGrid";
-    detail::require(rows >= 1 && cols >= 1, fn, "the matrix must be at least 1 x 1 (got ", rows, " x ", cols, ")");
+    detail::require(rows >= 1 && cols >= 1, fn, "arguments 'rows' x 'cols' must be at least 1 x 1 (got ", rows, " x ",
+                    cols, ")");
     detail::require(block_rows >= 1 && block_rows <= rows, fn, "block_rows must be in [1, ", rows,
                     "] (the matrix rows); got ", block_rows);
     detail::require(block_cols >= 1 && block_cols <= cols, fn, "block_cols must be in [1, ", cols,

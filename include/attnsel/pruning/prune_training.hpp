@@ -56,6 +56,8 @@ class BlockPruning {
   template <class Model>
   BlockPruner<T>& add(Model& model, Index dense_index, PruningMethod method, Index block,
                       const PruningOptions<T>& options = {}) {
+    detail::require(block >= 1, "BlockPruning::add", "argument 'block' is ", block,
+                    ", expected >= 1 (it gives block_rows and block_cols)");
     Index seen = 0;
     for (std::size_t i = 0; i < model.size(); ++i)
       if (auto* d = dynamic_cast<Dense<T>*>(&model.layer(i))) {

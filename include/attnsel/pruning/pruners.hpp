@@ -85,6 +85,8 @@ class BlockPruner {
     detail::require(options.min_blocks >= 0, fn.c_str(), "min_blocks must be >= 0 (got ", options.min_blocks, ")");
     detail::require(!(options.attention_min < T(0)) && options.attention_min <= options.attention_max, fn.c_str(),
                     "need 0 <= attention_min <= attention_max (got ", options.attention_min, ", ", options.attention_max, ")");
+    detail::require(std::isfinite(options.logit_weight_decay) && options.logit_weight_decay >= T(0), fn.c_str(),
+                    "logit_weight_decay must be finite and >= 0 (got ", options.logit_weight_decay, ")");
     options.schedule.validate(fn.c_str());
     const Index n = grid.blocks();
     k_ = std::max<Index>(1, static_cast<Index>(std::llround((1.0 - options.sparsity) * double(n))));
@@ -131,7 +133,8 @@ class BlockPruner {
   virtual BlockMask selected_mask() const { return mask_; }
 
   /// Adds the method's own gradient terms, given dM = dL/dM = dL/dW_eff ⊙ W and
-  /// dW = dL/dW_eff ⊙ M (what the Dense layer's mask hook computes).
+  /// dW = dL/dW_eff ⊙ M (what the Dense layer's mask hook computes). The methods that read them
+  /// throw std::invalid_argument unless W, dM and dW are R × C.
   virtual void backward(const RowMatrix<T>& W, const RowMatrix<T>& dM, RowMatrix<T>& dW) {
     (void)W;
     (void)dM;
@@ -145,6 +148,7 @@ class BlockPruner {
   RowMatrix<T> weight_gradient(const RowMatrix<T>& W, const RowMatrix<T>& dW_eff) {
     detail::require(dW_eff.rows() == grid_.rows() && dW_eff.cols() == grid_.cols(), name_, "dW_eff is ",
                     dW_eff.rows(), " x ", dW_eff.cols(), ", expected ", grid_.rows(), " x ", grid_.cols());
+    check_matrix("W", W);
     RowMatrix<T> dW = dW_eff.cwiseProduct(multiplier_);
     if (active_) backward(W, dW_eff.cwiseProduct(W), dW);
     return dW;
@@ -154,6 +158,18 @@ class BlockPruner {
   virtual std::vector<Parameter<T>*> parameters() { return {}; }
 
  protected:
+  /// `M` (argument `name`) must have the grid's R × C shape.
+  void check_matrix(const char* name, const RowMatrix<T>& M) const {
+    detail::require(M.rows() == grid_.rows() && M.cols() == grid_.cols(), name_, "argument '", name, "' is ", M.rows(),
+                    " x ", M.cols(), ", expected the grid's ", grid_.rows(), " x ", grid_.cols());
+  }
+  /// The shapes `backward` needs.
+  void check_backward(const RowMatrix<T>& W, const RowMatrix<T>& dM, const RowMatrix<T>& dW) const {
+    check_matrix("W", W);
+    check_matrix("dM", dM);
+    check_matrix("dW", dW);
+  }
+
   /// Position on the method's timeline.
   virtual Position locate(double tau) const {
     Position p;  // dense, then fine-tune with the mask: magnitude and Powerprop
@@ -224,8 +240,7 @@ class SequentialAttentionPP final : public BlockPruner<T> {
   std::vector<Parameter<T>*> parameters() override { return {&logits_}; }
 
   void backward(const RowMatrix<T>& W, const RowMatrix<T>& dM, RowMatrix<T>& dW) override {
-    (void)W;
-    (void)dW;
+    this->check_backward(W, dM, dW);
     if (!this->active_ || !logits_.trainable) return;
     const RowMatrix<T> g_sum = this->grid_.block_sum(dM);
     const Index n = this->grid_.blocks();
@@ -319,6 +334,10 @@ class PowerpropPruner final : public BlockPruner<T> {
 
   void backward(const RowMatrix<T>& W, const RowMatrix<T>& dM, RowMatrix<T>& dW) override {
     // W_eff = W ⊙ ‖W_b‖: dL/dW += (Σ_b dM / ‖W_b‖) W on kept blocks.
+    this->check_backward(W, dM, dW);
+    if (!this->active_) return;  // a layer below min_blocks stays dense: W_eff = W
+    detail::require(norms_.rows() == this->grid_.grid_rows() && norms_.cols() == this->grid_.grid_cols(), this->name_,
+                    "backward called before set_progress");
     const RowMatrix<T> s = this->grid_.block_sum(dM);
     const Index br = this->grid_.block_rows(), bc = this->grid_.block_cols();
     for (Index i = 0; i < W.rows(); ++i)

@@ -69,7 +69,8 @@ class AttentionMask {
   const Parameter<T>& logits() const noexcept { return w_; }
 
   /// Runs due selection rounds for progress τ, then writes the feature weights `a` (1 x d).
-  /// Call once per training step, before the forward pass.
+  /// Call once per training step, before the forward pass. @throws std::invalid_argument for τ
+  /// outside [0, 1].
   void update(double tau);
   /// The feature weights of the last update (1 x d).
   const RowMatrix<T>& weights() const noexcept { return a_; }
@@ -153,6 +154,8 @@ void AttentionMask<T>::select_round(Index count) {
 
 template <class T>
 void AttentionMask<T>::update(double tau) {
+  detail::require(tau >= 0.0 && tau <= 1.0, "attnsel::AttentionMask::update", "argument 'tau' is ", tau,
+                  ", expected the training progress in [0, 1]");
   const Index T_rounds = total_rounds();
   const double q = (tau - opt_.start) / (opt_.stop - opt_.start);
   const double fl = std::floor(q * double(T_rounds));

@@ -6,6 +6,7 @@
 /// The evaluation the Sequential Attention paper uses (docs §3): retrain a fresh model on the
 /// selected features only and measure it on held-out data.
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -34,12 +35,36 @@ struct RetrainOptions {
 /// for classification, RMSE for regression. The model is the selector's without the mask
 /// (the reference's "sparse model" zeroes unselected inputs instead of dropping them; the two
 /// are the same network up to the dropped all-zero inputs).
-/// @throws std::invalid_argument for an empty or out-of-range feature list or mismatched data.
+/// @throws std::invalid_argument for an empty or out-of-range feature list, mismatched data, an
+///         empty train or test set, or targets that are not finite (regression) or not class ids.
+namespace detail {
+
+/// A data set retrain_score can train or test on: rows, one finite target per row and, for
+/// classification, class ids that are integers >= 0.
+template <class T>
+void check_retrain_data(const char* fn, const char* name, const Dataset<T>& data) {
+  require(data.rows() >= 1, fn, "argument '", name, "' has no rows");
+  require(data.y.size() == data.rows(), fn, "argument '", name, "' has ", data.rows(), " rows in X but ",
+          data.y.size(), " targets in y");
+  for (Index r = 0; r < data.rows(); ++r) {
+    const T v = data.y(r);
+    const bool ok = data.task == Task::classification ? (v >= T(0) && v == std::floor(v) && v < T(1e7))
+                                                      : bool(std::isfinite(v));
+    if (!ok)
+      throw_invalid(fn, "argument '", name, "' holds the target ", v, " at row ", r,
+                    data.task == Task::classification ? ", expected a class id (an integer >= 0)" : ", expected a finite value");
+  }
+}
+
+}  // namespace detail
+
 template <class T, class... Callbacks>
 T retrain_score(const Dataset<T>& train, const Dataset<T>& test, const std::vector<Index>& features,
                 const RetrainOptions<T>& options = {}, Callbacks&&... callbacks) {
   constexpr const char* fn = "attnsel::retrain_score";
   detail::require(!features.empty(), fn, "argument 'features' is empty");
+  detail::check_retrain_data(fn, "train", train);
+  detail::check_retrain_data(fn, "test", test);
   detail::require(train.features() == test.features(), fn, "train has ", train.features(), " features, test has ",
                   test.features());
   const Dataset<T> tr = train.select_features(features), te = test.select_features(features);

@@ -39,8 +39,11 @@ Selection<typename DX::Scalar> lasso_path_selection(const Eigen::MatrixBase<DX>&
   using Vec = Vector<T>;
   constexpr const char* fn = "attnsel::lasso_path_selection";
   const Index n = X.rows(), d = X.cols();
-  detail::require(options.n_lambdas >= 2 && options.eps > 0 && options.eps < 1 && options.max_sweeps >= 1 && options.tol > 0,
-                  fn, "options need n_lambdas >= 2, 0 < eps < 1, max_sweeps >= 1, tol > 0");
+  detail::require(options.n_lambdas >= 2, fn, "option 'n_lambdas' is ", options.n_lambdas, ", expected >= 2");
+  detail::require(options.eps > 0 && options.eps < 1, fn, "option 'eps' is ", options.eps, ", expected a value in (0, 1)");
+  detail::require(options.max_sweeps >= 1, fn, "option 'max_sweeps' is ", options.max_sweeps, ", expected >= 1");
+  detail::require(std::isfinite(options.tol) && options.tol > 0, fn, "option 'tol' is ", options.tol,
+                  ", expected a finite value > 0");
   auto [Xc, yc] = detail::linear_problem(fn, X, y, k, d, options.fit_intercept, options.standardize);
   Mat G = Mat::Zero(d, d);
   G.template selfadjointView<Eigen::Lower>().rankUpdate(Xc.transpose());

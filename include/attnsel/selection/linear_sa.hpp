@@ -52,8 +52,11 @@ Selection<typename DX::Scalar> linear_sequential_attention(const Eigen::MatrixBa
   using Vec = Vector<T>;
   constexpr const char* fn = "attnsel::linear_sequential_attention";
   const Index n = X.rows(), d = X.cols();
-  detail::require(options.steps >= 1 && options.learning_rate > 0 && options.l2 >= 0, fn,
-                  "options need steps >= 1, learning_rate > 0, l2 >= 0");
+  detail::require(options.steps >= 1, fn, "option 'steps' is ", options.steps, ", expected >= 1");
+  detail::require(std::isfinite(options.learning_rate) && options.learning_rate > 0, fn, "option 'learning_rate' is ",
+                  options.learning_rate, ", expected a finite value > 0");
+  detail::require(std::isfinite(options.l2) && options.l2 >= 0, fn, "option 'l2' is ", options.l2,
+                  ", expected a finite value >= 0");
   const auto [Xs, yc] = detail::linear_problem(fn, X, y, k, std::min(n, d), true, true);
 
   Selection<T> out;

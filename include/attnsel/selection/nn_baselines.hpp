@@ -61,7 +61,17 @@ std::pair<RowMatrix<T>, RowMatrix<T>> prepare_xy(const char* fn, const Sequentia
   require(X.rows() >= 2 && X.cols() >= 1, fn, "argument 'X' is ", X.rows(), "x", X.cols(), ", expected at least 2 rows and 1 column");
   require(o.k >= 1 && o.k <= X.cols(), fn, "option 'k' is ", o.k, ", expected a value in [1, ", X.cols(), "] (the number of features)");
   require(o.per_round >= 1 && o.k % o.per_round == 0, fn, "option 'per_round' is ", o.per_round, ", expected a divisor of k = ", o.k);
-  require(o.epochs >= 1 && o.batch_size >= 1, fn, "options 'epochs' and 'batch_size' must be >= 1");
+  require(o.epochs >= 1, fn, "option 'epochs' is ", o.epochs, ", expected >= 1");
+  require(o.batch_size >= 1, fn, "option 'batch_size' is ", o.batch_size, ", expected >= 1");
+  require(o.learning_rate > T(0) && std::isfinite(o.learning_rate), fn, "option 'learning_rate' is ", o.learning_rate,
+          ", expected a finite value > 0");
+  require(o.decay_rate > T(0) && o.decay_rate <= T(1), fn, "option 'decay_rate' is ", o.decay_rate,
+          ", expected a value in (0, 1]");
+  require(std::isfinite(o.weight_decay) && o.weight_decay >= T(0), fn, "option 'weight_decay' is ", o.weight_decay,
+          ", expected a finite value >= 0");
+  require(std::isfinite(o.l2) && o.l2 >= T(0), fn, "option 'l2' is ", o.l2, ", expected a finite value >= 0");
+  for (std::size_t i = 0; i < o.hidden.size(); ++i)
+    require(o.hidden[i] >= 1, fn, "option 'hidden' holds ", o.hidden[i], " at position ", i, ", expected widths >= 1");
   outputs = model_outputs<T>(fn, y, X.rows(), o.task);
   RowMatrix<T> Y(X.rows(), 1);
   for (Index i = 0; i < y.size(); ++i) Y(i, 0) = T(y.cols() == 1 ? y(i, 0) : y(0, i));
@@ -132,9 +142,10 @@ Selection<T> sequential_lasso_selection(const Eigen::MatrixBase<DX>& X, const Ei
                                         const SequentialAttentionOptions<T>& o, T group_lasso_scale = T(0.01),
                                         double stop = 0.999, Callbacks&&... callbacks) {
   constexpr const char* fn = "attnsel::sequential_lasso_selection";
-  detail::require(group_lasso_scale >= T(0), fn, "argument 'group_lasso_scale' is ", group_lasso_scale, ", expected >= 0");
-  detail::require(o.start >= 0 && o.start < stop && stop <= 1, fn, "'start' and 'stop' are ", o.start, " and ", stop,
-                  ", expected 0 <= start < stop <= 1");
+  detail::require(std::isfinite(group_lasso_scale) && group_lasso_scale >= T(0), fn, "argument 'group_lasso_scale' is ",
+                  group_lasso_scale, ", expected a finite value >= 0");
+  detail::require(o.start >= 0 && o.start < stop && stop <= 1, fn, "option 'start' and argument 'stop' are ", o.start,
+                  " and ", stop, ", expected 0 <= start < stop <= 1");
   Index outputs = 0;
   const auto [Xc, Y] = detail::prepare_xy(fn, o, X, y, outputs);
   const Index d = Xc.cols(), T_rounds = o.k / o.per_round;

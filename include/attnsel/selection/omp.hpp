@@ -48,6 +48,7 @@
 #endif
 
 #include "../error.hpp"
+#include "../simd/dispatch.hpp"
 #include "../types.hpp"
 #include "selection_result.hpp"
 
@@ -190,8 +191,12 @@ class LazyGram {
     } else
 #endif
     {
+      // Row blocks here too: Eigen packs a panel of Xᵀ as large as the L3 cache it detects, and
+      // some (virtual) CPUs report hundreds of MB: one GEMM over all d rows then allocated up to
+      // half of X again (measured: 88 MB for a 176 MB X).
       SingleThreadScope one;
-      rows_of_G(0, d);
+      constexpr Index R1 = 512;
+      for (Index r0 = 0; r0 < d; r0 += R1) rows_of_G(r0, std::min(R1, d - r0));
     }
     for (Index i = 0; i < B; ++i) column_[std::size_t(cols[std::size_t(i)])] = G.col(i).data();
     computed_ += B;
@@ -239,14 +244,22 @@ struct OmpOptions {
   Precompute precompute = Precompute::automatic;
   /// lazy_gram: Gram columns in the first batch; 0 = k + k/8 + 1 rounded up to a multiple of 4.
   Index gram_batch = 0;
-  /// lazy_gram in double: compute the batches' Gram columns from a float copy of X (float GEMMs
-  /// over chunks of 512 rows, summed in double) and certify each round's choice with rigorous
-  /// error bounds; a round the bounds cannot decide re-evaluates its candidates exactly in
-  /// double (x_jᵀr), so the selection is the exact double algorithm's. Ignored for float, and
-  /// when |X| has entries outside [2⁻⁶⁰, 2⁵⁸] (besides zeros), where float would under/overflow.
-  /// Off by default: measured slower at the sizes of issue #5 (n=20000, d=1000, k=100 and
-  /// n=500, d=100, k=10), as the float copy of X costs more than the halved batch GEMMs save.
-  bool mixed_precision = false;
+  /// Mixed precision in double: screen the correlations with a float copy of X and certify
+  /// each round's choice with rigorous error bounds; a round the bounds cannot decide
+  /// re-evaluates its remaining candidates exactly in double (x_jᵀr), so the selection is the
+  /// exact double algorithm's.
+  ///  - residual: c̃ = X̃ᵀr̃ as a float GEMV (half the bytes of X read per round).
+  ///  - lazy_gram: the batches' Gram columns from float GEMMs over chunks of 512 rows, summed in
+  ///    double.
+  /// Ignored for float and for the full Gram; residual: also when max|X| > 2⁵⁸ (float would
+  /// overflow; subnormals are inside the bound) and in rounds where |r| is too large;
+  /// lazy_gram: also when |X| has nonzero entries outside [2⁻⁶⁰, 2⁵⁸]. `automatic` (the
+  /// default) uses it for the residual variant from k = 4 on (n=500, d=100, k=10: about 0.8x
+  /// the time of the double-only rounds, see benchmarks/results/sklearn_omp.txt) and not for
+  /// lazy_gram, where the float copy of X costs more than the halved batch GEMMs save
+  /// (measured at n=20000, d=1000, k=100).
+  enum class Mixed { automatic, off, on };
+  Mixed mixed_precision = Mixed::automatic;
 };
 
 /// OMP's result: the Selection (features in order, |correlations| per round in history,
@@ -263,7 +276,7 @@ struct OmpResult : Selection<T> {
   OmpOptions::Precompute variant = OmpOptions::Precompute::automatic;
   /// mixed_precision: whether it ran, and the candidates re-evaluated exactly in double (rounds
   /// whose float-based bounds left more than one candidate). history then holds the float-based
-  /// values (within their bounds) except for those candidates.
+  /// values (within their bounds) except for those candidates and round 0's (exact).
   bool mixed = false;
   Index exact_evaluations = 0;
 };
@@ -340,12 +353,7 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
     y_mean = yc.mean();
     yc.array() -= y_mean;
   }
-  Vec b(d);
-  detail::correlations(Xw, yc, b);
-  // Without a copy X was not scanned: a NaN or inf in column j makes b_j NaN or inf (inf·0 is
-  // NaN), so only a non-finite b calls for the scan (finite X whose products overflow passes).
-  if (!copy && !b.allFinite()) detail::require(Xw.allFinite(), fn, "argument 'X' holds NaN or inf");
-  detail::require(yc.allFinite(), fn, "argument 'y' holds NaN or inf");
+  Vec b(d);  // Xᵀy: computed below, with the float copy of X when there is one
 
   // ---- cost model (units: one multiply-add inside a GEMM; measured on AVX-512, 2 cores) ----
   // gram: n·d²/2 at GEMM speed. lazy_gram: n·d·(B + 4): the first batch at GEMM speed plus the
@@ -383,12 +391,59 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
   // over the chunks (Cauchy-Schwarz) and with the chunk sums' own rounding in double this gives
   // |G̃_js − G_js| <= kappa·‖x_j‖‖x_s‖ + eta, eta covering results that fall into float's
   // subnormal range (inputs are kept to [2⁻⁶⁰, 2⁵⁸] so products neither under- nor overflow).
+  // residual + mixed: c̃_j = fl(x̃_jᵀr̃) with x̃, r̃ rounded to float; the certified bound on
+  // |c̃_j − c_j| is derived where kappa and delta are set below.
+  using Mixed = OmpOptions::Mixed;
+  const bool residual_variant = !use_gram && !use_lazy;
+  const bool want_mixed = options.mixed_precision == Mixed::on ? !use_gram
+                          : options.mixed_precision == Mixed::automatic ? residual_variant && k >= 4
+                                                                        : false;
   Eigen::MatrixXf Xf;
   Vec sq, nrm;  // ‖x_j‖² and an upper bound of ‖x_j‖
   bool mixed = false;
-  T kappa(0), eta(0);
+  T kappa(0), eta(0), delta(0), x_max(0);
+  bool have_b = false;
   if constexpr (std::is_same_v<T, double>) {
-    if (use_lazy && options.mixed_precision) {
+    if (want_mixed && !use_lazy) {
+      // residual: one pass over each column rounds it to float and gives ‖x_j‖², max|x_j| and
+      // b_j = x_jᵀy (in double). Float subnormals are covered by the bound's absolute terms.
+      Xf.resize(n, d);
+      sq.resize(d);
+      nrm.resize(d);
+      T hi(0);
+      auto convert = [&](Index j, T& hi_j) {
+        const auto st = simd::narrow_stats(Xw.col(j).data(), yc.data(), Xf.col(j).data(), std::size_t(n));
+        sq(j) = st.sum_squares;
+        nrm(j) = std::sqrt(sq(j)) * (T(1) + T(n + 4) * std::numeric_limits<T>::epsilon());
+        b(j) = st.dot;
+        hi_j = std::max(hi_j, st.max_abs);
+      };
+#if defined(_OPENMP)
+      if (double(n) * double(d) >= detail::omp_parallel_pass) {
+#pragma omp parallel for schedule(static) reduction(max : hi)
+        for (Index j = 0; j < d; ++j) convert(j, hi);
+      } else
+#endif
+      {
+        for (Index j = 0; j < d; ++j) convert(j, hi);
+      }
+      have_b = true;
+      // (n < 2²⁰ keeps γ(n) = n·u/(1 − n·u) small enough for the bounds to decide most rounds)
+      mixed = hi <= std::ldexp(T(1), 58) && sq.allFinite() && n < (Index(1) << 20);
+      x_max = hi;
+      if (mixed) {
+        // |c̃_j − c_j| <= kappa·‖x_j‖‖r‖ + delta·(‖x_j‖ + ‖r‖) + eta: u(1+u) + u + γ(n)(1+u)² relative
+        // (rounding x and r, the float dot product), 2⁻¹⁵⁰ absolute per rounded entry (subnormal
+        // range) times ‖·‖₁ <= √n‖·‖, and subnormal products. (1 + 2⁻³⁰) absorbs the rounding of
+        // the bound's own evaluation in double.
+        const T u = std::ldexp(T(1), -24), gn = T(n) * u / (1 - T(n) * u), slack = 1 + std::ldexp(T(1), -30);
+        kappa = (2 * u + u * u + gn * (1 + u) * (1 + u)) * slack;
+        delta = 3 * std::ldexp(T(1), -150) * std::sqrt(T(n)) * slack;
+        eta = T(n) * std::ldexp(T(1), -147);
+      } else {
+        Xf.resize(0, 0);
+      }
+    } else if (want_mixed) {
       constexpr Index chunk = 512;
       Xf.resize(n, d);
       sq.resize(d);
@@ -423,6 +478,11 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
       }
     }
   }
+  if (!have_b) detail::correlations(Xw, yc, b);
+  // Without a copy X was not scanned: a NaN or inf in column j makes b_j NaN or inf (inf·0 is
+  // NaN), so only a non-finite b calls for the scan (finite X whose products overflow passes).
+  if (!copy && !b.allFinite()) detail::require(Xw.allFinite(), fn, "argument 'X' holds NaN or inf");
+  detail::require(yc.allFinite(), fn, "argument 'y' holds NaN or inf");
   out.mixed = mixed;
   if (use_gram) {
     detail::gram_matrix(Xw, G);
@@ -439,6 +499,7 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
   Mat L = Mat::Zero(k, k);  // Cholesky factor of the selected columns' Gram
   Mat XS;                   // residual variant and mixed: the selected columns, in order
   Vec r, w(k), bS(k), gamma(k), c = b;
+  Eigen::VectorXf rf, cf;  // residual + mixed: r̃ and c̃
   if ((!use_gram && !use_lazy) || mixed) {
     XS.resize(n, k);
     r = yc;
@@ -457,13 +518,46 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
           if (use_gram) c.noalias() -= G.col(s) * gamma(i);
           else c.noalias() -= Eigen::Map<const Vec>(lazy.column(s), d) * gamma(i);
         }
-      } else {
+      } else if (!mixed) {
         detail::correlations(Xw, r, c);
       }
     }
     Index best = -1;
     T best_abs(-1);
-    if (mixed && m > 0) {
+    // residual + mixed: float screening (r̃, max|r| and ‖r‖² in one pass), unless r is so large
+    // that x̃ᵀr̃ could overflow float.
+    bool screen = false;
+    simd::NarrowStats<T> rs;
+    if (mixed && !use_lazy && m > 0) {
+      rf.resize(n);
+      rs = simd::narrow_stats(r.data(), static_cast<const T*>(nullptr), rf.data(), std::size_t(n));
+      screen = x_max * rs.max_abs * T(n) <= std::ldexp(T(1), 120);
+      if (!screen) detail::correlations(Xw, r, c);
+    }
+    if (screen) {
+      cf.resize(d);
+      detail::correlations(detail::OmpView<float>(Xf.data(), n, d, Eigen::OuterStride<>(n)), rf, cf);
+      c = cf.template cast<T>();
+      const T rn = std::sqrt(rs.sum_squares) * (T(1) + T(n + 4) * std::numeric_limits<T>::epsilon());
+      auto bound = [&](Index j) { return kappa * nrm(j) * rn + delta * (nrm(j) + rn) + eta; };
+      T floor_best = -std::numeric_limits<T>::infinity();  // the largest certain |c_j|
+      for (Index j = 0; j < d; ++j)
+        if (!chosen[std::size_t(j)]) floor_best = std::max(floor_best, std::fabs(c(j)) - bound(j));
+      candidates.clear();
+      for (Index j = 0; j < d; ++j)
+        if (!chosen[std::size_t(j)] && std::fabs(c(j)) + bound(j) >= floor_best) candidates.push_back(j);
+      if (candidates.size() > 1) {  // not certain: the candidates exactly in T
+        for (Index j : candidates) c(j) = Xw.col(j).dot(r);
+        out.exact_evaluations += Index(candidates.size());
+      }
+      for (Index j : candidates) {
+        const T a = std::fabs(c(j));
+        if (a > best_abs) {
+          best_abs = a;
+          best = j;
+        }
+      }
+    } else if (mixed && use_lazy && m > 0) {
       // |c̃_j − c_j| <= e_j: the Gram entries' bound times |γ|, plus c̃'s own rounding in T.
       T W(0), A(0);
       for (Index i = 0; i < m; ++i) {
@@ -534,7 +628,10 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
     }
     if (m > 0) L.topLeftCorner(m, m).template triangularView<Eigen::Lower>().solveInPlace(w.head(m));
     const T diag2 = gjj - w.head(m).squaredNorm();
-    if (!(diag2 > tiny * std::max(gjj, T(1))) || best_abs <= std::numeric_limits<T>::min()) {
+    // diag2 is x's squared distance from the span of the selected columns; computed, it carries
+    // rounding of a few (n + m)·eps·gjj (dot products of length n, a triangular solve of size m),
+    // so a duplicated column shows up as a few ulps of gjj, not as 0: treat that as dependent.
+    if (!(diag2 > tiny * std::max(T(n + m) * gjj, T(1))) || best_abs <= std::numeric_limits<T>::min()) {
       out.history.pop_back();
       out.stopped_early = true;
       break;
@@ -543,7 +640,7 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
     L(m, m) = std::sqrt(diag2);
     S.push_back(best);
     chosen[std::size_t(best)] = 1;
-    if (mixed) XS.col(m) = Xw.col(best);
+    if (mixed && use_lazy) XS.col(m) = Xw.col(best);
     // γ = (X_Sᵀ X_S)⁻¹ X_Sᵀ y by two triangular solves, in place.
     bS(m) = b(best);
     auto g = gamma.head(m + 1);

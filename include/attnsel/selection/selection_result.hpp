@@ -49,7 +49,13 @@ linear_problem(const char* fn, const Eigen::MatrixBase<DX>& X, const Eigen::Matr
   Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> Xc = X.template cast<T>();
   Vector<T> yc(n);
   for (Index i = 0; i < n; ++i) yc(i) = T(y.cols() == 1 ? y(i, 0) : y(0, i));
-  require(Xc.allFinite() && yc.allFinite(), fn, "arguments 'X' and 'y' must not hold NaN or inf");
+  if (!Xc.allFinite()) {
+    for (Index i = 0; i < n; ++i)
+      for (Index j = 0; j < d; ++j)
+        if (!std::isfinite(Xc(i, j))) throw_invalid(fn, "argument 'X' holds ", Xc(i, j), " at (", i, ", ", j, ")");
+  }
+  for (Index i = 0; i < n; ++i)
+    if (!std::isfinite(yc(i))) throw_invalid(fn, "argument 'y' holds ", yc(i), " at index ", i);
   if (centre) {
     Xc.rowwise() -= Xc.colwise().mean();
     yc.array() -= yc.mean();

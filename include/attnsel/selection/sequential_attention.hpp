@@ -18,7 +18,9 @@
 ///   RowMatrix<float> Xs = sa.transform(X);
 /// @endcode
 
+#include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -110,7 +112,13 @@ template <class T, class Dy>
 Index model_outputs(const char* fn, const Eigen::MatrixBase<Dy>& y, Index rows, Task task) {
   require(y.rows() == 1 || y.cols() == 1, fn, "argument 'y' must be a vector, got ", y.rows(), "x", y.cols());
   require(y.size() == rows, fn, "argument 'y' has ", y.size(), " values, expected ", rows, " (the rows of 'X')");
-  if (task == Task::regression) return 1;
+  if (task == Task::regression) {
+    for (Index i = 0; i < y.size(); ++i) {
+      const double v = double(y.cols() == 1 ? y(i, 0) : y(0, i));
+      if (!std::isfinite(v)) throw_invalid(fn, "argument 'y' holds ", v, " at index ", i, ", expected finite targets");
+    }
+    return 1;
+  }
   Index classes = 0;
   for (Index i = 0; i < y.size(); ++i) {
     const double v = double(y.cols() == 1 ? y(i, 0) : y(0, i));
@@ -120,6 +128,17 @@ Index model_outputs(const char* fn, const Eigen::MatrixBase<Dy>& y, Index rows, 
   }
   require(classes >= 2, fn, "argument 'y' holds a single class; classification needs at least 2");
   return classes;
+}
+
+/// X itself when it is a RowMatrix<T>, else `storage` holding X converted to one.
+template <class T, class D>
+const RowMatrix<T>& as_row_matrix(const Eigen::MatrixBase<D>& X, RowMatrix<T>& storage) {
+  if constexpr (std::is_same_v<D, RowMatrix<T>>) {
+    return X.derived();
+  } else {
+    storage = X.template cast<T>();
+    return storage;
+  }
 }
 
 /// The selectors' network: [BatchNorm] → FeatureScale → MLP (hidden widths of the options).
@@ -152,7 +171,10 @@ Selection<T> SequentialAttentionSelector<T>::fit(const Eigen::MatrixBase<DX>& X,
   detail::require(opt_.weight_decay >= T(0) && opt_.l2 >= T(0), fn, "options 'weight_decay' and 'l2' are ",
                   opt_.weight_decay, " and ", opt_.l2, ", expected values >= 0");
   const Index outputs = detail::model_outputs<T>(fn, y, X.rows(), opt_.task);
-  const RowMatrix<T> Xc = X.template cast<T>();
+  // The trainer reads a RowMatrix<T>: the caller's X itself when it is one (no copy of a
+  // possibly large input: n x 22,000 gene-expression tables), else one converted copy.
+  RowMatrix<T> converted;
+  const RowMatrix<T>& Xc = detail::as_row_matrix<T>(X, converted);
   RowMatrix<T> Y(X.rows(), 1);
   for (Index i = 0; i < y.size(); ++i) Y(i, 0) = T(y.cols() == 1 ? y(i, 0) : y(0, i));
 

@@ -23,8 +23,9 @@
 /// recent window), `StreamingLLM` (keep the first `sinks` tokens and a recent window). A policy is
 /// any type with `template <class T> Index victim(const CacheState<T>&) const`, and optionally
 /// `template <class T> bool drop(const CacheState<T>&, Index slot) const` (called after every
-/// step) and `bool needs_steps() const` (false lets `prefill` use the tiled kernel while the
-/// tokens fit the budget; a policy without it is always decoded step by step).
+/// step), `bool needs_steps() const` (false lets `prefill` use the tiled kernel while the
+/// tokens fit the budget; a policy without it is always decoded step by step) and
+/// `void check(const char* fn) const` (validates the policy's options when the cache is built).
 
 #include <Eigen/Core>
 
@@ -102,6 +103,12 @@ Index oldest_non_bos(const CacheState<T>& s) {
 struct SelectiveF {
   double threshold = std::numeric_limits<double>::infinity();
 
+  /// @throws std::invalid_argument for a NaN threshold.
+  void check(const char* fn) const {
+    attnsel::detail::require(!std::isnan(threshold), fn, "policy option 'threshold' is ", threshold,
+                             ", expected a number (+inf: no threshold)");
+  }
+
   template <class T>
   Index victim(const CacheState<T>& s) const {
     const Index v = detail::pick(
@@ -121,6 +128,11 @@ struct SelectiveF {
 struct H2O {
   Index recent = 0;
 
+  /// @throws std::invalid_argument for a negative window.
+  void check(const char* fn) const {
+    attnsel::detail::require(recent >= 0, fn, "policy option 'recent' is ", recent, ", expected >= 0 (0 = budget / 2)");
+  }
+
   template <class T>
   Index victim(const CacheState<T>& s) const {
     const Index window = recent > 0 ? recent : s.budget / 2;
@@ -138,6 +150,11 @@ struct H2O {
 struct StreamingLLM {
   Index sinks = 4;
 
+  /// @throws std::invalid_argument for a negative number of sinks.
+  void check(const char* fn) const {
+    attnsel::detail::require(sinks >= 0, fn, "policy option 'sinks' is ", sinks, ", expected >= 0");
+  }
+
   template <class T>
   Index victim(const CacheState<T>& s) const {
     const Index v = detail::pick(
@@ -154,6 +171,11 @@ template <class P, class = void>
 struct has_needs_steps : std::false_type {};
 template <class P>
 struct has_needs_steps<P, std::void_t<decltype(bool(std::declval<const P&>().needs_steps()))>> : std::true_type {};
+template <class P, class = void>
+struct has_check : std::false_type {};
+template <class P>
+struct has_check<P, std::void_t<decltype(std::declval<const P&>().check(static_cast<const char*>(nullptr)))>>
+    : std::true_type {};
 template <class P, class T, class = void>
 struct has_drop : std::false_type {};
 template <class P, class T>
@@ -181,6 +203,7 @@ class KVCache {
                     o_.heads, ") (got ", o_.selector_head, ")");
     detail::require(std::isfinite(o_.scale) && o_.scale >= 0.0, fn,
                     "scale must be finite and >= 0 (0 = 1/sqrt(head_dim)); got ", o_.scale);
+    if constexpr (detail::has_check<Policy>::value) policy_.check(fn);
     dv_ = o_.value_dim > 0 ? o_.value_dim : o_.head_dim;
     scale_ = o_.scale > 0 ? T(o_.scale) : T(1) / std::sqrt(T(o_.head_dim));
     if (o_.budget > 0) reserve(o_.budget);

@@ -401,6 +401,8 @@ RowMatrix<typename DQ::Scalar> selective_attention(const Eigen::MatrixBase<DQ>& 
   detail::require(options.heads >= 1, fn, "options.heads must be >= 1 (got ", options.heads, ")");
   detail::require(q.cols() % options.heads == 0, fn, "Q has ", q.cols(), " columns, not a multiple of heads = ",
                   options.heads);
+  detail::require(k.cols() % options.heads == 0, fn, "K has ", k.cols(), " columns, not a multiple of heads = ",
+                  options.heads);
   detail::require(v.cols() % options.heads == 0, fn, "V has ", v.cols(), " columns, not a multiple of heads = ",
                   options.heads);
   RowMatrix<T> out(q.rows(), v.cols());

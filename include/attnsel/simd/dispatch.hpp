@@ -22,6 +22,12 @@ T dot(const T* x, const T* y, std::size_t n) noexcept {
   return kernels::dot{}(arch_for<T>{}, x, y, n);
 }
 
+/// Rounds x to float into `out`; returns Σx², max|x| and Σx·y (y may be nullptr).
+template <class T>
+NarrowStats<T> narrow_stats(const T* x, const T* y, float* out, std::size_t n) noexcept {
+  return kernels::narrow_stats{}(arch_for<T>{}, x, y, out, n);
+}
+
 /// sum_i x[i] (0 when n == 0).
 template <class T>
 T sum(const T* x, std::size_t n) noexcept {

@@ -40,6 +40,18 @@ struct dot {
   }
 };
 
+/// One pass over x: rounds it to float into `out` and returns Σx², max|x| and Σx·y (0 when
+/// y == nullptr). For the float screening of OMP's correlations (selection/omp.hpp). NaN in x
+/// makes the sums NaN (max|x| is then unspecified). `out` must not overlap x or y.
+struct narrow_stats {
+  template <class Arch, class T>
+  NarrowStats<T> operator()(Arch, const T* x, const T* y, float* out, std::size_t n) const noexcept;
+  template <class T>
+  NarrowStats<T> operator()(scalar_arch, const T* x, const T* y, float* out, std::size_t n) const noexcept {
+    return scalar::narrow_stats(x, y, out, n);
+  }
+};
+
 /// sum_i x[i]; 0 for n == 0.
 struct sum {
   template <class Arch, class T>

@@ -27,6 +27,14 @@ struct SoftmaxStats {
   T sum;
 };
 
+/// What narrow_stats found: Σx², max|x| and Σx·y.
+template <class T>
+struct NarrowStats {
+  T sum_squares = T(0);
+  T max_abs = T(0);
+  T dot = T(0);
+};
+
 /// Returned by the argmax kernels when no entry is a candidate.
 inline constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
@@ -37,6 +45,18 @@ T dot(const T* x, const T* y, std::size_t n) noexcept {
   T s(0);
   for (std::size_t i = 0; i < n; ++i) s += x[i] * y[i];
   return s;
+}
+
+template <class T>
+NarrowStats<T> narrow_stats(const T* x, const T* y, float* out, std::size_t n) noexcept {
+  NarrowStats<T> st;
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i] = static_cast<float>(x[i]);
+    st.sum_squares += x[i] * x[i];
+    st.max_abs = std::max(st.max_abs, std::fabs(x[i]));
+    if (y) st.dot += x[i] * y[i];
+  }
+  return st;
 }
 
 template <class T>

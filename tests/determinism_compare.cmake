@@ -1,0 +1,15 @@
+# Runs two builds of tests/unit/determinism_probe.cpp and requires identical output, lines
+# starting with "info" aside (cmake -DA=<exe> -DB=<exe> [-DARGS=<data-dir>] -P this file).
+foreach(side A B)
+  execute_process(COMMAND "${${side}}" ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${${side}} failed (${rc}): ${err}")
+  endif()
+  set(full_${side} "${out}")
+  string(REGEX REPLACE "(^|\n)info [^\n]*" "" out "${out}")
+  set(kept_${side} "${out}")
+endforeach()
+if(NOT kept_A STREQUAL kept_B)
+  message(FATAL_ERROR "the two builds differ:\n--- ${A}\n${full_A}--- ${B}\n${full_B}")
+endif()
+message(STATUS "identical:\n${full_A}")
