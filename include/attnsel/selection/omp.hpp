@@ -534,19 +534,18 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
       screen = x_max * rs.max_abs * T(n) <= std::ldexp(T(1), 120);
       if (!screen) detail::correlations(Xw, r, c);
     }
-    if (screen) {
-      cf.resize(d);
-      detail::correlations(detail::OmpView<float>(Xf.data(), n, d, Eigen::OuterStride<>(n)), rf, cf);
-      c = cf.template cast<T>();
-      const T rn = std::sqrt(rs.sum_squares) * (T(1) + T(n + 4) * std::numeric_limits<T>::epsilon());
-      auto bound = [&](Index j) { return kappa * nrm(j) * rn + delta * (nrm(j) + rn) + eta; };
+    // Mixed precision: every column whose |c̃_j| ± bound(j) reaches the largest certain |c_j| is a
+    // candidate; more than one is not certain, so those are evaluated exactly in T (x_jᵀr, with r
+    // made current by `exact_residual`) before the usual argmax over the candidates.
+    auto certified_pick = [&](auto bound, auto exact_residual) {
       T floor_best = -std::numeric_limits<T>::infinity();  // the largest certain |c_j|
       for (Index j = 0; j < d; ++j)
         if (!chosen[std::size_t(j)]) floor_best = std::max(floor_best, std::fabs(c(j)) - bound(j));
       candidates.clear();
       for (Index j = 0; j < d; ++j)
         if (!chosen[std::size_t(j)] && std::fabs(c(j)) + bound(j) >= floor_best) candidates.push_back(j);
-      if (candidates.size() > 1) {  // not certain: the candidates exactly in T
+      if (candidates.size() > 1) {
+        exact_residual();
         for (Index j : candidates) c(j) = Xw.col(j).dot(r);
         out.exact_evaluations += Index(candidates.size());
       }
@@ -557,6 +556,14 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
           best = j;
         }
       }
+    };
+    if (screen) {
+      cf.resize(d);
+      detail::correlations(detail::OmpView<float>(Xf.data(), n, d, Eigen::OuterStride<>(n)), rf, cf);
+      c = cf.template cast<T>();
+      const T rn = std::sqrt(rs.sum_squares) * (T(1) + T(n + 4) * std::numeric_limits<T>::epsilon());
+      certified_pick([&](Index j) { return kappa * nrm(j) * rn + delta * (nrm(j) + rn) + eta; },
+                     [] {});  // the residual variant keeps r current
     } else if (mixed && use_lazy && m > 0) {
       // |c̃_j − c_j| <= e_j: the Gram entries' bound times |γ|, plus c̃'s own rounding in T.
       T W(0), A(0);
@@ -565,30 +572,15 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
         A += std::fabs(gamma(i));
       }
       const T round_c = T(m + 2) * std::numeric_limits<T>::epsilon();
-      auto bound = [&](Index j) {
-        const T e = kappa * nrm(j) * W + eta * A;
-        return e + round_c * (std::fabs(b(j)) + (1 + kappa) * nrm(j) * W + e);
-      };
-      T floor_best = -std::numeric_limits<T>::infinity();  // the largest certain |c_j|
-      for (Index j = 0; j < d; ++j)
-        if (!chosen[std::size_t(j)]) floor_best = std::max(floor_best, std::fabs(c(j)) - bound(j));
-      candidates.clear();
-      for (Index j = 0; j < d; ++j)
-        if (!chosen[std::size_t(j)] && std::fabs(c(j)) + bound(j) >= floor_best) candidates.push_back(j);
-      if (candidates.size() > 1) {
-        // Not certain: the candidates' correlations exactly in T, x_jᵀr with r = y − X_S γ.
-        r = yc;
-        r.noalias() -= XS.leftCols(m) * gamma.head(m);
-        for (Index j : candidates) c(j) = Xw.col(j).dot(r);
-        out.exact_evaluations += Index(candidates.size());
-      }
-      for (Index j : candidates) {
-        const T a = std::fabs(c(j));
-        if (a > best_abs) {
-          best_abs = a;
-          best = j;
-        }
-      }
+      certified_pick(
+          [&](Index j) {
+            const T e = kappa * nrm(j) * W + eta * A;
+            return e + round_c * (std::fabs(b(j)) + (1 + kappa) * nrm(j) * W + e);
+          },
+          [&] {  // lazy_gram has no running residual: r = y − X_S γ
+            r = yc;
+            r.noalias() -= XS.leftCols(m) * gamma.head(m);
+          });
     } else {
       for (Index j = 0; j < d; ++j) {
         if (chosen[std::size_t(j)]) continue;

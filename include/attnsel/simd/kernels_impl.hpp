@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 #include <limits>
 
 #include "kernels.hpp"
@@ -190,27 +191,23 @@ NarrowStats<T> narrow_stats::operator()(Arch, const T* x, const T* y, float* out
   auto round_chunk = [x, out](std::size_t at) {
     for (std::size_t j = 0; j < 2 * L; ++j) out[at + j] = static_cast<float>(x[at + j]);
   };
-  if (y) {
+  // One loop body for both cases; the y-free instantiation has no branch in its loop.
+  auto run = [&](auto with_y) {
     for (; i + 2 * L <= n; i += 2 * L) {
       const B a = B::load_unaligned(x + i), b = B::load_unaligned(x + i + L);
       sq0 = xsimd::fma(a, a, sq0);
       sq1 = xsimd::fma(b, b, sq1);
       mx0 = xsimd::max(mx0, xsimd::abs(a));
       mx1 = xsimd::max(mx1, xsimd::abs(b));
-      dt0 = xsimd::fma(a, B::load_unaligned(y + i), dt0);
-      dt1 = xsimd::fma(b, B::load_unaligned(y + i + L), dt1);
+      if constexpr (decltype(with_y)::value) {
+        dt0 = xsimd::fma(a, B::load_unaligned(y + i), dt0);
+        dt1 = xsimd::fma(b, B::load_unaligned(y + i + L), dt1);
+      }
       round_chunk(i);
     }
-  } else {
-    for (; i + 2 * L <= n; i += 2 * L) {
-      const B a = B::load_unaligned(x + i), b = B::load_unaligned(x + i + L);
-      sq0 = xsimd::fma(a, a, sq0);
-      sq1 = xsimd::fma(b, b, sq1);
-      mx0 = xsimd::max(mx0, xsimd::abs(a));
-      mx1 = xsimd::max(mx1, xsimd::abs(b));
-      round_chunk(i);
-    }
-  }
+  };
+  if (y) run(std::true_type{});
+  else run(std::false_type{});
   NarrowStats<T> st;
   st.sum_squares = compat::reduce_add(sq0 + sq1);
   st.max_abs = compat::reduce_max(xsimd::max(mx0, mx1));
