@@ -72,6 +72,12 @@ class OptimizerBase {
   std::size_t iterations() const noexcept { return iterations_; }
   std::size_t group_count() const noexcept { return groups_.size(); }
   std::size_t parameter_count() const noexcept { return entries_.size(); }
+  /// True when `p` is registered (in any group).
+  bool holds(const Parameter<T>* p) const noexcept {
+    for (const Entry& e : entries_)
+      if (e.param == p) return true;
+    return false;
+  }
   /// Zeroes the per-parameter state and the update counter (bias correction starts again).
   void reset_state() {
     for (Entry& e : entries_) e.state = State(e.param->value.rows(), e.param->value.cols());

@@ -12,8 +12,7 @@
 ///     attnsel::Adam<float> adam(ao);
 ///     attnsel::BlockPruning<float, attnsel::Adam<float>> pruning(adam);
 ///     pruning.add(model, /*layer=*/0, attnsel::PruningMethod::sequential_attention_pp, 16, po);
-///     adam.add_parameters(model.parameters());       // after add(): the logits are registered
-///     attnsel::fit(model, loss, adam, X, Y, t, pruning);
+///     attnsel::fit(model, loss, adam, X, Y, t, pruning);  // also registers the model's parameters
 ///     pruning.pruner(0).mask();                      // the kept blocks
 
 #include <memory>

@@ -241,6 +241,9 @@ class SequentialAttentionPP final : public BlockPruner<T> {
 
   void backward(const RowMatrix<T>& W, const RowMatrix<T>& dM, RowMatrix<T>& dW) override {
     this->check_backward(W, dM, dW);
+    // Sets the logits' gradient for this step (docs/conventions.md: backward passes set, never
+    // accumulate); zero when the logits take no part in this step.
+    logits_.grad.setZero();
     if (!this->active_ || !logits_.trainable) return;
     const RowMatrix<T> g_sum = this->grid_.block_sum(dM);
     const Index n = this->grid_.blocks();
@@ -249,7 +252,7 @@ class SequentialAttentionPP final : public BlockPruner<T> {
       g.data()[b] = (this->mask_.data()[b] && !clipped_.data()[b]) ? g_sum.data()[b] : T(0);
     // A = N softmax(L): dA_b/dL_c = A_b (δ_bc − A_c / N)
     const T ga = g.cwiseProduct(raw_).sum() / T(n);
-    logits_.grad += raw_.cwiseProduct(g) - raw_ * ga;
+    logits_.grad = raw_.cwiseProduct(g) - raw_ * ga;
   }
 
  protected:

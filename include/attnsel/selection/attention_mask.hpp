@@ -82,10 +82,19 @@ class AttentionMask {
   template <class D>
   void backward(const Eigen::MatrixBase<D>& grad_a);
 
-  /// Completes the selection after training: fires the rounds still due (end-of-phase timing's
-  /// last round, or reference round counting's shortfall) so that exactly k features are
-  /// selected.
-  void finish();
+  /// Completes the selection after training so that exactly k features are selected. The
+  /// features still missing (end-of-phase timing's last round, reference round counting's
+  /// shortfall, or rounds that never ran because training stopped early or had fewer steps than
+  /// rounds) are taken at once as the top of the masked attention over the last *trained*
+  /// logits, recorded as one more history entry; no logits are redrawn in between. Later calls
+  /// and update() select nothing more.
+  /// @param completed whether training ran to its end: then the round scheduled for the end of
+  ///        training (end-of-phase timing's last round) counts as a trained round.
+  void finish(bool completed = true);
+  /// How many of selected() (the first ones) came from rounds that ran on schedule: the rounds
+  /// fired by update() and, after a completed training, the round due at its end. The rest were
+  /// completed by finish() from the last trained logits.
+  Index trained_selections() const noexcept { return trained_; }
 
   /// Selected features in selection order.
   const std::vector<Index>& selected() const noexcept { return order_; }
@@ -109,6 +118,8 @@ class AttentionMask {
   RowMatrix<T> S_, a_, unselected_;
   std::vector<Index> order_;
   std::vector<std::vector<T>> history_;
+  Index trained_ = 0;
+  bool finished_ = false;
   bool warmup_ = true;
 };
 
@@ -168,7 +179,10 @@ void AttentionMask<T>::update(double tau) {
     const Index n_sel = Index(order_.size());
     const Index done = opt_.round_count == MaskRoundCount::reference ? n_sel : n_sel / opt_.per_round;
     // At most one round per step, as in the reference code.
-    if (done < allowed && n_sel < opt_.k) select_round(std::min(opt_.per_round, opt_.k - n_sel));
+    if (done < allowed && n_sel < opt_.k && !finished_) {
+      select_round(std::min(opt_.per_round, opt_.k - n_sel));
+      trained_ = Index(order_.size());
+    }
   }
   if (warmup_) {
     a_.setOnes();
@@ -194,8 +208,20 @@ void AttentionMask<T>::backward(const Eigen::MatrixBase<D>& g) {
 }
 
 template <class T>
-void AttentionMask<T>::finish() {
-  while (Index(order_.size()) < opt_.k) select_round(std::min(opt_.per_round, opt_.k - Index(order_.size())));
+void AttentionMask<T>::finish(bool completed) {
+  if (finished_) return;
+  finished_ = true;
+  const Index missing = opt_.k - Index(order_.size());
+  if (missing <= 0) return;
+  // One pick from the logits as training left them: a round per missing feature would redraw the
+  // logits after the first pick (reset_logits) and choose the rest from fresh noise.
+  const bool reset = opt_.reset_logits;
+  opt_.reset_logits = false;
+  select_round(missing);
+  opt_.reset_logits = reset;
+  const bool last_round_due = completed && opt_.timing == MaskTiming::end_of_phase &&
+                              opt_.round_count == MaskRoundCount::fixed && missing <= opt_.per_round;
+  if (last_round_due) trained_ = Index(order_.size());
 }
 
 ATTNSEL_NAMESPACE_END

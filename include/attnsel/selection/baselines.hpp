@@ -29,6 +29,7 @@ Selection<T> random_selection(Index d, Index k, std::uint64_t seed) {
   Selection<T> s;
   s.features.assign(all.begin(), all.begin() + k);
   s.method = "random";
+  s.features_from_training = s.features.size();
   return s;
 }
 
@@ -40,6 +41,7 @@ Selection<T> all_features(Index d) {
   s.features.resize(static_cast<std::size_t>(d));
   std::iota(s.features.begin(), s.features.end(), Index(0));
   s.method = "all";
+  s.features_from_training = s.features.size();
   return s;
 }
 

@@ -23,9 +23,10 @@ template <class T>
 struct RetrainOptions {
   std::vector<Index> hidden{67};
   bool input_batch_norm = true;
-  Index epochs = 50;
-  Index batch_size = 128;
-  T learning_rate = T(1e-3);
+  // The same defaults as SequentialAttentionOptions (docs/sequential-attention.md §2.1).
+  Index epochs = 60;
+  Index batch_size = 64;
+  T learning_rate = T(5e-3);
   T decay_rate = T(1);
   std::size_t decay_steps = 0;
   std::uint64_t seed = 1;

@@ -59,6 +59,7 @@ Selection<typename DX::Scalar> lasso_path_selection(const Eigen::MatrixBase<DX>&
   std::vector<char> entered(static_cast<std::size_t>(d), 0);
   if (!(lambda_max > T(0))) {  // y is constant: nothing correlates; fall back to index order
     for (Index j = 0; j < k; ++j) out.features.push_back(j);
+    out.features_from_training = out.features.size();
     return out;
   }
   const double ratio = std::pow(options.eps, 1.0 / double(options.n_lambdas - 1));
@@ -106,6 +107,7 @@ Selection<typename DX::Scalar> lasso_path_selection(const Eigen::MatrixBase<DX>&
     for (Index j : rest)
       if (Index(out.features.size()) < k) out.features.push_back(j);
   }
+  out.features_from_training = out.features.size();
   return out;
 }
 

@@ -101,6 +101,7 @@ Selection<typename DX::Scalar> linear_sequential_attention(const Eigen::MatrixBa
     r = yc - XS * coef;
     out.losses.push_back(r.norm());
   }
+  out.features_from_training = out.features.size();
   return out;
 }
 

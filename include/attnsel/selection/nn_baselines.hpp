@@ -180,6 +180,7 @@ Selection<T> sequential_lasso_selection(const Eigen::MatrixBase<DX>& X, const Ei
     }
   } hook{first, &chosen, &s, T_rounds, o.per_round, o.start, stop, group_lasso_scale};
   const TrainHistory<T> h = detail::train_selector_model(model, o, Xc, Y, hook, callbacks...);
+  s.features_from_training = s.features.size();
   if (Index(s.features.size()) < o.k) {
     s.history.push_back(detail::row_norms(first->weight().value));
     detail::select_top(s.history.back(), chosen, s.features, o.k - Index(s.features.size()));
@@ -238,6 +239,7 @@ Selection<T> gradient_omp_selection(const Eigen::MatrixBase<DX>& X, const Eigen:
     }
   } hook{&model, scale, first, &chosen, &s, o.k, o.task};
   const TrainHistory<T> h = detail::train_selector_model(model, o, Xc, Y, hook, callbacks...);
+  s.features_from_training = s.features.size();
   while (Index(s.features.size()) < o.k) hook.pick(Xc.topRows(std::min<Index>(Xc.rows(), 1024)).eval(),
                                                   Y.topRows(std::min<Index>(Y.rows(), 1024)).eval());
   s.losses = h.train_loss;
@@ -324,6 +326,7 @@ Selection<T> lly_selection(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBa
   s.history.push_back(model.scores(Xc));
   std::vector<char> chosen(static_cast<std::size_t>(Xc.cols()), 0);
   detail::select_top(s.history.back(), chosen, s.features, o.k);
+  s.features_from_training = s.features.size();
   s.losses = h.train_loss;
   return s;
 }

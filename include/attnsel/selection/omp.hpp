@@ -655,6 +655,7 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
   out.coef = Vec::Zero(d);
   for (std::size_t i = 0; i < S.size(); ++i) out.coef(S[i]) = gamma(Index(i)) / norms(S[i]);
   out.intercept = options.fit_intercept ? y_mean - x_mean.dot(out.coef) : T(0);
+  out.features_from_training = out.features.size();
   return out;
 }
 

@@ -28,6 +28,11 @@ struct Selection {
   std::vector<T> losses;
   /// Name of the method that made the selection.
   std::string method;
+  /// How many of `features` (the first ones) came from selection rounds that ran during
+  /// training; the rest were completed after training from the last trained scores (Sequential
+  /// Attention stopped early, e.g. by EarlyStop, or with fewer steps than rounds). Methods that
+  /// always finish their rounds set it to features.size().
+  std::size_t features_from_training = 0;
 };
 
 namespace detail {

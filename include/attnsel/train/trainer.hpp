@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../error.hpp"
+#include "../nn/parameter.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
 #include "callbacks.hpp"
@@ -71,9 +72,9 @@ struct has_input_buffer<M, std::void_t<decltype(std::declval<M&>().input_buffer(
 /// @tparam Model   `forward(X, train)`, `backward(dOut)`, `parameters()`, `predict(X)`,
 ///                 `input_size()` (e.g. Sequential).
 /// @tparam Loss    `value`, `value_and_grad`, `metric`, `metric_name` (nn/loss.hpp).
-/// @tparam Optimizer `add_parameters`, `parameter_count`, `set_learning_rate`, `learning_rate`,
-///                 `step` (SGD, Adam). When it has no parameters yet, the model's are registered
-///                 as one group; register them yourself to use groups (e.g. a selector's logits).
+/// @tparam Optimizer `add_parameters`, `holds`, `set_learning_rate`, `learning_rate`, `step`
+///                 (SGD, Adam). The model's parameters that it does not hold yet are registered
+///                 as one group before training; register them yourself first to use groups.
 /// @param X        examples in rows; Y targets in rows (class ids in one column for the
 ///                 classification losses).
 /// @param callbacks objects with any of the events of train/callbacks.hpp.
@@ -108,7 +109,15 @@ TrainHistory<T> fit(Model& model, const Loss& loss, Optimizer& optimizer, const 
     detail::check_finite_matrix(fn, "validation_Y", vY);
   }
 
-  if (optimizer.parameter_count() == 0) optimizer.add_parameters(model.parameters());
+  // Every model parameter the optimizer does not hold yet joins it as one group, so the order of
+  // registrations does not matter (a pruner's logits registered first do not leave the network
+  // untrained). Freeze a parameter with Parameter::trainable = false, not by leaving it out.
+  {
+    std::vector<Parameter<T>*> missing;
+    for (Parameter<T>* p : model.parameters())
+      if (!optimizer.holds(p)) missing.push_back(p);
+    if (!missing.empty()) optimizer.add_parameters(missing);
+  }
 
   const auto n = static_cast<std::size_t>(X.rows());
   const auto B = std::min<std::size_t>(static_cast<std::size_t>(options.batch_size), n);
