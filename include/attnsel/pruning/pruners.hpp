@@ -241,7 +241,7 @@ class SequentialAttentionPP final : public BlockPruner<T> {
 
   void backward(const RowMatrix<T>& W, const RowMatrix<T>& dM, RowMatrix<T>& dW) override {
     this->check_backward(W, dM, dW);
-    // Sets the logits' gradient for this step (docs/conventions.md: backward passes set, never
+    // Sets the logits' gradient for this step (docs/conventions.md §1: backward passes set, never
     // accumulate); zero when the logits take no part in this step.
     logits_.grad.setZero();
     if (!this->active_ || !logits_.trainable) return;

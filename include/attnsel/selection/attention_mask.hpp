@@ -13,7 +13,7 @@
 /// and, on an evenly spaced schedule of rounds after the warm-up, moves the `per_round`
 /// unselected features with the largest logits into S and (by default) re-draws the logits.
 ///
-/// Schedule (the reference code's, see docs §1.3): with T = k / per_round rounds,
+/// Schedule (the reference code's, see docs/sequential-attention.md §1.3): with T = k / per_round rounds,
 /// q = (τ − start) / (stop − start) and idx = min(floor(q·T), T − 1), round r may fire once
 /// idx ≥ r. Two behaviours the reference code has are selectable:
 ///  - `MaskTiming::reference`: round r fires at the first step of phase r. Round 0 therefore

@@ -3,7 +3,7 @@
 #pragma once
 
 /// @file selection/evaluate.hpp
-/// The evaluation the Sequential Attention paper uses (docs §3): retrain a fresh model on the
+/// The evaluation the Sequential Attention paper uses (docs/sequential-attention.md §3): retrain a fresh model on the
 /// selected features only and measure it on held-out data.
 
 #include <cmath>

@@ -4,7 +4,7 @@
 
 /// @file selection/linear_sa.hpp
 /// Regularised linear Sequential Attention, the setting in which the paper proves that Sequential
-/// Attention selects the same sequence as Orthogonal Matching Pursuit (docs §4.3).
+/// Attention selects the same sequence as Orthogonal Matching Pursuit (docs/sequential-attention.md §4.3).
 ///
 /// Each round: the selected features S are refit by least squares (the projection step) and
 /// leave the residual r; the unselected features U then compete through the Hadamard model

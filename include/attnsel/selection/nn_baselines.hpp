@@ -3,7 +3,7 @@
 #pragma once
 
 /// @file selection/nn_baselines.hpp
-/// The neural-network baselines of the Sequential Attention paper's code (docs §4.2), trained
+/// The neural-network baselines of the Sequential Attention paper's code (docs/sequential-attention.md §4.2), trained
 /// like the Sequential Attention selector (same options type, same Selection result):
 ///
 ///  - `sequential_lasso_selection` (Luo & Chen 2014 adapted to networks): a linear first layer

@@ -4,7 +4,7 @@
 
 /// @file selection/sequential_attention.hpp
 /// SequentialAttentionSelector: greedy forward feature selection in one training run
-/// (Yasuda et al., ICLR 2023). The model is the reference one (docs §2): batch normalisation of
+/// (Yasuda et al., ICLR 2023). The model is the reference one (docs/sequential-attention.md §2): batch normalisation of
 /// the raw input → x ⊙ a (the attention mask of attention_mask.hpp) → Dense + ReLU layers →
 /// Dense to the classes (softmax cross-entropy) or to one output (squared error); Adam with
 /// exponential learning-rate decay trains the network and the attention logits together.
@@ -37,7 +37,7 @@ ATTNSEL_NAMESPACE_BEGIN
 
 /// The optimizer the selector trains with: Adam (the reference), or plain gradient descent
 /// (SGD without momentum), whose steps follow gradient magnitudes: with it and an L2 penalty the
-/// linear model selects like OMP (docs §4.3).
+/// linear model selects like OMP (docs/sequential-attention.md §4.3).
 enum class SelectorOptimizer { adam, sgd };
 
 template <class T>

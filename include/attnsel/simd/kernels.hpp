@@ -14,7 +14,7 @@
 ///
 /// or through the dispatching functions of dispatch.hpp, which pick `arch_for<T>`. The functors
 /// follow the xsimd dispatch pattern (templated `operator()` defined out of line), so they can
-/// be instantiated per arch in separately compiled TUs (see examples/dispatch/).
+/// be instantiated per arch in separately compiled TUs (see docs/conventions.md §5).
 ///
 /// Preconditions (not checked here; the Eigen-level functions in ops.hpp check them):
 /// pointers valid for the sizes given, `n == 0` allowed with any pointer, masks hold 0 (not a
