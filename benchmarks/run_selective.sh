@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The Selective Attention benchmarks: JSON in benchmarks/results/selective.json, then the
-# summary against the targets (benchmarks/selective_summary.py).
+# The Selective Attention benchmarks: JSON in build-bench/selective.json, then the summary against
+# the targets (benchmarks/selective_summary.py) on stdout (benchmarks/results/selective.md:
+# bash benchmarks/reproduce.sh selective).
 #   bash benchmarks/run_selective.sh [extra Google Benchmark flags]
 # Environment: BUILD, REPS (default 3) as in bench_common.sh.
 set -euo pipefail

@@ -1,6 +1,8 @@
 # Shared by the peer scripts (sourced): the project's packages, and the peers' Debian packages.
+# The peer scripts print their results, and only those, on stdout (benchmarks/reproduce.sh makes
+# a results file of it); installs and builds write to stderr or nowhere.
 peer_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-bash "$peer_root/scripts/attnsel.sh" deps
+bash "$peer_root/scripts/attnsel.sh" deps >&2
 
 peer_apt() {  # peer_apt PACKAGE...: installs the packages that are missing
   local missing=()
@@ -8,7 +10,7 @@ peer_apt() {  # peer_apt PACKAGE...: installs the packages that are missing
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 # Debian's torch and numpy call the system BLAS, which is the reference BLAS until OpenBLAS is

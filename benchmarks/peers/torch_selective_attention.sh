@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # attnsel's tiled Selective Attention vs PyTorch's materialised version (CPU, float32, H = 8,
 # d = 64, N = 2048, 2 threads each; OMP_NUM_THREADS to change): plain causal forward, selective
-# forward, selective forward + backward, and the ratios. Output also in
-# benchmarks/results/torch_selective_attention.txt.
+# forward, selective forward + backward, and the ratios, on stdout
+# (benchmarks/results/torch_selective_attention.md: bash benchmarks/reproduce.sh torch_selective_attention).
 #   bash benchmarks/peers/torch_selective_attention.sh [N]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -16,7 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
   --benchmark_filter="(prefill_tiled|forward_backward_tiled)/N:$n/|sgemm_square" \
   --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
   --benchmark_out="$tmp/attnsel.json" --benchmark_out_format=json >/dev/null
-/usr/bin/python3 - "$tmp/torch.json" "$tmp/attnsel.json" <<'PY' | tee "$peer_root/benchmarks/results/torch_selective_attention.txt"
+/usr/bin/python3 - "$tmp/torch.json" "$tmp/attnsel.json" <<'PY'
 import json, sys
 torch = json.load(open(sys.argv[1]))
 runs = json.load(open(sys.argv[2]))

@@ -240,3 +240,49 @@ TEST_CASE("Sequential Attention with default options beats random pixels on the 
   INFO("SA " << sa << ", best random " << best_random);
   CHECK(sa > best_random + 0.1f);
 }
+
+TEST_CASE("Every parameter's gradient at a late step of fit matches central differences", "[training_paths][nn]") {
+  // BatchNorm -> Dense -> LeakyReLU -> Dense -> ReLU -> Dense, trained by fit with Adam; at step 4
+  // (after 4 updates, so a gradient that accumulated across steps would show) every parameter's
+  // gradient is compared with central differences of that step's batch loss.
+  using attnsel::Sequential;
+  RowMatrix<double> X, Y;
+  planted_classes<double>(60, 5, 12, X, Y);
+  attnsel::Rng rng(5);
+  Sequential<double> model;
+  model.emplace<attnsel::BatchNorm<double>>(5);
+  model.emplace<attnsel::Dense<double>>(5, 7, rng);
+  model.emplace<attnsel::LeakyReLU<double>>(7, 0.1);
+  model.emplace<attnsel::Dense<double>>(7, 6, rng);
+  model.emplace<attnsel::ReLU<double>>(6);
+  model.emplace<attnsel::Dense<double>>(6, 2, rng);
+  struct Probe {
+    Sequential<double>* model;
+    std::size_t at;
+    std::vector<double> errors;
+    std::vector<std::string> names;
+    void on_backward_end(const attnsel::StepInfo<double>& s) {
+      if (s.step != at) return;
+      const RowMatrix<double> Xb = *s.batch_X, Yb = *s.batch_Y;
+      auto loss = [&] {
+        RowMatrix<double> g;
+        return attnsel::SoftmaxCrossEntropy<double>{}.value_and_grad(model->forward(Xb, true), Yb, g);
+      };
+      for (attnsel::Parameter<double>* p : model->parameters()) {
+        const RowMatrix<double> analytic = p->grad;
+        errors.push_back(gradcheck::rel_error(analytic, gradcheck::numeric(p->value, loss)));
+        names.push_back(p->name);
+      }
+    }
+  } probe{&model, 4, {}, {}};
+  attnsel::Adam<double> adam({0.01});
+  attnsel::TrainOptions<double> t;
+  t.epochs = 2;
+  t.batch_size = 20;
+  attnsel::fit(model, attnsel::SoftmaxCrossEntropy<double>{}, adam, X, Y, t, probe);
+  REQUIRE(probe.errors.size() == 2 + 2 * 3);  // BN gamma/beta + three Dense layers
+  for (std::size_t i = 0; i < probe.errors.size(); ++i) {
+    INFO("parameter " << probe.names[i]);
+    CHECK(probe.errors[i] < 1e-6);
+  }
+}

@@ -85,7 +85,7 @@ class BlockPruning {
   }
 
   /// Ends at τ = 1: the final masks are in force for prediction.
-  void on_train_end(const StepInfo<T>&) { progress(1.0); }
+  void on_train_end(const TrainHistory<T>&) { progress(1.0); }
 
  private:
   struct Entry {

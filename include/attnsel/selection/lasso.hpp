@@ -99,6 +99,7 @@ Selection<typename DX::Scalar> lasso_path_selection(const Eigen::MatrixBase<DX>&
     }
   }
   // Features that never entered (collinear or irrelevant): by |correlation|, then index.
+  out.features_from_training = out.features.size();  // the ones that entered along the path
   if (Index(out.features.size()) < k) {
     std::vector<Index> rest;
     for (Index j = 0; j < d; ++j)
@@ -107,7 +108,6 @@ Selection<typename DX::Scalar> lasso_path_selection(const Eigen::MatrixBase<DX>&
     for (Index j : rest)
       if (Index(out.features.size()) < k) out.features.push_back(j);
   }
-  out.features_from_training = out.features.size();
   return out;
 }
 
