@@ -255,7 +255,7 @@ struct OmpOptions {
   /// overflow; subnormals are inside the bound) and in rounds where |r| is too large;
   /// lazy_gram: also when |X| has nonzero entries outside [2⁻⁶⁰, 2⁵⁸]. `automatic` (the
   /// default) uses it for the residual variant from k = 4 on (n=500, d=100, k=10: about 0.8x
-  /// the time of the double-only rounds, see benchmarks/results/sklearn_omp.txt) and not for
+  /// the time of the double-only rounds, see benchmarks/results/omp_variants.md) and not for
   /// lazy_gram, where the float copy of X costs more than the halved batch GEMMs save
   /// (measured at n=20000, d=1000, k=100).
   enum class Mixed { automatic, off, on };
