@@ -10,6 +10,7 @@
 #include "types.hpp"
 #include "version.hpp"
 
+#include "parallel.hpp"
 #include "random.hpp"
 
 #include "simd/simd.hpp"

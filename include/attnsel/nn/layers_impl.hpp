@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 
+#include "../parallel.hpp"
 #include "layers.hpp"
 
 ATTNSEL_NAMESPACE_BEGIN
@@ -93,6 +94,7 @@ void Dense<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) {
   if (has_mask_) W_eff_.noalias() = W_.value.cwiseProduct(M_);
   const RowMatrix<T>& W = effective_weight();
   Y.resize(X.rows(), output_size());
+  const detail::ThreadsForWork threads(double(X.rows()) * double(input_size()) * double(output_size()));
   Y.noalias() = X * W;
   Y.rowwise() += b_.value.row(0);
 }
@@ -101,6 +103,7 @@ template <class T>
 void Dense<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const RowMatrix<T>& dY, RowMatrix<T>* dX) {
   detail::check_backward("attnsel::Dense::backward", X, static_cast<const RowMatrix<T>*>(nullptr), dY,
                          input_size(), output_size());
+  const detail::ThreadsForWork threads(double(X.rows()) * double(input_size()) * double(output_size()));
   if (has_mask_) {
     G_.noalias() = X.transpose() * dY;
     W_.grad.noalias() = G_.cwiseProduct(M_);

@@ -48,6 +48,7 @@
 #endif
 
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../simd/dispatch.hpp"
 #include "../types.hpp"
 #include "selection_result.hpp"
@@ -59,34 +60,6 @@ namespace detail {
 /// OMP's view of X: column-major, unit inner stride, any leading dimension.
 template <class T>
 using OmpView = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>, 0, Eigen::OuterStride<>>;
-
-/// Sets OpenMP's thread count of the calling thread to 1 for a scope, and restores it. Eigen's
-/// default thread count is OpenMP's, so a product in the scope runs on one thread (for small
-/// products thread start-up costs more than it saves). Per thread: other threads are unaffected.
-/// (A count set explicitly by Eigen::setNbThreads takes precedence; then only speed differs.)
-class SingleThreadScope {
- public:
-#if defined(_OPENMP)
-  SingleThreadScope() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~SingleThreadScope() { omp_set_num_threads(saved_); }
-#else
-  SingleThreadScope() {}
-  ~SingleThreadScope() {}  // user-provided: no unused-variable warning at the call site
-#endif
-  SingleThreadScope(const SingleThreadScope&) = delete;
-  SingleThreadScope& operator=(const SingleThreadScope&) = delete;
-
-#if defined(_OPENMP)
- private:
-  int saved_;
-#endif
-};
-
-/// Products below this many multiply-adds (~0.2 ms on one core) run on one thread: a parallel
-/// region costs a few µs on idle cores, and a time slice (ms) when a core is busy with other work.
-constexpr double omp_parallel_work = 4e6;
-/// The same for passes over X that are bound by memory (copies, GEMVs), in elements of X.
-constexpr double omp_parallel_pass = 1e6;
 
 /// G = XᵀX. With OpenMP: lower-triangle blocks of 128 columns as independent GEMMs spread over
 /// the threads (Eigen's own SYRK is single-threaded), mirrored.

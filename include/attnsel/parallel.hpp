@@ -1,0 +1,78 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file parallel.hpp
+/// When attnsel's work runs on several OpenMP threads (docs/conventions.md §3). A parallel
+/// region costs a few µs on idle cores, but a whole scheduler time slice (milliseconds) when a
+/// core is busy with other work: its threads wait at the region's barrier for a thread that is not
+/// running. So attnsel goes parallel only above a work threshold, and products below it run on the
+/// calling thread. Without OpenMP everything here is a no-op.
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "config.hpp"
+
+ATTNSEL_NAMESPACE_BEGIN
+
+namespace detail {
+
+/// Products below this many multiply-adds (~0.1 ms on one core) run on one thread.
+constexpr double omp_parallel_work = 4e6;
+/// The same for passes over memory (copies, GEMVs), in elements read.
+constexpr double omp_parallel_pass = 1e6;
+
+/// Sets OpenMP's thread count of the calling thread to 1 for a scope, and restores it. Eigen's
+/// default thread count is OpenMP's, so a product in the scope runs on one thread. Per thread:
+/// other threads are unaffected. (A count set explicitly by Eigen::setNbThreads takes
+/// precedence; then only speed differs.)
+class SingleThreadScope {
+ public:
+#if defined(_OPENMP)
+  SingleThreadScope() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~SingleThreadScope() { omp_set_num_threads(saved_); }
+#else
+  SingleThreadScope() {}
+  ~SingleThreadScope() {}  // user-provided: no unused-variable warning at the call site
+#endif
+  SingleThreadScope(const SingleThreadScope&) = delete;
+  SingleThreadScope& operator=(const SingleThreadScope&) = delete;
+
+#if defined(_OPENMP)
+ private:
+  int saved_;
+#endif
+};
+
+/// A SingleThreadScope when `multiply_adds` is below omp_parallel_work, else nothing: put it in
+/// front of an Eigen product whose size is known only at run time.
+class ThreadsForWork {
+ public:
+#if defined(_OPENMP)
+  explicit ThreadsForWork(double multiply_adds) {
+    if (multiply_adds < omp_parallel_work && omp_get_max_threads() > 1) {
+      saved_ = omp_get_max_threads();
+      omp_set_num_threads(1);
+    }
+  }
+  ~ThreadsForWork() {
+    if (saved_ > 0) omp_set_num_threads(saved_);
+  }
+#else
+  explicit ThreadsForWork(double) {}
+  ~ThreadsForWork() {}
+#endif
+  ThreadsForWork(const ThreadsForWork&) = delete;
+  ThreadsForWork& operator=(const ThreadsForWork&) = delete;
+
+#if defined(_OPENMP)
+ private:
+  int saved_ = 0;
+#endif
+};
+
+}  // namespace detail
+
+ATTNSEL_NAMESPACE_END
