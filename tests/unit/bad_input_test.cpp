@@ -176,12 +176,10 @@ struct Result {
   Outcome outcome = Outcome::returned;
   std::string message;
   std::string output;
-  double seconds = 0.0;
 };
 
 Result run(const Case& c) {
   Result r;
-  const auto t0 = std::chrono::steady_clock::now();
   OutputCapture capture;
   try {
     c.call();
@@ -201,7 +199,6 @@ Result run(const Case& c) {
     r.outcome = Outcome::unknown_exception;
   }
   r.output = capture.finish();
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
 
@@ -1443,8 +1440,7 @@ TEST_CASE("bad-input battery: every public entry point rejects bad input cleanly
         CHECK(r.message.find(part) != std::string::npos);
       }
       INFO("printed: " << r.output);
-      CHECK(r.output.empty());
-      CHECK(r.seconds < 30.0);
+      CHECK(r.output.empty());  // (a hang is caught by the ctest TIMEOUT, tests/CMakeLists.txt)
     }
   }
 }

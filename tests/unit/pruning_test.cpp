@@ -314,6 +314,11 @@ TEST_CASE("Block pruning trains an MLP through the Dense mask hook", "[pruning][
     const auto [mask, acc, resets, weff] = run();
     INFO("method " << attnsel::to_string(method));
     CHECK(mask.count() == 16);  // 8 x 8 blocks of 4 x 4, 25 % kept
+    // The kept blocks are the informative inputs' (rows 0-7 of W = block rows 0 and 1): a random
+    // 25 % mask has 4 of its 16 blocks there on average (10 or more with probability 2e-4).
+    Index informative = 0;
+    for (Index c = 0; c < 8; ++c) informative += Index(mask(0, c)) + Index(mask(1, c));
+    CHECK(informative >= 10);  // SA++, magnitude, Powerprop: 12 or more; ACDC: 10
     CHECK(acc > 0.9f);
     CHECK(resets >= 1);
     // The effective weight is zero on pruned blocks.

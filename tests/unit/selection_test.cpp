@@ -6,6 +6,7 @@
 #include <attnsel/attnsel.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <numeric>
 #include <set>
@@ -190,8 +191,10 @@ TEST_CASE("Sequential Attention finds planted features and is deterministic for 
   const Selection<float> s2 = SequentialAttentionSelector<float>(o).fit(ds.X, ds.y);
   std::set<Index> got(s1.features.begin(), s1.features.end());
   INFO("selected " << s1.features[0] << " " << s1.features[1] << " " << s1.features[2] << " " << s1.features[3]);
-  CHECK(got.count(0) == 1);
-  CHECK(got.count(1) == 1);
+  // The two strong main effects first, in order, then at least one of the interacting pair:
+  // a random pick of 4 of 20 does that with probability 1/380 · 33/153 ≈ 0.06 % (the check was
+  // "0 and 1 among the 4": 3 %). Option seeds 1..8 all pick 0, 1 first; 7 of 8 all four.
+  CHECK(std::vector<Index>(s1.features.begin(), s1.features.begin() + 2) == std::vector<Index>{0, 1});
   CHECK(std::count_if(got.begin(), got.end(), [](Index j) { return j < 4; }) >= 3);
   CHECK(s1.features == s2.features);
   CHECK(s1.history == s2.history);
@@ -570,6 +573,107 @@ TEST_CASE("Lasso path: planted features enter first, in order of strength", "[se
   ATTNSEL_CHECK_INVALID(lasso_path_selection(X, y, 26), "'k' is 26");
 }
 
+namespace {
+
+/// tests/fixtures/lasso_expected.txt (made by make_lasso_fixture.py from scikit-learn's exact
+/// lars_path on lasso_problem.csv): per (fit_intercept, standardize), the order of entry on
+/// attnsel's λ grid and, at each grid point where features entered, its step, λ and the exact
+/// Lasso coefficients of the centred / standardised problem.
+struct LassoFixture {
+  Eigen::MatrixXd X;
+  Eigen::VectorXd y;
+  struct Event {
+    Index step;
+    double lambda;
+    std::vector<double> coef;
+  };
+  struct Case {
+    Index k;
+    bool fit_intercept, standardize;
+    std::vector<Index> order, lars_order;
+    std::vector<Event> events;
+  };
+  std::vector<Case> cases;
+};
+
+LassoFixture load_lasso_fixture() {
+  const std::string dir = ATTNSEL_FIXTURE_DIR;
+  CsvOptions co;
+  co.task = Task::regression;
+  const Dataset<double> p = read_csv<double>(dir + "/lasso_problem.csv", co);
+  LassoFixture f;
+  f.X = p.X;
+  f.y = p.y;
+  std::ifstream in(dir + "/lasso_expected.txt");
+  std::string line;
+  std::vector<std::string> lines;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] != '#') lines.push_back(line);
+  for (std::size_t i = 0; i + 2 < lines.size();) {
+    LassoFixture::Case c;
+    int fi = 0, st = 0;
+    std::size_t events = 0;
+    std::istringstream(lines[i]) >> c.k >> fi >> st >> events;
+    c.fit_intercept = fi != 0;
+    c.standardize = st != 0;
+    std::istringstream o(lines[i + 1]), lo(lines[i + 2]);
+    for (Index v; o >> v;) c.order.push_back(v);
+    for (Index v; lo >> v;) c.lars_order.push_back(v);
+    i += 3;
+    for (std::size_t e = 0; e < events && i < lines.size(); ++e, ++i) {
+      LassoFixture::Event ev;
+      std::istringstream w(lines[i]);
+      w >> ev.step >> ev.lambda;
+      for (double v; w >> v;) ev.coef.push_back(v);
+      c.events.push_back(ev);
+    }
+    f.cases.push_back(c);
+  }
+  return f;
+}
+
+}  // namespace
+
+// Coefficients: scikit-learn's LARS path is exact (up to rounding); attnsel's cyclic coordinate
+// descent stops a λ once no coefficient moved more than tol = 1e-7 · max|β| in a sweep, which on
+// this well-conditioned problem (20 columns, neighbour correlation 0.4) leaves it at most
+// 3.4e-7 · (1 + max|β|) from the exact solution (measured, all 4 cases). The check is
+// |β − β_exact| <= 1e-6 · (1 + max|β_exact|), and the same support exactly (every breakpoint is at
+// least 1e-4 · λ from a grid point, so no exact coefficient is within CD's error of 0).
+TEST_CASE("Lasso path enters features in scikit-learn's order, with its coefficients", "[selection][lasso]") {
+  const LassoFixture f = load_lasso_fixture();
+  REQUIRE(f.cases.size() == 4);
+  REQUIRE(f.X.cols() == 20);
+  const double ratio = std::pow(1e-4, 1.0 / 199.0);  // the default grid: 200 points over 4 decades
+  for (const auto& c : f.cases) {
+    INFO("fit_intercept " << c.fit_intercept << ", standardize " << c.standardize);
+    LassoPathOptions o;
+    o.fit_intercept = c.fit_intercept;
+    o.standardize = c.standardize;
+    const Selection<double> s = lasso_path_selection(f.X, f.y, c.k, o);
+    CHECK(s.features == c.order);
+    CHECK(s.features_from_training == s.features.size());  // all entered along the path
+    CHECK(c.order == c.lars_order);  // on this problem the grid order is LARS' order of entry
+    REQUIRE(s.history.size() == c.events.size());
+    REQUIRE(s.losses.size() == c.events.size());
+    const double lambda_max = c.events[0].lambda / std::pow(ratio, double(c.events[0].step));
+    for (std::size_t e = 0; e < c.events.size(); ++e) {
+      const auto& ev = c.events[e];
+      INFO("event " << e << ": grid step " << ev.step << ", lambda " << ev.lambda);
+      CHECK(std::fabs(s.losses[e] - ev.lambda) <= 1e-12 * ev.lambda);
+      CHECK(std::fabs(lambda_max * std::pow(ratio, double(ev.step)) - ev.lambda) <= 1e-10 * ev.lambda);
+      REQUIRE(s.history[e].size() == ev.coef.size());
+      double scale = 1;
+      for (double v : ev.coef) scale = std::max(scale, 1 + std::fabs(v));
+      for (std::size_t j = 0; j < ev.coef.size(); ++j) {
+        INFO("coefficient " << j << ": " << s.history[e][j] << " vs scikit-learn " << ev.coef[j]);
+        CHECK((s.history[e][j] != 0) == (ev.coef[j] != 0));
+        CHECK(std::fabs(s.history[e][j] - ev.coef[j]) <= 1e-6 * scale);
+      }
+    }
+  }
+}
+
 TEST_CASE("regularised linear Sequential Attention selects OMP's sequence (n=500, d=50, k=10)", "[selection][linear_sa]") {
   for (std::uint64_t seed = 1; seed <= 5; ++seed) {
     Rng rng(seed);
@@ -618,29 +722,69 @@ TEST_CASE("retraining on selected features scores them on held-out data", "[sele
   ATTNSEL_CHECK_INVALID(retrain_score(split.train, split.test, {12}, ro), "'columns' holds 12");
 }
 
-TEST_CASE("NN baselines (LLY, Sequential LASSO, Group LASSO, gradient OMP) select k planted features", "[selection][baselines]") {
-  const Dataset<float> ds = planted_classification(1200, 16, 21);
+namespace {
+
+/// n x d standard normal features; y = 3·x0 − 2.4·x1 + 1.8·x2 − 1.2·x3 + 0.1·noise (regression),
+/// or its sign with a band around 0 as a middle class (classification: 0, 1, 2).
+Dataset<float> planted_linear(Index n, Index d, std::uint64_t seed, Task task) {
+  Rng rng(seed);
+  Dataset<float> ds;
+  ds.X.resize(n, d);
+  ds.y.resize(n);
+  for (Index i = 0; i < n; ++i) {
+    for (Index j = 0; j < d; ++j) ds.X(i, j) = float(random::normal(rng));
+    const double s = 3.0 * ds.X(i, 0) - 2.4 * ds.X(i, 1) + 1.8 * ds.X(i, 2) - 1.2 * ds.X(i, 3);
+    ds.y(i) = task == Task::regression ? float(s + 0.1 * random::normal(rng)) : (s > 0.3 ? 2.0f : (s < -0.3 ? 0.0f : 1.0f));
+  }
+  ds.task = task;
+  if (task == Task::classification) ds.classes = {"a", "b", "c"};
+  return ds;
+}
+
+}  // namespace
+
+// All four planted features of 16 (k = 4): a random pick has them with probability
+// 1/C(16,4) = 1/1820, and in the order of strength (the LASSO variants) 1/43680. Measured with
+// option seeds 1..20 on data seeds 21 and 22 (regression): all four methods found all four
+// planted features in 40/40 runs; Sequential and Group LASSO in order in 40/40, LLY in 38/40,
+// gradient OMP in only 26/40 (its first pick is made from an untrained model on one batch), so
+// the order is asserted for the LASSO variants only. Classification (seed 3): the LASSO
+// variants in order in 10/10 seeds; LLY and gradient OMP there are too seed-dependent for a
+// strict check (about 5/10 with all four) and are checked on the regression problem.
+TEST_CASE("NN baselines (LLY, Sequential LASSO, Group LASSO, gradient OMP) select the k planted features", "[selection][baselines]") {
+  const std::vector<Index> planted{0, 1, 2, 3};  // by decreasing strength
+  const std::set<Index> planted_set(planted.begin(), planted.end());
   SequentialAttentionOptions<float> o;
   o.k = 4;
   o.epochs = 30;
   o.batch_size = 64;
-  o.hidden = {16};
+  o.learning_rate = 1e-3f;  // all set here: the measurements above are for these options
+  o.hidden = {67};
   o.seed = 3;
+  o.task = Task::regression;
+  const Dataset<float> ds = planted_linear(2400, 16, 21, Task::regression);
   const std::vector<Selection<float>> runs = {
       lly_selection(ds.X, ds.y, o), sequential_lasso_selection(ds.X, ds.y, o, 0.01f),
       group_lasso_selection(ds.X, ds.y, o, 0.01f), gradient_omp_selection(ds.X, ds.y, o)};
   for (const Selection<float>& s : runs) {
-    INFO(s.method << ": " << s.features[0] << " " << s.features[1] << " " << s.features[2] << " " << s.features[3]);
     REQUIRE(s.features.size() == 4);
-    CHECK(std::set<Index>(s.features.begin(), s.features.end()).size() == 4);
-    std::set<Index> got(s.features.begin(), s.features.end());
-    CHECK((got.count(0) + got.count(1)) >= 1);  // at least one of the two strong planted features
+    INFO(s.method << ": " << s.features[0] << " " << s.features[1] << " " << s.features[2] << " " << s.features[3]);
+    CHECK(std::set<Index>(s.features.begin(), s.features.end()) == planted_set);
     CHECK(!s.losses.empty());
   }
+  CHECK(runs[0].method == "lly");
+  CHECK(runs[1].features == planted);  // sequential LASSO: greedy, strongest first
+  CHECK(runs[2].features == planted);  // group LASSO: one shot, by decreasing row norm
   CHECK(runs[1].history.size() == 4);  // sequential LASSO: one round per feature
   CHECK(runs[2].history.size() == 1);  // group LASSO: one round
   // deterministic for a seed
   CHECK(gradient_omp_selection(ds.X, ds.y, o).features == runs[3].features);
+  // classification: the LASSO variants, in order
+  SequentialAttentionOptions<float> oc = o;
+  oc.task = Task::classification;
+  const Dataset<float> dc = planted_linear(1200, 16, 21, Task::classification);
+  CHECK(sequential_lasso_selection(dc.X, dc.y, oc, 0.01f).features == planted);
+  CHECK(group_lasso_selection(dc.X, dc.y, oc, 0.01f).features == planted);
   o.k = 17;
   ATTNSEL_CHECK_INVALID(lly_selection(ds.X, ds.y, o), "'k' is 17");
   ATTNSEL_CHECK_INVALID(gradient_omp_selection(ds.X, ds.y, o), "'k' is 17");
