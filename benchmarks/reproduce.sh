@@ -44,6 +44,8 @@ sklearn_sfs_digits|2|script:benchmarks/peers/sklearn_sfs_digits.sh --k 20 --seed
 torch_mlp_epoch|2|script:benchmarks/peers/torch_mlp_epoch.sh|timing,text
 torch_selective_attention|2|script:benchmarks/peers/torch_selective_attention.sh 2048|timing,text
 torch_sequential_attention|2|script:benchmarks/peers/torch_sequential_attention.sh|timing
+threads|1,2|script:benchmarks/threads.sh|timing
+threads_before|1,2|script:benchmarks/threads.sh --rev d4b24e2|timing
 LIST
 }
 

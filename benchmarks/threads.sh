@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Threads only where they pay (issue #13): wall-clock time of the main job (feature_selection on
+# the bundled digits, k = 10) with OMP_NUM_THREADS=1 and 2, on an idle machine and with one other
+# busy process (a spinning shell loop), and of the large cases (MNIST selection k = 50, OMP
+# n = 20000, Selective Attention prefill N = 2048, one 60,000-example MLP epoch) with 1 and 2
+# threads on the idle machine. Prints a markdown report on stdout; build chatter on stderr.
+#   bash benchmarks/threads.sh [--rev REV] [--runs N]
+#     --rev REV   measure the programs as of commit REV (built in a temporary worktree), e.g. the
+#                 commit before a change, for a before/after comparison
+#     --runs N    runs of the main job per setting (median reported; default 7)
+# Run it on an otherwise idle machine (reproduce.sh threads / threads_before).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+rev="" runs=7
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rev) rev="$2"; shift 2 ;;
+    --runs) runs="$2"; shift 2 ;;
+    *) echo "threads.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "threads.sh: --runs takes a positive number, got '$runs'" >&2; exit 2; }
+
+src="$root"
+build="$root/build-bench"
+if [ -n "$rev" ]; then
+  full="$(git -C "$root" rev-parse --verify "$rev^{commit}")"
+  src="$root/build-bench/rev-${full:0:12}/src"
+  build="$root/build-bench/rev-${full:0:12}/build"
+  if [ ! -d "$src" ]; then
+    mkdir -p "$(dirname "$src")"
+    git -C "$root" worktree add --detach "$src" "$full" >&2
+  fi
+fi
+bash "$root/scripts/attnsel.sh" deps >&2
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DATTNSEL_BUILD_BENCHMARKS=ON -DATTNSEL_BUILD_TESTS=OFF \
+  -DATTNSEL_BUILD_EXAMPLES=ON >/dev/null
+cmake --build "$build" --target feature_selection attnsel_bench_selection attnsel_bench_selective attnsel_bench_train \
+  -j "$(nproc)" >&2
+
+tmp="$(mktemp -d)"
+spinner=""
+cleanup() { [ -n "$spinner" ] && kill "$spinner" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+# median_seconds THREADS: median wall-clock seconds of $runs runs of the main job.
+median_seconds() {
+  local t="$1" i
+  for ((i = 0; i < runs; ++i)); do
+    local s e
+    s=$(date +%s.%N)
+    OMP_NUM_THREADS="$t" "$build/examples/feature_selection" --quiet --picture "$tmp/p.png" >/dev/null
+    e=$(date +%s.%N)
+    echo "$s $e" | awk '{printf "%.3f\n", $2 - $1}'
+  done | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+}
+
+# bench_seconds THREADS PROGRAM FILTER: the benchmark's real time in seconds (median of 3).
+bench_seconds() {
+  OMP_NUM_THREADS="$1" "$build/benchmarks/$2" --benchmark_filter="$3" --benchmark_repetitions=3 \
+    --benchmark_report_aggregates_only=true --benchmark_format=json 2>/dev/null |
+    /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+for b in d["benchmarks"]:
+    if b.get("aggregate_name") == "median":
+        print("%.4f" % (b["real_time"] * scale[b["time_unit"]]))
+        break
+'
+}
+
+echo "## Threads: one vs two OpenMP threads${rev:+ at commit ${rev}}"
+echo
+echo "Main job (feature_selection, bundled digits, k = 10): median of $runs runs, whole program."
+echo
+echo "| machine | 1 thread (s) | 2 threads (s) | 2 threads / 1 thread |"
+echo "|---|---|---|---|"
+for load in idle busy; do
+  if [ "$load" = busy ]; then
+    sh -c 'while :; do :; done' &
+    spinner=$!
+    sleep 1
+  fi
+  one=$(median_seconds 1)
+  two=$(median_seconds 2)
+  label="idle"
+  [ "$load" = busy ] && label="one other busy process"
+  echo "| $label | $one | $two | $(awk -v a="$one" -v b="$two" 'BEGIN {printf "%.2f", b / a}') |"
+  if [ -n "$spinner" ]; then kill "$spinner"; wait "$spinner" 2>/dev/null || true; spinner=""; fi
+done
+echo
+echo "Large cases on the idle machine (Google Benchmark, median of 3):"
+echo
+echo "| case | 1 thread (s) | 2 threads (s) | speed-up |"
+echo "|---|---|---|---|"
+while IFS='|' read -r label program filter; do
+  one=$(bench_seconds 1 "$program" "$filter")
+  two=$(bench_seconds 2 "$program" "$filter")
+  echo "| $label | $one | $two | $(awk -v a="$one" -v b="$two" 'BEGIN {printf "%.2f", a / b}') |"
+done <<'CASES'
+MNIST selection, k = 50 (BM_sa_select_k50)|attnsel_bench_selection|^BM_sa_select_k50
+OMP, n = 20000, d = 1000, k = 100, automatic (BM_omp<double>)|attnsel_bench_selection|^BM_omp<double>/n:20000/d:1000/k:100/variant:3
+Selective Attention prefill, N = 2048 (BM_prefill_tiled)|attnsel_bench_selective|^BM_prefill_tiled/N:2048/selective:1
+MLP 784-256-128-10, one 60,000-example epoch (BM_epoch_60k)|attnsel_bench_train|^BM_epoch_60k
+CASES
