@@ -261,19 +261,26 @@ struct OmpFixture {
   std::vector<Case> cases;
 };
 
-OmpFixture load_fixture() {
+// A committed scikit-learn fixture: the problem (X, y) from `problem` and the expected results'
+// non-comment lines from `expected` (tests/fixtures/).
+std::vector<std::string> read_fixture(const char* problem, const char* expected, Eigen::MatrixXd& X, Eigen::VectorXd& y) {
   const std::string dir = ATTNSEL_FIXTURE_DIR;
   CsvOptions co;
   co.task = Task::regression;
-  const Dataset<double> p = read_csv<double>(dir + "/omp_problem.csv", co);
-  OmpFixture f;
-  f.X = p.X;
-  f.y = p.y;
-  std::ifstream in(dir + "/omp_expected.txt");
+  const Dataset<double> p = read_csv<double>(dir + "/" + problem, co);
+  X = p.X;
+  y = p.y;
+  std::ifstream in(dir + "/" + expected);
   std::string line;
   std::vector<std::string> lines;
   while (std::getline(in, line))
     if (!line.empty() && line[0] != '#') lines.push_back(line);
+  return lines;
+}
+
+OmpFixture load_fixture() {
+  OmpFixture f;
+  const std::vector<std::string> lines = read_fixture("omp_problem.csv", "omp_expected.txt", f.X, f.y);
   for (std::size_t i = 0; i + 3 < lines.size(); i += 4) {
     OmpFixture::Case c;
     int fi = 0;
@@ -597,18 +604,8 @@ struct LassoFixture {
 };
 
 LassoFixture load_lasso_fixture() {
-  const std::string dir = ATTNSEL_FIXTURE_DIR;
-  CsvOptions co;
-  co.task = Task::regression;
-  const Dataset<double> p = read_csv<double>(dir + "/lasso_problem.csv", co);
   LassoFixture f;
-  f.X = p.X;
-  f.y = p.y;
-  std::ifstream in(dir + "/lasso_expected.txt");
-  std::string line;
-  std::vector<std::string> lines;
-  while (std::getline(in, line))
-    if (!line.empty() && line[0] != '#') lines.push_back(line);
+  const std::vector<std::string> lines = read_fixture("lasso_problem.csv", "lasso_expected.txt", f.X, f.y);
   for (std::size_t i = 0; i + 2 < lines.size();) {
     LassoFixture::Case c;
     int fi = 0, st = 0;
