@@ -123,7 +123,7 @@ fi
 commit="$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)"
 dirty=""
 # What the programs are built from: uncommitted changes there make the commit an incomplete record.
-changed="$(git -C "$root" status --porcelain --untracked-files=no -- include benchmarks examples/common cmake CMakeLists.txt 2>/dev/null | awk '{print $2}' | tr '\n' ' ')"
+changed="$(git -C "$root" status --porcelain --untracked-files=no -- include benchmarks examples/common cmake CMakeLists.txt ':!benchmarks/results' 2>/dev/null | awk '{print $2}' | tr '\n' ' ')"
 [ -n "$changed" ] && dirty=" (with uncommitted changes to: ${changed% })"
 cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
