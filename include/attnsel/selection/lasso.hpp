@@ -59,8 +59,7 @@ Selection<typename DX::Scalar> lasso_path_selection(const Eigen::MatrixBase<DX>&
   std::vector<char> entered(static_cast<std::size_t>(d), 0);
   if (!(lambda_max > T(0))) {  // y is constant: nothing correlates; fall back to index order
     for (Index j = 0; j < k; ++j) out.features.push_back(j);
-    out.features_from_training = out.features.size();
-    return out;
+    return out;  // features_from_training stays 0: nothing entered a path
   }
   const double ratio = std::pow(options.eps, 1.0 / double(options.n_lambdas - 1));
   double lambda = double(lambda_max);
