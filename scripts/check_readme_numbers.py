@@ -51,7 +51,7 @@ def canonical(text):
         d = Decimal(text.replace(",", ""))
     except InvalidOperation:
         return None
-    if not d.is_finite():
+    if not d.is_finite() or abs(d.adjusted()) > 60:  # e.g. "9e803095" inside a commit hash
         return None
     s = format(d.normalize(), "f")
     return "0" if s in ("-0", "0") else s
