@@ -7,12 +7,13 @@
 #   bash benchmarks/threads.sh [--rev REV] [--runs N]
 #     --rev REV   measure the programs as of commit REV (built in a temporary worktree), e.g. the
 #                 commit before a change, for a before/after comparison
-#     --runs N    runs of the main job per setting (median reported; default 7)
+#     --runs N    runs of the main job per setting (median reported; default 15). The 1- and
+#                 2-thread runs alternate, so a slow phase of the (virtual) machine hits both alike.
 # Run it on an otherwise idle machine (reproduce.sh threads / threads_before).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
-rev="" runs=7
+rev="" runs=15
 while [ $# -gt 0 ]; do
   case "$1" in
     --rev) rev="$2"; shift 2 ;;
@@ -44,16 +45,26 @@ spinner=""
 cleanup() { [ -n "$spinner" ] && kill "$spinner" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-# median_seconds THREADS: median wall-clock seconds of $runs runs of the main job.
-median_seconds() {
-  local t="$1" i
+# main_job_times: $runs runs each of the main job with OMP_NUM_THREADS=1 and 2, alternating; prints
+# one line per run: "THREADS WALL_SECONDS CPU_SECONDS" (CPU = user + system of the program).
+main_job_times() {
+  local i t
+  local TIMEFORMAT='%R %U %S'
   for ((i = 0; i < runs; ++i)); do
-    local s e
-    s=$(date +%s.%N)
-    OMP_NUM_THREADS="$t" "$build/examples/feature_selection" --quiet --picture "$tmp/p.png" >/dev/null
-    e=$(date +%s.%N)
-    echo "$s $e" | awk '{printf "%.3f\n", $2 - $1}'
-  done | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+    for t in 1 2; do
+      { time OMP_NUM_THREADS="$t" "$build/examples/feature_selection" --quiet --picture "$tmp/p.png" >/dev/null; } 2>"$tmp/time"
+      awk -v t="$t" '{printf "%s %.3f %.3f\n", t, $1, $2 + $3}' "$tmp/time"
+    done
+  done
+}
+
+# median COLUMN THREADS FILE: the median of column COLUMN over the lines of FILE for THREADS.
+median() {
+  awk -v c="$1" -v t="$2" '$1 == t {print $c}' "$3" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+}
+# minimum COLUMN THREADS FILE
+minimum() {
+  awk -v c="$1" -v t="$2" '$1 == t {print $c}' "$3" | sort -n | head -1
 }
 
 # bench_seconds THREADS PROGRAM FILTER: the benchmark's real time in seconds (median of 3).
@@ -73,21 +84,24 @@ for b in d["benchmarks"]:
 
 echo "## Threads: one vs two OpenMP threads${rev:+ at commit ${rev}}"
 echo
-echo "Main job (feature_selection, bundled digits, k = 10): median of $runs runs, whole program."
+echo "Main job (feature_selection, bundled digits, k = 10), whole program: $runs runs per setting, 1- and"
+echo "2-thread runs alternating; wall-clock median (and minimum), and the median CPU time (user + system,"
+echo "all threads) — a thread that spins or waits busily shows up there."
 echo
-echo "| machine | 1 thread (s) | 2 threads (s) | 2 threads / 1 thread |"
-echo "|---|---|---|---|"
+echo "| machine | 1 thread (s) | 2 threads (s) | 2 threads / 1 thread | minimum, 1 / 2 threads (s) | CPU time, 1 / 2 threads (s) |"
+echo "|---|---|---|---|---|---|"
 for load in idle busy; do
   if [ "$load" = busy ]; then
     sh -c 'while :; do :; done' &
     spinner=$!
     sleep 1
   fi
-  one=$(median_seconds 1)
-  two=$(median_seconds 2)
+  main_job_times >"$tmp/runs"
+  one=$(median 2 1 "$tmp/runs") two=$(median 2 2 "$tmp/runs")
   label="idle"
   [ "$load" = busy ] && label="one other busy process"
-  echo "| $label | $one | $two | $(awk -v a="$one" -v b="$two" 'BEGIN {printf "%.2f", b / a}') |"
+  echo "| $label | $one | $two | $(awk -v a="$one" -v b="$two" 'BEGIN {printf "%.2f", b / a}') |" \
+    "$(minimum 2 1 "$tmp/runs") / $(minimum 2 2 "$tmp/runs") | $(median 3 1 "$tmp/runs") / $(median 3 2 "$tmp/runs") |"
   if [ -n "$spinner" ]; then kill "$spinner"; wait "$spinner" 2>/dev/null || true; spinner=""; fi
 done
 echo

@@ -4,7 +4,9 @@
 
 #include <attnsel/attnsel.hpp>
 
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <string>
 
 int attnsel_odr_a();
@@ -31,6 +33,37 @@ TEST_CASE("require throws std::invalid_argument with the function name first", "
   ATTNSEL_CHECK_INVALID(attnsel::detail::require(false, "attnsel::f", "argument 'k' is ", 7, ", expected <= ", 3),
                         "attnsel::f: argument 'k' is 7, expected <= 3");
   CHECK_NOTHROW(attnsel::detail::require(true, "attnsel::f", "unused"));
+}
+
+template <class T>
+void check_all_finite_every_position() {
+  using attnsel::detail::all_finite;
+  const T bad[] = {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity(),
+                   -std::numeric_limits<T>::infinity()};
+  attnsel::RowMatrix<T> R = attnsel::RowMatrix<T>::Constant(7, 5, std::numeric_limits<T>::max());
+  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> C = R;
+  CHECK(all_finite(R));
+  CHECK(all_finite(C));
+  CHECK(all_finite(R.block(1, 1, 4, 3)));
+  CHECK(all_finite(attnsel::RowMatrix<T>(0, 5)));
+  for (const T b : bad)
+    for (Eigen::Index i = 0; i < R.rows(); ++i)
+      for (Eigen::Index j = 0; j < R.cols(); ++j) {
+        attnsel::RowMatrix<T> Rb = R;
+        Rb(i, j) = b;
+        Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> Cb = Rb;
+        CHECK_FALSE(all_finite(Rb));
+        CHECK_FALSE(all_finite(Cb));
+        CHECK_FALSE(all_finite(Rb.row(i)));
+        CHECK_FALSE(all_finite(Cb.col(j)));
+        // A block that leaves the bad coefficient out is finite.
+        CHECK(all_finite(Rb.block(i == 0 ? 1 : 0, 0, 1, 5)));
+      }
+}
+
+TEST_CASE("detail::all_finite finds NaN and inf anywhere, in either storage order and in blocks", "[foundation]") {
+  check_all_finite_every_position<float>();
+  check_all_finite_every_position<double>();
 }
 
 TEST_CASE("the library links from several TUs of one binary (ODR)", "[foundation]") {

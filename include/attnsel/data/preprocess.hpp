@@ -30,7 +30,7 @@ class Standardizer {
   Standardizer& fit(const Eigen::MatrixBase<D>& X) {
     constexpr const char* fn = "attnsel::Standardizer::fit";
     detail::require(X.rows() >= 1, fn, "argument 'X' has no rows");
-    detail::require(X.allFinite(), fn, "argument 'X' holds NaN or inf");
+    detail::require(detail::all_finite(X), fn, "argument 'X' holds NaN or inf");
     const RowMatrix<T> Xc = X.template cast<T>();
     mean_ = Xc.colwise().mean();
     scale_ = ((Xc.rowwise() - mean_.row(0)).colwise().squaredNorm() / T(Xc.rows())).cwiseSqrt();
@@ -76,7 +76,7 @@ class MinMaxScaler {
   MinMaxScaler& fit(const Eigen::MatrixBase<D>& X) {
     constexpr const char* fn = "attnsel::MinMaxScaler::fit";
     detail::require(X.rows() >= 1, fn, "argument 'X' has no rows");
-    detail::require(X.allFinite(), fn, "argument 'X' holds NaN or inf");
+    detail::require(detail::all_finite(X), fn, "argument 'X' holds NaN or inf");
     const RowMatrix<T> Xc = X.template cast<T>();
     if (global_) {
       min_ = RowMatrix<T>::Constant(1, Xc.cols(), Xc.minCoeff());

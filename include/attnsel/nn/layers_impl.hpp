@@ -75,7 +75,7 @@ void Dense<T>::set_weight_mask(const Eigen::MatrixBase<D>& M) {
                   "argument 'M' is ", M.rows(), "x", M.cols(), ", expected ", W_.value.rows(), "x",
                   W_.value.cols(), " (the kernel's shape)");
   RowMatrix<T> m = M.template cast<T>();
-  detail::require(m.allFinite(), "attnsel::Dense::set_weight_mask", "argument 'M' holds NaN or inf");
+  detail::require(detail::all_finite(m), "attnsel::Dense::set_weight_mask", "argument 'M' holds NaN or inf");
   M_ = std::move(m);
   has_mask_ = true;
 }

@@ -294,7 +294,7 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
         x_mean(j) = col.mean();
         col.array() -= x_mean(j);
       }
-      return col.allFinite();  // a NaN or inf anywhere in the column survives the centring
+      return detail::all_finite(col);  // a NaN or inf anywhere in the column survives the centring
     };
 #if defined(_OPENMP)
     if (double(n) * double(d) >= detail::omp_parallel_pass) {
@@ -402,7 +402,7 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
       }
       have_b = true;
       // (n < 2²⁰ keeps γ(n) = n·u/(1 − n·u) small enough for the bounds to decide most rounds)
-      mixed = hi <= std::ldexp(T(1), 58) && sq.allFinite() && n < (Index(1) << 20);
+      mixed = hi <= std::ldexp(T(1), 58) && detail::all_finite(sq) && n < (Index(1) << 20);
       x_max = hi;
       if (mixed) {
         // |c̃_j − c_j| <= kappa·‖x_j‖‖r‖ + delta·(‖x_j‖ + ‖r‖) + eta: u(1+u) + u + γ(n)(1+u)² relative
@@ -454,8 +454,8 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
   if (!have_b) detail::correlations(Xw, yc, b);
   // Without a copy X was not scanned: a NaN or inf in column j makes b_j NaN or inf (inf·0 is
   // NaN), so only a non-finite b calls for the scan (finite X whose products overflow passes).
-  if (!copy && !b.allFinite()) detail::require(Xw.allFinite(), fn, "argument 'X' holds NaN or inf");
-  detail::require(yc.allFinite(), fn, "argument 'y' holds NaN or inf");
+  if (!copy && !detail::all_finite(b)) detail::require(detail::all_finite(Xw), fn, "argument 'X' holds NaN or inf");
+  detail::require(detail::all_finite(yc), fn, "argument 'y' holds NaN or inf");
   out.mixed = mixed;
   if (use_gram) {
     detail::gram_matrix(Xw, G);

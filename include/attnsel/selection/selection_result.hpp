@@ -54,7 +54,7 @@ linear_problem(const char* fn, const Eigen::MatrixBase<DX>& X, const Eigen::Matr
   Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> Xc = X.template cast<T>();
   Vector<T> yc(n);
   for (Index i = 0; i < n; ++i) yc(i) = T(y.cols() == 1 ? y(i, 0) : y(0, i));
-  if (!Xc.allFinite()) {
+  if (!detail::all_finite(Xc)) {
     for (Index i = 0; i < n; ++i)
       for (Index j = 0; j < d; ++j)
         if (!std::isfinite(Xc(i, j))) throw_invalid(fn, "argument 'X' holds ", Xc(i, j), " at (", i, ", ", j, ")");

@@ -274,7 +274,7 @@ RowMatrix<typename D::Scalar> softmax_rows(const Eigen::MatrixBase<D>& X,
   simd::softmax_rows(out.data(), static_cast<std::size_t>(out.cols()), out.data(),
                      static_cast<std::size_t>(out.cols()), static_cast<std::size_t>(out.rows()),
                      static_cast<std::size_t>(out.cols()), len.data());
-  if (!out.allFinite()) {
+  if (!detail::all_finite(out)) {
     const RowMatrix<T> in = X;
     for (Index r = 0; r < in.rows(); ++r) {
       for (Index c = 0; c < lengths[static_cast<std::size_t>(r)]; ++c) {

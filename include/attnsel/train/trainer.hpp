@@ -46,7 +46,7 @@ namespace detail {
 
 template <class T>
 void check_finite_matrix(const char* fn, const char* name, const RowMatrix<T>& M) {
-  if (M.allFinite()) return;
+  if (detail::all_finite(M)) return;
   for (Index r = 0; r < M.rows(); ++r)
     for (Index c = 0; c < M.cols(); ++c)
       if (!std::isfinite(M(r, c))) throw_invalid(fn, "argument '", name, "' holds ", M(r, c), " at (", r, ", ", c, ")");
