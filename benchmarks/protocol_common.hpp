@@ -32,8 +32,8 @@ class Data {
  public:
   Data(const std::string& idx_dir, const std::string& table, double test_fraction, double validation_fraction)
       : idx_(!idx_dir.empty()), test_fraction_(test_fraction), validation_fraction_(validation_fraction) {
-    if (!(validation_fraction > 0.0 && validation_fraction < 1.0))
-      throw std::invalid_argument("--val-fraction must be in (0, 1), got " + std::to_string(validation_fraction));
+    if (!(validation_fraction >= 0.0 && validation_fraction < 1.0))
+      throw std::invalid_argument("--val-fraction must be in [0, 1), got " + std::to_string(validation_fraction));
     if (idx_) {
       fixed_ = examples::load_idx_folder<T>(idx_dir);
       attnsel::MinMaxScaler<T> mm(true);  // global min-max, as the reference loaders
@@ -44,16 +44,24 @@ class Data {
     }
   }
 
-  /// The seed's split: the validation rows are a seeded stratified sample of the training rows.
+  /// The seed's split: the validation rows are a seeded stratified sample of the training rows
+  /// (none with a validation fraction of 0: then `fit` is all the training data, for runs at
+  /// fixed hyper-parameters that are compared with a peer trained on the whole training set).
   Split<T> split(int seed) const {
     attnsel::TrainTest<T> tt =
         idx_ ? fixed_ : attnsel::stratified_split(table_, test_fraction_, std::uint64_t(seed));
-    attnsel::TrainTest<T> fv = attnsel::stratified_split(tt.train, validation_fraction_, 0x7a11dULL + std::uint64_t(seed));
-    Split<T> s{std::move(fv.train), std::move(fv.test), std::move(tt.test)};
+    Split<T> s;
+    if (validation_fraction_ > 0.0) {
+      attnsel::TrainTest<T> fv = attnsel::stratified_split(tt.train, validation_fraction_, 0x7a11dULL + std::uint64_t(seed));
+      s = Split<T>{std::move(fv.train), std::move(fv.test), std::move(tt.test)};
+    } else {
+      s.fit = std::move(tt.train);
+      s.test = std::move(tt.test);
+    }
     if (!idx_) {
       attnsel::Standardizer<T> sc;
       s.fit.X = sc.fit_transform(s.fit.X);
-      s.validation.X = sc.transform(s.validation.X);
+      if (s.validation.X.rows() > 0) s.validation.X = sc.transform(s.validation.X);
       s.test.X = sc.transform(s.test.X);
     }
     return s;

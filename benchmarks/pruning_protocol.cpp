@@ -141,6 +141,8 @@ int main(int argc, char** argv) {
     const std::vector<double> rates = protocol::parse_list<double>(a.grid, "--grid-lr");
     for (double r : rates)
       if (!(r > 0)) throw std::invalid_argument("--grid-lr: rates must be > 0");
+    if (!rates.empty() && !(a.val_fraction > 0))
+      throw std::invalid_argument("--grid-lr needs validation data, but --val-fraction is " + std::to_string(a.val_fraction));
 
     // 1. Tuning on validation: one rate per method (and for the dense model), from one cell.
     std::vector<std::string> tuned_names = method_names;
@@ -204,7 +206,7 @@ int main(int argc, char** argv) {
     // 3. The report.
     std::printf("## %s: first dense layer pruned to block sparsity\n\n", a.name.c_str());
     std::printf("MLP %s, Adam, %d epochs, batch %lld; schedule: warm-up %g, %lld cycles, fine-tune %g; logit decay %g. "
-                "Fitting / validation split of the training data: %.1f %% validation; test reported once per seed.\n\n",
+                "Fitting / validation split of the training data: %.1f %% validation (0: fitted on all of it); test reported once per seed.\n\n",
                 a.hidden.c_str(), a.epochs, (long long)a.batch, a.warmup, (long long)a.cycles, a.fine_tune, a.logit_decay,
                 100 * a.val_fraction);
     if (!rates.empty()) {

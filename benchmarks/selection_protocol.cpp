@@ -155,6 +155,8 @@ int main(int argc, char** argv) {
     const std::vector<double> rates = protocol::parse_list<double>(grid, "--grid-lr");
     for (double r : rates)
       if (!(r > 0)) throw std::invalid_argument("--grid-lr: rates must be > 0");
+    if (!rates.empty() && !(val_fraction > 0))
+      throw std::invalid_argument("--grid-lr needs validation data, but --val-fraction is " + std::to_string(val_fraction));
     const protocol::Data<T> source(idx_dir, data, test_fraction, val_fraction);
 
     // 1. Tuning on validation.
@@ -200,7 +202,7 @@ int main(int argc, char** argv) {
     // 3. The report.
     std::printf("## %s, k = %lld: Sequential Attention protocol\n\n", name.c_str(), (long long)k);
     std::printf("Selection: %lld epochs, batch %lld, decay %g every %zu steps (0 = none); retraining: %lld epochs. "
-                "Fitting / validation split of the training data: %.1f %% validation; test reported once per seed.\n\n",
+                "Fitting / validation split of the training data: %.1f %% validation (0: fitted on all of it); test reported once per seed.\n\n",
                 (long long)h.epochs, (long long)h.batch, h.decay_rate, h.decay_steps, (long long)h.epochs_fit, 100 * val_fraction);
     if (!rates.empty()) {
       std::printf("### Learning rate chosen on validation (seed %d; the same grid for every method)\n\n| method |", tune_seed);

@@ -15,8 +15,31 @@ peer_apt() {  # peer_apt PACKAGE...: installs the packages that are missing
 
 # Debian's torch and numpy call the system BLAS, which is the reference BLAS until OpenBLAS is
 # installed (torch epochs ~6x slower here without it).
-need_sklearn() { peer_apt python3-sklearn libopenblas0-pthread; }
-need_torch() { peer_apt python3-torch libopenblas0-pthread; }
+need_sklearn() { peer_apt python3-sklearn libopenblas0-pthread; peer_blas; }
+need_torch() { peer_apt python3-torch libopenblas0-pthread; peer_blas; }
+
+# Debian 12's OpenBLAS (0.3.21) does not know CPUs newer than it (here an Intel family 6 model 207
+# with AVX-512) and falls back to its generic "Prescott" kernels, which make numpy's DGEMM ~4x
+# slower. So that a peer runs at its best, the peers then get the newest kernels the CPU can run
+# (SkylakeX with AVX-512, Haswell with AVX2); an OPENBLAS_CORETYPE set by the caller is kept. The
+# choice is printed as the first line of the results.
+peer_blas() {
+  [ -n "${OPENBLAS_CORETYPE:-}" ] && { echo "OpenBLAS kernels: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE (set by the caller)."; echo; return 0; }
+  local core
+  core="$(OPENBLAS_VERBOSE=2 /usr/bin/python3 -c 'import numpy' 2>&1 | sed -n 's/^Core: //p' | head -1)"
+  if [ "$core" = Prescott ]; then
+    local forced=""
+    if grep -qw avx512f /proc/cpuinfo; then forced=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then forced=Haswell; fi
+    if [ -n "$forced" ]; then
+      export OPENBLAS_CORETYPE="$forced"
+      echo "OpenBLAS kernels: OpenBLAS detects this CPU as the generic Prescott; the peers ran with OPENBLAS_CORETYPE=$forced."
+      echo
+      return 0
+    fi
+  fi
+  echo "OpenBLAS kernels: ${core:-unknown} (OpenBLAS's own detection)."
+  echo
+}
 
 peer_build() {  # peer_build TARGET...: Release build in build-bench/ with examples and benchmarks
   local build="$peer_root/build-bench"
