@@ -8,12 +8,13 @@
 #     --rev REV   measure the programs as of commit REV (built in a temporary worktree), e.g. the
 #                 commit before a change, for a before/after comparison
 #     --runs N    runs of the main job per setting (median reported; default 15). The 1- and
-#                 2-thread runs alternate, so a slow phase of the (virtual) machine hits both alike.
+#                 2-thread runs alternate, so a slow phase of the (virtual) machine hits both alike;
+#                 the large cases alternate the same way (5 runs each).
 # Run it on an otherwise idle machine (reproduce.sh threads / threads_before).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
-rev="" runs=15
+rev="" runs=15 bench_runs=5
 while [ $# -gt 0 ]; do
   case "$1" in
     --rev) rev="$2"; shift 2 ;;
@@ -35,6 +36,9 @@ if [ -n "$rev" ]; then
   fi
 fi
 bash "$root/scripts/attnsel.sh" deps >&2
+# strace counts the threads the main job starts (Debian package strace).
+command -v strace >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y -qq strace >/dev/null; } >&2 || true
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DATTNSEL_BUILD_BENCHMARKS=ON -DATTNSEL_BUILD_TESTS=OFF \
   -DATTNSEL_BUILD_EXAMPLES=ON >/dev/null
 cmake --build "$build" --target feature_selection attnsel_bench_selection attnsel_bench_selective attnsel_bench_train \
@@ -67,19 +71,26 @@ minimum() {
   awk -v c="$1" -v t="$2" '$1 == t {print $c}' "$3" | sort -n | head -1
 }
 
-# bench_seconds THREADS PROGRAM FILTER: the benchmark's real time in seconds (median of 3).
-bench_seconds() {
-  OMP_NUM_THREADS="$1" "$build/benchmarks/$2" --benchmark_filter="$3" --benchmark_repetitions=3 \
-    --benchmark_report_aggregates_only=true --benchmark_format=json 2>/dev/null |
+# bench_times THREADS PROGRAM FILTER: the real time in seconds of each repetition of the benchmark.
+bench_times() {
+  OMP_NUM_THREADS="$1" "$build/benchmarks/$2" --benchmark_filter="$3" --benchmark_repetitions=1 \
+    --benchmark_format=json 2>/dev/null |
     /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 for b in d["benchmarks"]:
-    if b.get("aggregate_name") == "median":
+    if b.get("run_type", "iteration") == "iteration":
         print("%.4f" % (b["real_time"] * scale[b["time_unit"]]))
-        break
 '
+}
+
+# threads_started THREADS: how many threads the main job creates besides its own (strace counts
+# clone calls): 0 means that no OpenMP parallel region ran.
+threads_started() {
+  OMP_NUM_THREADS="$1" strace -f -qq -e trace=clone,clone3 -o "$tmp/strace" \
+    "$build/examples/feature_selection" --quiet --picture "$tmp/p.png" >/dev/null
+  grep -c -E 'clone3?\(' "$tmp/strace" || true
 }
 
 echo "## Threads: one vs two OpenMP threads${rev:+ at commit ${rev}}"
@@ -105,13 +116,24 @@ for load in idle busy; do
   if [ -n "$spinner" ]; then kill "$spinner"; wait "$spinner" 2>/dev/null || true; spinner=""; fi
 done
 echo
-echo "Large cases on the idle machine (Google Benchmark, median of 3):"
+if command -v strace >/dev/null; then
+  echo "Threads the main job starts besides its own (strace, clone calls): $(threads_started 1) with 1 thread," \
+    "$(threads_started 2) with 2 (0: no OpenMP parallel region ran)."
+else
+  echo "(strace is not installed: the count of threads the main job starts is not measured.)"
+fi
+echo
+echo "Large cases on the idle machine (Google Benchmark): $bench_runs runs of each with 1 and with 2 threads,"
+echo "alternating; the median of all repetitions."
 echo
 echo "| case | 1 thread (s) | 2 threads (s) | speed-up |"
 echo "|---|---|---|---|"
 while IFS='|' read -r label program filter; do
-  one=$(bench_seconds 1 "$program" "$filter")
-  two=$(bench_seconds 2 "$program" "$filter")
+  : >"$tmp/bench"
+  for ((r = 0; r < bench_runs; ++r)); do
+    for t in 1 2; do bench_times "$t" "$program" "$filter" | sed "s/^/$t /" >>"$tmp/bench"; done
+  done
+  one=$(median 2 1 "$tmp/bench") two=$(median 2 2 "$tmp/bench")
   echo "| $label | $one | $two | $(awk -v a="$one" -v b="$two" 'BEGIN {printf "%.2f", a / b}') |"
 done <<'CASES'
 MNIST selection, k = 50 (BM_sa_select_k50)|attnsel_bench_selection|^BM_sa_select_k50
