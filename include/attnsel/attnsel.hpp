@@ -25,3 +25,4 @@
 #include "selective/selective.hpp"
 #include "pruning/pruning.hpp"
 #include "sparse/sparse.hpp"
+#include "lm/lm.hpp"

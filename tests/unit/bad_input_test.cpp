@@ -1410,6 +1410,168 @@ std::vector<Case> selective_cases() {
   };
 }
 
+TransformerConfig tiny_lm_config() {
+  TransformerConfig c;
+  c.vocab = 6;
+  c.context = 8;
+  c.layers = 1;
+  c.heads = 2;
+  c.width = 8;
+  return c;
+}
+
+std::vector<Case> lm_cases() {
+  using Ids = std::vector<std::int32_t>;
+  return {
+      {"transformer: width not a multiple of heads",
+       [] {
+         TransformerConfig c = tiny_lm_config();
+         c.width = 9;
+         TransformerLM<double> lm(c);
+       },
+       Expect::invalid_argument, {"width", "9", "heads = 2"}},
+      {"transformer: zero layers",
+       [] {
+         TransformerConfig c = tiny_lm_config();
+         c.layers = 0;
+         TransformerLM<float> lm(c);
+       },
+       Expect::invalid_argument, {"layers", "0"}},
+      {"transformer: selector head out of range",
+       [] {
+         TransformerConfig c = tiny_lm_config();
+         c.selector_heads = {2};
+         TransformerLM<float> lm(c);
+       },
+       Expect::invalid_argument, {"selector_heads", "2", "layer 0"}},
+      {"transformer: dropout 1",
+       [] {
+         TransformerConfig c = tiny_lm_config();
+         c.dropout = 1.0;
+         TransformerLM<float> lm(c);
+       },
+       Expect::invalid_argument, {"dropout", "1"}},
+      {"transformer: token id outside the vocabulary",
+       [] {
+         TransformerLM<double> lm(tiny_lm_config());
+         lm.forward(Ids{0, 1, 6, 2}, 4);
+       },
+       Expect::invalid_argument, {"ids", "6", "position 2"}},
+      {"transformer: negative token id",
+       [] {
+         TransformerLM<double> lm(tiny_lm_config());
+         lm.forward(Ids{0, -1}, 2);
+       },
+       Expect::invalid_argument, {"ids", "-1", "position 1"}},
+      {"transformer: sequence longer than the context",
+       [] {
+         TransformerLM<double> lm(tiny_lm_config());
+         lm.forward(Ids(9, 0), 9);
+       },
+       Expect::invalid_argument, {"seq_len", "9", "context"}},
+      {"transformer: empty batch",
+       [] {
+         TransformerLM<double> lm(tiny_lm_config());
+         lm.forward(Ids{}, 4);
+       },
+       Expect::invalid_argument, {"ids", "0 tokens"}},
+      {"transformer: targets of the wrong length",
+       [] {
+         TransformerLM<double> lm(tiny_lm_config());
+         lm.forward(Ids{0, 1, 2, 3}, 4);
+         lm.backward(Ids{1, 2, 3});
+       },
+       Expect::invalid_argument, {"targets", "3 tokens", "4"}},
+      {"transformer: target outside the vocabulary",
+       [] {
+         TransformerLM<double> lm(tiny_lm_config());
+         lm.forward(Ids{0, 1}, 2);
+         lm.loss(Ids{1, 6});
+       },
+       Expect::invalid_argument, {"targets", "6", "position 1"}},
+      {"transformer: backward before forward",
+       [] {
+         TransformerLM<double> lm(tiny_lm_config());
+         lm.backward(Ids{1});
+       },
+       Expect::invalid_argument, {"forward pass first"}},
+      {"train_lm: zero steps",
+       [] {
+         TransformerLM<float> lm(tiny_lm_config());
+         LMTrainOptions o;
+         o.steps = 0;
+         train_lm(lm, [](Rng&) { return TokenBatch{}; }, {}, o);
+       },
+       Expect::invalid_argument, {"steps", "0"}},
+      {"train_lm: NaN learning rate",
+       [] {
+         TransformerLM<float> lm(tiny_lm_config());
+         LMTrainOptions o;
+         o.learning_rate = nan_d;
+         train_lm(lm, [](Rng&) { return TokenBatch{}; }, {}, o);
+       },
+       Expect::invalid_argument, {"learning_rate", "nan"}},
+      {"load_lm: a file that is not a model",
+       [] {
+         const std::string path = (std::filesystem::temp_directory_path() / "attnsel_bad_input_not_a_model.bin").string();
+         { std::ofstream(path) << "hello, this is text and not a model file"; }
+         struct Remove {
+           std::string p;
+           ~Remove() { std::remove(p.c_str()); }
+         } remove{path};
+         load_lm<float>(path);
+       },
+       Expect::parse_error, {"attnsel_bad_input_not_a_model.bin", "wrong magic"}},
+      {"load_lm: a missing file",
+       [] { load_lm<float>("/nonexistent/attnsel/model.bin"); },
+       Expect::parse_error, {"/nonexistent/attnsel/model.bin", "cannot open"}},
+      {"tokenizer: a byte outside the vocabulary",
+       [] { CharTokenizer::from_corpus("abc").encode("abd"); },
+       Expect::invalid_argument, {"byte 100", "offset 2", "text"}},
+      {"tokenizer: an empty corpus",
+       [] { CharTokenizer::from_corpus(""); },
+       Expect::invalid_argument, {"corpus", "empty"}},
+      {"tokenizer: a symbol listed twice",
+       [] { CharTokenizer::from_symbols("abca"); },
+       Expect::invalid_argument, {"symbols", "byte 97", "twice"}},
+      {"text windows: a stream shorter than a window",
+       [] {
+         Rng rng(1);
+         sample_windows(std::vector<std::int32_t>(5, 0), 2, 5, rng);
+       },
+       Expect::invalid_argument, {"5 tokens", "seq_len + 1 = 6"}},
+      {"text split: validation fraction 1",
+       [] { split_tokens(std::vector<std::int32_t>(50, 0), 1.0); },
+       Expect::invalid_argument, {"validation_fraction", "1"}},
+      {"variable assignment: no variables",
+       [] {
+         VariableAssignmentOptions o;
+         o.variables = 0;
+         VariableAssignment va(o);
+       },
+       Expect::invalid_argument, {"variables", "0"}},
+      {"variable assignment: query rate above 1",
+       [] {
+         VariableAssignmentOptions o;
+         o.query_rate = 1.5;
+         VariableAssignment va(o);
+       },
+       Expect::invalid_argument, {"query_rate", "1.5"}},
+      {"layer norm: zero width",
+       [] { LayerNorm<float> ln(0); },
+       Expect::invalid_argument, {"size", "0"}},
+      {"dropout: rate 1",
+       [] { Dropout<float> d(4, 1.0); },
+       Expect::invalid_argument, {"rate", "1"}},
+      {"clip_grad_norm: max_norm 0",
+       [] {
+         Parameter<float> p("w", 1, 1);
+         clip_grad_norm<float>({&p}, 0.0);
+       },
+       Expect::invalid_argument, {"max_norm", "0"}},
+  };
+}
+
 template <class... Lists>
 std::vector<Case> concat_cases(Lists&&... lists) {
   std::vector<Case> all;
@@ -1422,7 +1584,8 @@ std::vector<Case> concat_cases(Lists&&... lists) {
 TEST_CASE("bad-input battery: every public entry point rejects bad input cleanly", "[errors][bad_input]") {
   Fixture f;
   const std::vector<Case> cases =
-      concat_cases(data_cases(f), nn_cases(f), selection_cases(f), pruning_cases(), sparse_cases(), selective_cases());
+      concat_cases(data_cases(f), nn_cases(f), selection_cases(f), pruning_cases(), sparse_cases(), selective_cases(),
+                   lm_cases());
   static bool counted = false;  // the test case runs once per section: count once
   if (!counted) {
     counted = true;

@@ -11,3 +11,5 @@
 #include "idx.hpp"
 #include "preprocess.hpp"
 #include "split.hpp"
+#include "text.hpp"
+#include "variable_assignment.hpp"

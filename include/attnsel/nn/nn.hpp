@@ -11,3 +11,4 @@
 #include "metrics.hpp"
 #include "parameter.hpp"
 #include "sequential.hpp"
+#include "transformer_layers.hpp"

@@ -26,6 +26,10 @@ struct Parameter {
   std::string name;
   /// When false, optimizers skip this parameter (its gradient is still computed).
   bool trainable = true;
+  /// When false, optimizers apply neither weight decay nor an L2 penalty to it, whatever their
+  /// options and groups say. The transformer layers clear it for norm gains and offsets, biases
+  /// and embeddings (the usual AdamW recipe); everywhere else it stays true.
+  bool decay = true;
 };
 
 ATTNSEL_NAMESPACE_END

@@ -7,6 +7,7 @@
 /// learning-rate schedules.
 
 #include "adam.hpp"
+#include "clip.hpp"
 #include "optimizer.hpp"
 #include "schedule.hpp"
 #include "sgd.hpp"

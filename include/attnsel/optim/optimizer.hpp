@@ -92,10 +92,12 @@ class OptimizerBase {
   };
   explicit OptimizerBase(const char* name, T lr) : name_(name) { set_learning_rate(lr); }
   T decay_for(const Entry& e, T fallback) const {
+    if (!e.param->decay) return T(0);
     const auto& wd = groups_[e.group].weight_decay;
     return wd ? *wd : fallback;
   }
   T l2_for(const Entry& e, T fallback) const {
+    if (!e.param->decay) return T(0);
     const auto& l2 = groups_[e.group].l2;
     return l2 ? *l2 : fallback;
   }

@@ -46,4 +46,21 @@ struct ExponentialDecayLR {
   }
 };
 
+/// Linear warm-up then cosine decay, the schedule of GPT-style transformer training: the rate
+/// rises linearly to `rate` over the first `warmup_steps` steps (step s uses rate·(s+1)/warmup),
+/// then follows a half cosine from `rate` to `min_rate` at the last of the `total` steps.
+/// `warmup_steps` ≥ `total` means warm-up only.
+template <class T>
+struct WarmupCosineLR {
+  T rate;
+  std::size_t warmup_steps = 0;
+  T min_rate = T(0);
+  T operator()(std::size_t step, std::size_t total) const noexcept {
+    if (step < warmup_steps) return T(double(rate) * double(step + 1) / double(warmup_steps));
+    if (total <= warmup_steps + 1) return rate;
+    const double u = std::min(1.0, double(step - warmup_steps) / double(total - warmup_steps - 1));
+    return T(double(min_rate) + 0.5 * double(rate - min_rate) * (1.0 + std::cos(3.14159265358979323846 * u)));
+  }
+};
+
 ATTNSEL_NAMESPACE_END

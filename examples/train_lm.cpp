@@ -1,0 +1,124 @@
+// train_lm: trains a small causal transformer language model, with or without Selective
+// Attention, on a text file (character level) or on the Variable Assignment task, prints the
+// learning curve and the validation loss, and can save the model.
+//
+//   bash scripts/get_data.sh fortunes
+//   train_lm --text ~/.cache/attnsel/fortunes/fortunes.txt --context 256 --steps 2000 --save lm.bin
+//   train_lm --task variable-assignment --variables 4 --context 64 --steps 1500 --selective off
+//   train_lm --help
+#include <attnsel/attnsel.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+  CLI::App app{"Train a causal transformer LM (Selective Attention on or off) on text or on Variable Assignment."};
+  std::string text, task = "text", selective = "on", save, curve_csv;
+  attnsel::TransformerConfig cfg;
+  cfg.context = 256;
+  attnsel::LMTrainOptions to;
+  to.steps = 2000;
+  int batch = 16, eval_windows = 64;
+  double val_fraction = 0.1;
+  attnsel::VariableAssignmentOptions va;
+  bool quiet = false;
+  app.add_option("--text", text, "a text file (character-level vocabulary from the file)");
+  app.add_option("--task", task, "text or variable-assignment")->capture_default_str()
+      ->check(CLI::IsMember({"text", "variable-assignment"}));
+  app.add_option("--context", cfg.context, "tokens per training sequence (and the model's context)")
+      ->capture_default_str()->check(CLI::Range(4, 1 << 16));
+  app.add_option("--layers", cfg.layers, "transformer blocks")->capture_default_str()->check(CLI::Range(1, 256));
+  app.add_option("--heads", cfg.heads, "attention heads per block")->capture_default_str()->check(CLI::Range(1, 256));
+  app.add_option("--width", cfg.width, "model width (a multiple of --heads unless --head-dim is set)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 14));
+  app.add_option("--head-dim", cfg.head_dim, "columns per head (0: width / heads)")->capture_default_str()
+      ->check(CLI::Range(0, 1 << 14));
+  app.add_option("--selective", selective, "Selective Attention: on or off")->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--dropout", cfg.dropout, "dropout rate")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+  app.add_option("--seed", cfg.seed, "seed of the weights, the dropout masks and the batches")->capture_default_str();
+  app.add_option("--steps", to.steps, "training steps")->capture_default_str()->check(CLI::Range(1, 100000000));
+  app.add_option("--batch", batch, "sequences per step")->capture_default_str()->check(CLI::Range(1, 1 << 16));
+  app.add_option("--lr", to.learning_rate, "peak AdamW learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--warmup", to.warmup_steps, "linear warm-up steps")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--weight-decay", to.weight_decay, "AdamW decay on the matrices")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--clip", to.clip_norm, "clip the global gradient norm (0 = off)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--eval-every", to.eval_every, "validation every N steps")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--eval-windows", eval_windows, "validation sequences")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  app.add_option("--val-fraction", val_fraction, "text: the validation share (the end of the file)")
+      ->capture_default_str()->check(CLI::Range(0.001, 0.5));
+  app.add_option("--variables", va.variables, "variable-assignment: number of variables")->capture_default_str()->check(CLI::Range(1, 1000));
+  app.add_option("--values", va.values, "variable-assignment: values per variable")->capture_default_str()->check(CLI::Range(1, 1000));
+  app.add_option("--query-rate", va.query_rate, "variable-assignment: share of query groups")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  app.add_option("--save", save, "write the trained model (and the tokenizer) to this file");
+  app.add_option("--curve", curve_csv, "write the learning curve (step, train loss, validation loss, seconds) as CSV");
+  app.add_flag("--quiet", quiet, "no progress lines");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    cfg.selective = selective == "on";
+    using T = float;
+    attnsel::CharTokenizer tok;
+    std::vector<attnsel::TokenBatch> validation;
+    std::function<attnsel::TokenBatch(attnsel::Rng&)> next;
+    attnsel::TokenSplit split;
+    std::string what;
+    if (task == "text") {
+      if (text.empty()) throw std::invalid_argument("--text: a text file is needed (bash scripts/get_data.sh fortunes)");
+      const std::string corpus = attnsel::read_text_file(text);
+      tok = attnsel::CharTokenizer::from_corpus(corpus);
+      split = attnsel::split_tokens(tok.encode(corpus), val_fraction);
+      cfg.vocab = tok.vocab_size();
+      validation = attnsel::tile_windows(split.validation, batch, cfg.context, eval_windows);
+      next = [&](attnsel::Rng& rng) { return attnsel::sample_windows(split.train, batch, cfg.context, rng); };
+      what = text + " (" + std::to_string(corpus.size()) + " bytes, vocabulary " + std::to_string(cfg.vocab) + ")";
+    } else {
+      va.seq_len = cfg.context;
+      const attnsel::VariableAssignment gen(va);
+      cfg.vocab = gen.vocab_size();
+      attnsel::Rng vrng(0x5eedULL);  // the validation sequences: one fixed draw for every model
+      for (int w = 0; w < eval_windows; w += batch) validation.push_back(gen.sample(std::min(batch, eval_windows - w), vrng));
+      next = [gen, batch](attnsel::Rng& rng) { return gen.sample(batch, rng); };
+      what = "Variable Assignment (" + std::to_string(va.variables) + " variables, " + std::to_string(va.values) +
+             " values, query rate " + std::to_string(va.query_rate) + ")";
+    }
+    attnsel::TransformerLM<T> model(cfg);
+    std::printf("data: %s\nmodel: %lld layers, %lld heads of %lld, width %lld, context %lld, %s attention, %lld parameters\n",
+                what.c_str(), (long long)cfg.layers, (long long)cfg.heads, (long long)attnsel::head_dim_of(cfg),
+                (long long)cfg.width, (long long)cfg.context, cfg.selective ? "selective" : "standard",
+                (long long)model.parameter_count());
+    if (!quiet)
+      to.progress = [](const attnsel::LMProgress& p) {
+        if (p.validation_loss == p.validation_loss)
+          std::fprintf(stderr, "step %lld/%lld  train loss %.4f  validation loss %.4f  lr %.2e  %.0f tokens/s\n",
+                       (long long)p.step, (long long)p.steps, p.train_loss, p.validation_loss, p.learning_rate,
+                       p.tokens_per_second);
+      };
+    const attnsel::LMTrainResult r = attnsel::train_lm(model, next, validation, to, cfg.seed);
+    const attnsel::LMEvaluation e = attnsel::evaluate_lm(model, validation);
+    std::printf("validation: loss %.4f nats/token, perplexity %.3f, accuracy %.4f over %lld tokens\n", e.loss,
+                e.perplexity, e.accuracy, (long long)e.tokens);
+    std::printf("training: %lld steps in %.1f s (%.1f s of it validation), %.0f tokens/s\n", (long long)to.steps,
+                r.seconds, r.eval_seconds, r.tokens_per_second);
+    if (!curve_csv.empty()) {
+      std::ofstream out(curve_csv);
+      if (!out) throw std::runtime_error("--curve: cannot write '" + curve_csv + "'");
+      out << "step,train_loss,validation_loss,seconds\n";
+      for (const auto& c : r.curve) out << c.step << ',' << c.train_loss << ',' << c.validation_loss << ',' << c.seconds << '\n';
+    }
+    if (!save.empty()) {
+      attnsel::save_lm(model, save, task == "text" ? &tok : nullptr);
+      std::printf("saved: %s\n", save.c_str());
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "train_lm: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,232 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file lm/serialize.hpp
+/// Saving and loading a `TransformerLM` with its tokenizer (docs/language-models.md §4).
+///
+/// The file is little-endian binary:
+///
+///     magic      8 bytes  "ATTNSLM" followed by a zero byte
+///     version    u32      1
+///     scalar     u32      bytes per stored value: 4 (float) or 8 (double)
+///     config     i64 vocab, context, layers, heads, width, head_dim, mlp_ratio;
+///                u8 tied_embeddings, u8 selective; u64 count + count × i64 selector_heads;
+///                f64 dropout; u64 seed
+///     symbols    u64 length + bytes: the tokenizer's vocabulary (length 0: none saved)
+///     tensors    u64 count, then per tensor: u32 name length, name bytes, i64 rows, i64 cols,
+///                rows·cols values, row-major
+///
+/// Loading checks every field and each tensor's name and shape against the model the config
+/// builds, and throws attnsel::parse_error (file, 0, 0, what and where) on a truncated file, a
+/// wrong magic or version, or a mismatch. A float file loads into a double model and back.
+/// Saving writes a temporary file and renames it, so a failed save leaves an existing file intact.
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../data/text.hpp"
+#include "../error.hpp"
+#include "transformer.hpp"
+
+ATTNSEL_NAMESPACE_BEGIN
+
+namespace detail {
+namespace lmio {
+
+constexpr char magic[8] = {'A', 'T', 'T', 'N', 'S', 'L', 'M', '\0'};
+constexpr std::uint32_t version = 1;
+
+inline bool little_endian() {
+  const std::uint16_t one = 1;
+  unsigned char b;
+  std::memcpy(&b, &one, 1);
+  return b == 1;
+}
+
+class Writer {
+ public:
+  explicit Writer(std::ofstream& out) : out_(out) {}
+  template <class V>
+  void put(V v) {
+    unsigned char b[sizeof(V)];
+    std::memcpy(b, &v, sizeof(V));
+    if (!little_endian())
+      for (std::size_t i = 0; i < sizeof(V) / 2; ++i) std::swap(b[i], b[sizeof(V) - 1 - i]);
+    out_.write(reinterpret_cast<const char*>(b), sizeof(V));
+  }
+  void bytes(const std::string& s) { out_.write(s.data(), std::streamsize(s.size())); }
+
+ private:
+  std::ofstream& out_;
+};
+
+class Reader {
+ public:
+  Reader(std::ifstream& in, std::string file) : in_(in), file_(std::move(file)) {}
+  [[noreturn]] void fail(const std::string& what) const {
+    throw parse_error(file_, 0, 0, what + " (at byte " + std::to_string(offset_) + ")");
+  }
+  template <class V>
+  V get(const char* what) {
+    unsigned char b[sizeof(V)];
+    in_.read(reinterpret_cast<char*>(b), sizeof(V));
+    if (in_.gcount() != std::streamsize(sizeof(V))) fail(std::string("truncated file: ends inside ") + what);
+    if (!little_endian())
+      for (std::size_t i = 0; i < sizeof(V) / 2; ++i) std::swap(b[i], b[sizeof(V) - 1 - i]);
+    offset_ += sizeof(V);
+    V v;
+    std::memcpy(&v, b, sizeof(V));
+    return v;
+  }
+  std::string bytes(std::uint64_t n, const char* what) {
+    if (n > (std::uint64_t(1) << 32)) fail(std::string(what) + " claims " + std::to_string(n) + " bytes");
+    std::string s(std::size_t(n), '\0');
+    in_.read(&s[0], std::streamsize(n));
+    if (in_.gcount() != std::streamsize(n)) fail(std::string("truncated file: ends inside ") + what);
+    offset_ += n;
+    return s;
+  }
+  bool at_end() { return in_.peek() == std::char_traits<char>::eof(); }
+
+ private:
+  std::ifstream& in_;
+  std::string file_;
+  std::uint64_t offset_ = 0;
+};
+
+}  // namespace lmio
+}  // namespace detail
+
+/// Writes `model` (its config and every parameter, as T) and, when given, the tokenizer's
+/// vocabulary to `path`. @throws std::runtime_error when the file cannot be written.
+template <class T>
+void save_lm(TransformerLM<T>& model, const std::string& path, const CharTokenizer* tokenizer = nullptr) {
+  namespace io = detail::lmio;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error("attnsel::save_lm: cannot write '" + tmp + "'");
+    io::Writer w(out);
+    out.write(io::magic, 8);
+    w.put<std::uint32_t>(io::version);
+    w.put<std::uint32_t>(std::uint32_t(sizeof(T)));
+    const TransformerConfig& c = model.config();
+    for (Index v : {c.vocab, c.context, c.layers, c.heads, c.width, c.head_dim, c.mlp_ratio}) w.put<std::int64_t>(std::int64_t(v));
+    w.put<std::uint8_t>(c.tied_embeddings ? 1 : 0);
+    w.put<std::uint8_t>(c.selective ? 1 : 0);
+    w.put<std::uint64_t>(c.selector_heads.size());
+    for (Index h : c.selector_heads) w.put<std::int64_t>(std::int64_t(h));
+    w.put<double>(c.dropout);
+    w.put<std::uint64_t>(c.seed);
+    const std::string symbols = tokenizer ? tokenizer->symbols() : std::string();
+    w.put<std::uint64_t>(symbols.size());
+    w.bytes(symbols);
+    const auto named = model.named_parameters();
+    w.put<std::uint64_t>(named.size());
+    for (const auto& np : named) {
+      w.put<std::uint32_t>(std::uint32_t(np.first.size()));
+      w.bytes(np.first);
+      const RowMatrix<T>& v = np.second->value;
+      w.put<std::int64_t>(std::int64_t(v.rows()));
+      w.put<std::int64_t>(std::int64_t(v.cols()));
+      for (Index i = 0; i < v.size(); ++i) w.put<T>(v.data()[i]);
+    }
+    out.flush();
+    if (!out) {
+      out.close();
+      std::remove(tmp.c_str());
+      throw std::runtime_error("attnsel::save_lm: writing '" + tmp + "' failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("attnsel::save_lm: cannot rename '" + tmp + "' to '" + path + "'");
+  }
+}
+
+/// A model and the tokenizer saved with it (vocab_size() == 0 when none was saved).
+template <class T>
+struct LoadedLM {
+  TransformerLM<T> model;
+  CharTokenizer tokenizer;
+};
+
+/// Reads a file written by `save_lm` (with either scalar type).
+/// @throws attnsel::parse_error for a missing, truncated or inconsistent file.
+template <class T>
+LoadedLM<T> load_lm(const std::string& path) {
+  namespace io = detail::lmio;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw parse_error(path, 0, 0, "cannot open the file");
+  io::Reader r(in, path);
+  const std::string m = r.bytes(8, "the magic number");
+  if (std::memcmp(m.data(), io::magic, 8) != 0) r.fail("not an attnsel model file (wrong magic number)");
+  const std::uint32_t version = r.get<std::uint32_t>("the version");
+  if (version != io::version)
+    r.fail("file format version " + std::to_string(version) + ", this attnsel reads version " + std::to_string(io::version));
+  const std::uint32_t scalar = r.get<std::uint32_t>("the scalar size");
+  if (scalar != 4 && scalar != 8) r.fail("scalar size " + std::to_string(scalar) + ", expected 4 or 8");
+  TransformerConfig c;
+  c.vocab = Index(r.get<std::int64_t>("config field 'vocab'"));
+  c.context = Index(r.get<std::int64_t>("config field 'context'"));
+  c.layers = Index(r.get<std::int64_t>("config field 'layers'"));
+  c.heads = Index(r.get<std::int64_t>("config field 'heads'"));
+  c.width = Index(r.get<std::int64_t>("config field 'width'"));
+  c.head_dim = Index(r.get<std::int64_t>("config field 'head_dim'"));
+  c.mlp_ratio = Index(r.get<std::int64_t>("config field 'mlp_ratio'"));
+  c.tied_embeddings = r.get<std::uint8_t>("config field 'tied_embeddings'") != 0;
+  c.selective = r.get<std::uint8_t>("config field 'selective'") != 0;
+  const std::uint64_t ns = r.get<std::uint64_t>("config field 'selector_heads'");
+  if (ns > 1u << 20) r.fail("config field 'selector_heads' claims " + std::to_string(ns) + " entries");
+  for (std::uint64_t i = 0; i < ns; ++i) c.selector_heads.push_back(Index(r.get<std::int64_t>("config field 'selector_heads'")));
+  c.dropout = r.get<double>("config field 'dropout'");
+  c.seed = r.get<std::uint64_t>("config field 'seed'");
+  try {
+    validate(c);
+  } catch (const std::invalid_argument& e) {
+    r.fail(std::string("invalid model configuration: ") + e.what());
+  }
+  // Bound the sizes before allocating a model from them.
+  if (double(c.vocab) * double(c.width) > 1e10 || double(c.layers) * double(c.width) * (double(c.width) * double(c.mlp_ratio) + double(c.heads) * double(c.head_dim)) > 1e11)
+    r.fail("the configuration describes a model too large to be real (" + std::to_string(c.layers) + " layers of width " +
+           std::to_string(c.width) + ")");
+  const std::uint64_t nsym = r.get<std::uint64_t>("the tokenizer's length");
+  const std::string symbols = r.bytes(nsym, "the tokenizer's symbols");
+  LoadedLM<T> out{TransformerLM<T>(c), CharTokenizer()};
+  if (!symbols.empty()) {
+    try {
+      out.tokenizer = CharTokenizer::from_symbols(symbols);
+    } catch (const std::invalid_argument& e) {
+      r.fail(std::string("invalid tokenizer: ") + e.what());
+    }
+    if (out.tokenizer.vocab_size() > c.vocab)
+      r.fail("the tokenizer has " + std::to_string(out.tokenizer.vocab_size()) + " symbols for a vocabulary of " +
+             std::to_string(c.vocab));
+  }
+  auto named = out.model.named_parameters();
+  const std::uint64_t count = r.get<std::uint64_t>("the tensor count");
+  if (count != named.size())
+    r.fail("the file holds " + std::to_string(count) + " tensors, the configuration's model has " + std::to_string(named.size()));
+  for (auto& np : named) {
+    const std::uint32_t len = r.get<std::uint32_t>("a tensor name's length");
+    const std::string name = r.bytes(len, "a tensor name");
+    if (name != np.first) r.fail("tensor '" + name + "' where the model has '" + np.first + "'");
+    const std::int64_t rows = r.get<std::int64_t>("a tensor's shape"), cols = r.get<std::int64_t>("a tensor's shape");
+    RowMatrix<T>& v = np.second->value;
+    if (rows != v.rows() || cols != v.cols())
+      r.fail("tensor '" + name + "' is " + std::to_string(rows) + "x" + std::to_string(cols) + ", the model's is " +
+             std::to_string(v.rows()) + "x" + std::to_string(v.cols()));
+    for (Index i = 0; i < v.size(); ++i)
+      v.data()[i] = scalar == 4 ? T(r.get<float>("tensor values")) : T(r.get<double>("tensor values"));
+  }
+  if (!r.at_end()) r.fail("unexpected bytes after the last tensor");
+  return out;
+}
+
+ATTNSEL_NAMESPACE_END

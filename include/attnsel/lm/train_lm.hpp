@@ -1,0 +1,210 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file lm/train_lm.hpp
+/// Training and evaluating a `TransformerLM` (docs/language-models.md §2): AdamW with no decay
+/// on norms, biases and embeddings, linear warm-up then cosine decay, clipping by global norm,
+/// validation every `eval_every` steps. Batches come from a callable, so the same loop trains on
+/// text windows and on Variable Assignment.
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../data/text.hpp"
+#include "../error.hpp"
+#include "../optim/adam.hpp"
+#include "../optim/clip.hpp"
+#include "../optim/schedule.hpp"
+#include "../random.hpp"
+#include "transformer.hpp"
+
+ATTNSEL_NAMESPACE_BEGIN
+
+/// Loss and accuracy of a model over batches.
+struct LMEvaluation {
+  /// Mean cross-entropy (nats) over the counted targets of all batches.
+  double loss = std::numeric_limits<double>::quiet_NaN();
+  /// exp(loss).
+  double perplexity = std::numeric_limits<double>::quiet_NaN();
+  /// Share of counted targets whose logit is the largest.
+  double accuracy = std::numeric_limits<double>::quiet_NaN();
+  Index tokens = 0;
+};
+
+/// What the progress callback sees.
+struct LMProgress {
+  Index step = 0;       ///< updates applied so far
+  Index steps = 0;
+  double train_loss = 0;   ///< loss of the last batch
+  double learning_rate = 0;
+  double grad_norm = 0;    ///< before clipping
+  double seconds = 0;      ///< since training began
+  double tokens_per_second = 0;
+  /// Set on evaluation steps (NaN otherwise).
+  double validation_loss = std::numeric_limits<double>::quiet_NaN();
+};
+
+struct LMTrainOptions {
+  Index steps = 1000;
+  double learning_rate = 1e-3;
+  /// Linear warm-up steps, then cosine to learning_rate · min_lr_ratio at the last step.
+  Index warmup_steps = 100;
+  double min_lr_ratio = 0.1;
+  double beta1 = 0.9, beta2 = 0.99, epsilon = 1e-8;
+  /// Decoupled weight decay on the parameters with decay = true (matrices).
+  double weight_decay = 0.1;
+  /// Clip the global gradient norm to this (0 = no clipping).
+  double clip_norm = 1.0;
+  /// Evaluate on the validation batches every this many steps and after the last (0 = only after the last).
+  Index eval_every = 100;
+  /// Called after every step (and with the validation loss on evaluation steps); empty = silent.
+  std::function<void(const LMProgress&)> progress;
+};
+
+/// One point of the learning curve.
+struct LMCurvePoint {
+  Index step = 0;
+  double train_loss = 0;       ///< mean of the batch losses since the previous point
+  double validation_loss = 0;
+  double seconds = 0;
+};
+
+struct LMTrainResult {
+  std::vector<LMCurvePoint> curve;
+  /// Every step's batch loss.
+  std::vector<double> losses;
+  double seconds = 0;
+  /// Of `seconds`, the time spent evaluating on the validation batches.
+  double eval_seconds = 0;
+  Index tokens = 0;  ///< input tokens processed
+  /// Training throughput: tokens / (seconds − eval_seconds).
+  double tokens_per_second = 0;
+};
+
+/// Accuracy of argmax(logits) over the counted (non-negative) targets; `counted` receives their number.
+template <class T>
+double token_accuracy(const RowMatrix<T>& logits, const std::vector<std::int32_t>& targets, Index* counted = nullptr) {
+  detail::require(Index(targets.size()) == logits.rows(), "attnsel::token_accuracy", "argument 'targets' holds ",
+                  targets.size(), " tokens, expected ", logits.rows());
+  Index n = 0, hit = 0;
+  for (Index i = 0; i < logits.rows(); ++i) {
+    if (targets[std::size_t(i)] < 0) continue;
+    Index arg = 0;
+    logits.row(i).maxCoeff(&arg);
+    ++n;
+    if (arg == targets[std::size_t(i)]) ++hit;
+  }
+  if (counted) *counted = n;
+  return n == 0 ? std::numeric_limits<double>::quiet_NaN() : double(hit) / double(n);
+}
+
+/// Loss, perplexity and accuracy of `model` (no dropout) over `batches`.
+template <class T>
+LMEvaluation evaluate_lm(TransformerLM<T>& model, const std::vector<TokenBatch>& batches) {
+  double loss_sum = 0, hits = 0;
+  Index n = 0;
+  for (const TokenBatch& b : batches) {
+    model.forward(b.inputs, b.seq_len, false);
+    Index counted = 0;
+    const double l = model.loss(b.targets, &counted);
+    if (counted == 0) continue;
+    loss_sum += l * double(counted);
+    hits += token_accuracy(model.logits(), b.targets) * double(counted);
+    n += counted;
+  }
+  LMEvaluation e;
+  e.tokens = n;
+  if (n > 0) {
+    e.loss = loss_sum / double(n);
+    e.perplexity = std::exp(e.loss);
+    e.accuracy = hits / double(n);
+  }
+  return e;
+}
+
+/// Trains `model` for `options.steps` steps on batches from `next_batch(Rng&)`, evaluating on
+/// `validation` (may be empty). `seed` seeds the batch draws.
+/// @throws std::invalid_argument for bad options; std::runtime_error when the loss becomes NaN
+///         or infinite (the step is not applied).
+template <class T, class NextBatch>
+LMTrainResult train_lm(TransformerLM<T>& model, NextBatch&& next_batch, const std::vector<TokenBatch>& validation,
+                       const LMTrainOptions& options, std::uint64_t seed = 1) {
+  constexpr const char* fn = "attnsel::train_lm";
+  detail::require(options.steps >= 1, fn, "option 'steps' is ", options.steps, ", expected >= 1");
+  detail::require(std::isfinite(options.learning_rate) && options.learning_rate > 0, fn, "option 'learning_rate' is ",
+                  options.learning_rate, ", expected > 0");
+  detail::require(options.warmup_steps >= 0, fn, "option 'warmup_steps' is ", options.warmup_steps, ", expected >= 0");
+  detail::require(options.min_lr_ratio >= 0 && options.min_lr_ratio <= 1, fn, "option 'min_lr_ratio' is ",
+                  options.min_lr_ratio, ", expected a value in [0, 1]");
+  detail::require(options.clip_norm >= 0, fn, "option 'clip_norm' is ", options.clip_norm, ", expected >= 0");
+  detail::require(options.eval_every >= 0, fn, "option 'eval_every' is ", options.eval_every, ", expected >= 0");
+  AdamOptions<T> ao;
+  ao.learning_rate = T(options.learning_rate);
+  ao.beta1 = T(options.beta1);
+  ao.beta2 = T(options.beta2);
+  ao.epsilon = T(options.epsilon);
+  ao.weight_decay = T(options.weight_decay);
+  Adam<T> adam(ao);
+  const std::vector<Parameter<T>*> params = model.parameters();
+  adam.add_parameters(params);
+  const WarmupCosineLR<double> schedule{options.learning_rate, std::size_t(options.warmup_steps),
+                                        options.learning_rate * options.min_lr_ratio};
+  Rng rng(seed);
+  LMTrainResult r;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  double since_sum = 0;
+  Index since_n = 0;
+  for (Index step = 0; step < options.steps; ++step) {
+    const TokenBatch b = next_batch(rng);
+    const double lr = schedule(std::size_t(step), std::size_t(options.steps));
+    const double loss = model.forward_backward(b.inputs, b.targets, b.seq_len);
+    if (!std::isfinite(loss))
+      throw std::runtime_error(std::string(fn) + ": the training loss is " + std::to_string(loss) + " at step " +
+                               std::to_string(step) + " (try a lower learning_rate or clip_norm)");
+    const double norm = options.clip_norm > 0 ? clip_grad_norm(params, options.clip_norm) : global_grad_norm(params);
+    adam.set_learning_rate(T(lr));
+    adam.step();
+    r.losses.push_back(loss);
+    r.tokens += Index(b.inputs.size());
+    since_sum += loss;
+    ++since_n;
+    const bool eval = (options.eval_every > 0 && (step + 1) % options.eval_every == 0) || step + 1 == options.steps;
+    LMProgress p;
+    p.step = step + 1;
+    p.steps = options.steps;
+    p.train_loss = loss;
+    p.learning_rate = lr;
+    p.grad_norm = norm;
+    p.seconds = elapsed();
+    p.tokens_per_second = double(r.tokens) / std::max(p.seconds - r.eval_seconds, 1e-9);
+    if (eval) {
+      const double e0 = elapsed();
+      LMCurvePoint c;
+      c.step = step + 1;
+      c.train_loss = since_sum / double(since_n);
+      c.validation_loss = validation.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                             : evaluate_lm(model, validation).loss;
+      c.seconds = elapsed();
+      r.eval_seconds += c.seconds - e0;
+      r.curve.push_back(c);
+      p.validation_loss = c.validation_loss;
+      since_sum = 0;
+      since_n = 0;
+    }
+    if (options.progress) options.progress(p);
+  }
+  r.seconds = elapsed();
+  r.tokens_per_second = double(r.tokens) / std::max(r.seconds - r.eval_seconds, 1e-9);
+  return r;
+}
+
+ATTNSEL_NAMESPACE_END

@@ -1,0 +1,198 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file lm/transformer.hpp
+/// Decoder-only transformer language models whose attention runs through the Selective Attention
+/// kernels (docs/language-models.md): a causal self-attention layer, a pre-LayerNorm block, and
+/// `TransformerLM` with its forward pass, loss and backward pass.
+///
+/// A batch is B sequences of T tokens, stacked: every activation is a (B·T) × width row-major
+/// matrix, sequence b in rows [b·T, (b+1)·T). Attention runs one sequence at a time through
+/// `selective_attention` / `selective_attention_backward`, so no B × H × T × T tensor exists;
+/// the sequences of a batch run on OpenMP threads. Backward passes set every parameter's
+/// gradient (docs/conventions.md §1).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../config.hpp"
+#include "../error.hpp"
+#include "../nn/layers.hpp"
+#include "../nn/parameter.hpp"
+#include "../nn/transformer_layers.hpp"
+#include "../random.hpp"
+#include "../selective/selective_attention.hpp"
+#include "../types.hpp"
+
+ATTNSEL_NAMESPACE_BEGIN
+
+/// The shape of a `TransformerLM`.
+struct TransformerConfig {
+  /// Token ids are in [0, vocab).
+  Index vocab = 256;
+  /// The longest sequence the model takes (rows of the positional embedding).
+  Index context = 256;
+  Index layers = 4;
+  Index heads = 4;
+  /// Model width (the residual stream).
+  Index width = 128;
+  /// Columns per attention head; 0 = width / heads (width must then be a multiple of heads).
+  /// The attention's inner width is heads · head_dim, so doubling `heads` at a fixed head_dim
+  /// doubles the attention's parameters, as in the paper's "twice the heads" comparison.
+  Index head_dim = 0;
+  /// MLP hidden width = mlp_ratio · width.
+  Index mlp_ratio = 4;
+  /// The output layer reuses the token embedding (logits = h · Eᵀ, no bias).
+  bool tied_embeddings = true;
+  /// Selective Attention in every layer (false: plain causal attention).
+  bool selective = true;
+  /// The head whose logits cast the selection votes, per layer; empty = head 0 in every layer.
+  std::vector<Index> selector_heads;
+  /// Dropout after the attention and MLP branches and on the embeddings (0 = off).
+  double dropout = 0.0;
+  /// Seeds the initial weights and the dropout masks.
+  std::uint64_t seed = 1;
+};
+
+/// Throws std::invalid_argument naming the field when `c` is not a valid configuration.
+inline void validate(const TransformerConfig& c);
+
+/// The head dimension of a valid configuration: head_dim, or width / heads when it is 0.
+inline Index head_dim_of(const TransformerConfig& c) { return c.head_dim > 0 ? c.head_dim : c.width / c.heads; }
+
+/// Causal multi-head self-attention: QKV = X·W_qkv + b, per sequence O = attention(Q, K, V)
+/// (selective or plain), Y = O·W_o + b_o. With inner width A = heads · head_dim, Q, K, V are the
+/// column blocks [0, A), [A, 2A), [2A, 3A) of QKV, each split into heads of head_dim columns.
+template <class T>
+class CausalSelfAttention {
+ public:
+  CausalSelfAttention(Index width, Index heads, Index head_dim, bool selective, Index selector_head, Rng& rng,
+                      double init_sd = 0.02, double out_init_sd = 0.02);
+
+  /// X: (B·T) × width, B = X.rows() / seq_len sequences. Keeps what the backward pass needs.
+  void forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y);
+  /// The X and dY of the last forward pass; sets the gradients, writes dX when not null.
+  void backward(const RowMatrix<T>& X, const RowMatrix<T>& dY, RowMatrix<T>* dX);
+  std::vector<Parameter<T>*> parameters();
+
+  Index width() const noexcept { return width_; }
+  Index heads() const noexcept { return heads_; }
+  Index head_dim() const noexcept { return inner_ / heads_; }
+  bool selective() const noexcept { return selective_; }
+  Index selector_head() const noexcept { return selector_; }
+  /// The kernel options the layer runs with (heads, selective, selector head).
+  SelectiveAttentionOptions attention_options() const;
+  Dense<T>& qkv() noexcept { return qkv_; }
+  Dense<T>& output() noexcept { return out_; }
+  const Dense<T>& qkv() const noexcept { return qkv_; }
+  const Dense<T>& output() const noexcept { return out_; }
+  /// Q, K, V of the last forward pass, (B·T) × 3·heads·head_dim (for inspection and cache prefill).
+  const RowMatrix<T>& last_qkv() const noexcept { return QKV_; }
+
+ private:
+  Index width_, heads_, inner_;
+  bool selective_;
+  Index selector_;
+  Dense<T> qkv_, out_;
+  Index seq_len_ = 0;
+  RowMatrix<T> QKV_, O_, dO_, dQKV_;
+  std::vector<RowMatrix<T>> lse_;
+};
+
+/// Pre-LayerNorm transformer block: X1 = X + Attn(LN1(X)); Y = X1 + W2·GELU(W1·LN2(X1)).
+template <class T>
+class TransformerBlock {
+ public:
+  TransformerBlock(const TransformerConfig& c, Index layer, Rng& rng);
+  void forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y, bool train);
+  void backward(const RowMatrix<T>& X, const RowMatrix<T>& dY, RowMatrix<T>& dX);
+  std::vector<Parameter<T>*> parameters();
+
+  CausalSelfAttention<T>& attention() noexcept { return attn_; }
+  const CausalSelfAttention<T>& attention() const noexcept { return attn_; }
+  LayerNorm<T>& norm1() noexcept { return ln1_; }
+  LayerNorm<T>& norm2() noexcept { return ln2_; }
+  Dense<T>& mlp_in() noexcept { return fc1_; }
+  Dense<T>& mlp_out() noexcept { return fc2_; }
+
+ private:
+  LayerNorm<T> ln1_, ln2_;
+  CausalSelfAttention<T> attn_;
+  Dense<T> fc1_, fc2_;
+  GELU<T> gelu_;
+  Dropout<T> drop1_, drop2_;
+  // Activations of the last forward pass.
+  RowMatrix<T> H1_, A_, Ad_, X1_, H2_, U_, G_, M_, Md_;
+  // Backward scratch.
+  RowMatrix<T> g1_, g2_, g3_;
+};
+
+/// A decoder-only transformer LM: token + positional embedding, `layers` pre-LN blocks, a final
+/// LayerNorm and the output layer (tied to the token embedding by default).
+template <class T>
+class TransformerLM {
+ public:
+  /// @throws std::invalid_argument for an invalid configuration (see `validate`).
+  explicit TransformerLM(const TransformerConfig& config);
+
+  /// Logits, (B·T) × vocab, for `ids` = B sequences of `seq_len` tokens stacked
+  /// (ids.size() = B·seq_len). `train` switches dropout on. Keeps what the backward pass needs.
+  /// @throws std::invalid_argument for seq_len outside [1, context], a size that is not a
+  ///         multiple of seq_len, or an id outside [0, vocab).
+  const RowMatrix<T>& forward(const std::vector<std::int32_t>& ids, Index seq_len, bool train = false);
+
+  /// Mean cross-entropy (natural log) of the last forward pass's logits against `targets`
+  /// (one per token; a negative target is not counted). Also returns, through `counted`, how many
+  /// targets were counted.
+  double loss(const std::vector<std::int32_t>& targets, Index* counted = nullptr) const;
+
+  /// After forward: the loss as `loss(targets)`, and every parameter's gradient of it (set).
+  double backward(const std::vector<std::int32_t>& targets);
+
+  /// forward(ids, seq_len, train = true) then backward(targets): one training step's gradients.
+  double forward_backward(const std::vector<std::int32_t>& ids, const std::vector<std::int32_t>& targets,
+                          Index seq_len);
+
+  /// Every trainable tensor, in a fixed order (the order `save_lm` writes).
+  std::vector<Parameter<T>*> parameters();
+  /// The same tensors with unique dotted names ("block0.attention.qkv.weight", ...).
+  std::vector<std::pair<std::string, Parameter<T>*>> named_parameters();
+  /// Number of scalars in `parameters()`.
+  Index parameter_count();
+
+  const TransformerConfig& config() const noexcept { return cfg_; }
+  Index layers() const noexcept { return Index(blocks_.size()); }
+  TransformerBlock<T>& block(Index l) { return *blocks_.at(std::size_t(l)); }
+  const TransformerBlock<T>& block(Index l) const { return *blocks_.at(std::size_t(l)); }
+  Embedding<T>& token_embedding() noexcept { return tok_; }
+  PositionalEmbedding<T>& position_embedding() noexcept { return pos_; }
+  LayerNorm<T>& final_norm() noexcept { return lnf_; }
+  /// The untied output layer (null when the embeddings are tied).
+  Dense<T>* output_layer() noexcept { return head_.get(); }
+  const RowMatrix<T>& logits() const noexcept { return logits_; }
+
+ private:
+  TransformerConfig cfg_;
+  Rng rng_;
+  Embedding<T> tok_;
+  PositionalEmbedding<T> pos_;
+  Dropout<T> drop_;
+  std::vector<std::unique_ptr<TransformerBlock<T>>> blocks_;
+  LayerNorm<T> lnf_;
+  std::unique_ptr<Dense<T>> head_;
+  // Last forward pass.
+  std::vector<std::int32_t> ids_;
+  Index seq_len_ = 0;
+  std::vector<RowMatrix<T>> X_;  // X_[0] embeddings (after dropout), X_[l+1] output of block l
+  RowMatrix<T> E0_, Hf_, logits_;
+  // Backward scratch.
+  RowMatrix<T> dlogits_, dHf_, dX_, dXprev_;
+};
+
+ATTNSEL_NAMESPACE_END
+
+#include "transformer_impl.hpp"

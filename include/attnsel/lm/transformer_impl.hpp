@@ -1,0 +1,418 @@
+// attnsel — attention-based subset selection for C++17.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file lm/transformer_impl.hpp
+/// Definitions of lm/transformer.hpp.
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "../nn/layers_impl.hpp"
+#include "../nn/transformer_layers_impl.hpp"
+#include "../parallel.hpp"
+#include "transformer.hpp"
+
+ATTNSEL_NAMESPACE_BEGIN
+
+inline void validate(const TransformerConfig& c) {
+  constexpr const char* fn = "attnsel::TransformerConfig";
+  detail::require(c.vocab >= 1, fn, "field 'vocab' is ", c.vocab, ", expected >= 1");
+  detail::require(c.context >= 1, fn, "field 'context' is ", c.context, ", expected >= 1");
+  detail::require(c.layers >= 1, fn, "field 'layers' is ", c.layers, ", expected >= 1");
+  detail::require(c.heads >= 1, fn, "field 'heads' is ", c.heads, ", expected >= 1");
+  detail::require(c.head_dim >= 0, fn, "field 'head_dim' is ", c.head_dim, ", expected >= 0 (0: width / heads)");
+  if (c.head_dim == 0)
+    detail::require(c.width >= 1 && c.width % c.heads == 0, fn, "field 'width' is ", c.width,
+                    ", expected a positive multiple of heads = ", c.heads, " (or set head_dim)");
+  else
+    detail::require(c.width >= 1, fn, "field 'width' is ", c.width, ", expected >= 1");
+  detail::require(c.mlp_ratio >= 1, fn, "field 'mlp_ratio' is ", c.mlp_ratio, ", expected >= 1");
+  detail::require(c.selector_heads.empty() || Index(c.selector_heads.size()) == c.layers, fn,
+                  "field 'selector_heads' has ", c.selector_heads.size(), " entries, expected 0 or layers = ", c.layers);
+  for (std::size_t l = 0; l < c.selector_heads.size(); ++l)
+    detail::require(c.selector_heads[l] >= 0 && c.selector_heads[l] < c.heads, fn, "field 'selector_heads' holds ",
+                    c.selector_heads[l], " for layer ", l, ", expected a head in [0, ", c.heads, ")");
+  detail::require(c.dropout >= 0.0 && c.dropout < 1.0, fn, "field 'dropout' is ", c.dropout, ", expected a value in [0, 1)");
+}
+
+namespace detail {
+namespace lm {
+
+/// Overwrites a Dense layer's kernel with N(0, sd²) draws and zeroes its bias (GPT-2's
+/// initialisation); the bias gets no weight decay.
+template <class T>
+void init_dense(Dense<T>& d, Rng& rng, double sd) {
+  auto& W = d.weight().value;
+  for (Index i = 0; i < W.size(); ++i) W.data()[i] = T(random::normal(rng, 0.0, sd));
+  d.bias().value.setZero();
+  d.bias().decay = false;
+}
+
+/// Runs f(b) for the B sequences of a batch, on OpenMP threads when there are several and the
+/// work pays for them; returns whether the loop ran in parallel (the kernel then runs serially).
+template <class F>
+void for_sequences(Index B, double work, F&& f) {
+#if defined(_OPENMP)
+  if (B >= 2 && work >= omp_parallel_work && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (Index b = 0; b < B; ++b) f(b, false);
+    return;
+  }
+#endif
+  (void)work;
+  for (Index b = 0; b < B; ++b) f(b, true);
+}
+
+}  // namespace lm
+}  // namespace detail
+
+// ---- CausalSelfAttention ----
+
+template <class T>
+CausalSelfAttention<T>::CausalSelfAttention(Index width, Index heads, Index head_dim, bool selective,
+                                            Index selector_head, Rng& rng, double init_sd, double out_init_sd)
+    : width_(width),
+      heads_(heads),
+      inner_(heads * head_dim),
+      selective_(selective),
+      selector_(selector_head),
+      qkv_(width < 1 ? 1 : width, 3 * (inner_ < 1 ? 1 : inner_), rng, Init::zeros),
+      out_(inner_ < 1 ? 1 : inner_, width < 1 ? 1 : width, rng, Init::zeros) {
+  constexpr const char* fn = "attnsel::CausalSelfAttention";
+  detail::require(width >= 1, fn, "argument 'width' is ", width, ", expected >= 1");
+  detail::require(heads >= 1, fn, "argument 'heads' is ", heads, ", expected >= 1");
+  detail::require(head_dim >= 1, fn, "argument 'head_dim' is ", head_dim, ", expected >= 1");
+  detail::require(selector_head >= 0 && selector_head < heads, fn, "argument 'selector_head' is ", selector_head,
+                  ", expected a head in [0, ", heads, ")");
+  detail::lm::init_dense(qkv_, rng, init_sd);
+  detail::lm::init_dense(out_, rng, out_init_sd);
+}
+
+template <class T>
+SelectiveAttentionOptions CausalSelfAttention<T>::attention_options() const {
+  SelectiveAttentionOptions o;
+  o.heads = heads_;
+  o.selective = selective_;
+  o.selector_head = selector_;
+  o.check_finite = false;
+  return o;
+}
+
+template <class T>
+void CausalSelfAttention<T>::forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y) {
+  constexpr const char* fn = "attnsel::CausalSelfAttention::forward";
+  detail::require(X.cols() == width_, fn, "argument 'X' has ", X.cols(), " columns, expected width = ", width_);
+  detail::require(seq_len >= 1 && X.rows() % seq_len == 0, fn, "argument 'seq_len' is ", seq_len,
+                  ", expected a divisor of the ", X.rows(), " rows of X");
+  seq_len_ = seq_len;
+  const Index B = X.rows() / seq_len, W = inner_;
+  qkv_.forward(X, QKV_, true);
+  O_.resize(X.rows(), W);
+  lse_.resize(std::size_t(B));
+  const SelectiveAttentionOptions base = attention_options();
+  const double work = double(B) * double(seq_len) * double(seq_len) * double(W);
+  detail::lm::for_sequences(B, work, [&](Index b, bool kernel_parallel) {
+    SelectiveAttentionOptions o = base;
+    o.parallel = kernel_parallel;
+    using CV = HeadsView<const T>;
+    const auto rows = QKV_.middleRows(b * seq_len, seq_len);
+    SelectiveAttentionAux<T> aux;
+    selective_attention<T>(CV::packed(rows.leftCols(W), heads_), CV::packed(rows.middleCols(W, W), heads_),
+                           CV::packed(rows.rightCols(W), heads_),
+                           HeadsView<T>::packed(O_.middleRows(b * seq_len, seq_len), heads_), o, &aux);
+    lse_[std::size_t(b)] = std::move(aux.lse);
+  });
+  out_.forward(O_, Y, true);
+}
+
+template <class T>
+void CausalSelfAttention<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>& dY, RowMatrix<T>* dX) {
+  constexpr const char* fn = "attnsel::CausalSelfAttention::backward";
+  detail::require(seq_len_ > 0 && X.rows() == QKV_.rows() && dY.rows() == X.rows() && dY.cols() == width_, fn,
+                  "arguments 'X' and 'dY' must be the input and an output gradient of the last forward pass (got ",
+                  X.rows(), " and ", dY.rows(), "x", dY.cols(), " for a forward pass of ", QKV_.rows(), " rows)");
+  const Index seq_len = seq_len_, B = X.rows() / seq_len, W = inner_;
+  out_.backward(O_, dY, dY, &dO_);
+  dQKV_.resize(X.rows(), 3 * W);
+  const SelectiveAttentionOptions base = attention_options();
+  const double work = 2.0 * double(B) * double(seq_len) * double(seq_len) * double(W);
+  detail::lm::for_sequences(B, work, [&](Index b, bool kernel_parallel) {
+    SelectiveAttentionOptions o = base;
+    o.parallel = kernel_parallel;
+    using CV = HeadsView<const T>;
+    using MV = HeadsView<T>;
+    const auto rows = QKV_.middleRows(b * seq_len, seq_len);
+    auto grads = dQKV_.middleRows(b * seq_len, seq_len);
+    selective_attention_backward<T>(
+        CV::packed(rows.leftCols(W), heads_), CV::packed(rows.middleCols(W, W), heads_),
+        CV::packed(rows.rightCols(W), heads_), CV::packed(O_.middleRows(b * seq_len, seq_len), heads_),
+        CV::packed(dO_.middleRows(b * seq_len, seq_len), heads_), lse_[std::size_t(b)],
+        MV::packed(grads.leftCols(W), heads_), MV::packed(grads.middleCols(W, W), heads_),
+        MV::packed(grads.rightCols(W), heads_), o);
+  });
+  qkv_.backward(X, QKV_, dQKV_, dX);
+}
+
+template <class T>
+std::vector<Parameter<T>*> CausalSelfAttention<T>::parameters() {
+  return {&qkv_.weight(), &qkv_.bias(), &out_.weight(), &out_.bias()};
+}
+
+// ---- TransformerBlock ----
+
+template <class T>
+TransformerBlock<T>::TransformerBlock(const TransformerConfig& c, Index layer, Rng& rng)
+    : ln1_(c.width),
+      ln2_(c.width),
+      attn_(c.width, c.heads, head_dim_of(c), c.selective, c.selector_heads.empty() ? 0 : c.selector_heads[std::size_t(layer)], rng,
+            0.02, 0.02 / std::sqrt(2.0 * double(c.layers))),
+      fc1_(c.width, c.mlp_ratio * c.width, rng, Init::zeros),
+      fc2_(c.mlp_ratio * c.width, c.width, rng, Init::zeros),
+      gelu_(c.mlp_ratio * c.width),
+      drop1_(c.width, c.dropout, c.seed * 1000003ULL + 2ULL * std::uint64_t(layer) + 1ULL),
+      drop2_(c.width, c.dropout, c.seed * 1000003ULL + 2ULL * std::uint64_t(layer) + 2ULL) {
+  detail::lm::init_dense(fc1_, rng, 0.02);
+  detail::lm::init_dense(fc2_, rng, 0.02 / std::sqrt(2.0 * double(c.layers)));
+}
+
+template <class T>
+void TransformerBlock<T>::forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y, bool train) {
+  ln1_.forward(X, H1_, train);
+  attn_.forward(H1_, seq_len, A_);
+  drop1_.forward(A_, Ad_, train);
+  X1_ = X + Ad_;
+  ln2_.forward(X1_, H2_, train);
+  fc1_.forward(H2_, U_, train);
+  gelu_.forward(U_, G_, train);
+  fc2_.forward(G_, M_, train);
+  drop2_.forward(M_, Md_, train);
+  Y.resize(X.rows(), X.cols());
+  Y = X1_ + Md_;
+}
+
+template <class T>
+void TransformerBlock<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>& dY, RowMatrix<T>& dX) {
+  // MLP branch: dY reaches X1 directly and through the branch.
+  drop2_.backward(M_, Md_, dY, &g1_);
+  fc2_.backward(G_, M_, g1_, &g2_);
+  gelu_.backward(U_, G_, g2_, &g3_);
+  fc1_.backward(H2_, U_, g3_, &g1_);
+  ln2_.backward(X1_, H2_, g1_, &g2_);
+  g2_ += dY;  // dL/dX1
+  // Attention branch.
+  drop1_.backward(A_, Ad_, g2_, &g1_);
+  attn_.backward(H1_, g1_, &g3_);
+  ln1_.backward(X, H1_, g3_, &dX);
+  dX += g2_;
+}
+
+template <class T>
+std::vector<Parameter<T>*> TransformerBlock<T>::parameters() {
+  std::vector<Parameter<T>*> p = {&ln1_.gamma(), &ln1_.beta()};
+  for (Parameter<T>* a : attn_.parameters()) p.push_back(a);
+  for (Parameter<T>* a : {&ln2_.gamma(), &ln2_.beta(), &fc1_.weight(), &fc1_.bias(), &fc2_.weight(), &fc2_.bias()})
+    p.push_back(a);
+  return p;
+}
+
+// ---- TransformerLM ----
+
+namespace detail {
+namespace lm {
+inline const TransformerConfig& validated(const TransformerConfig& c) {
+  validate(c);
+  return c;
+}
+}  // namespace lm
+}  // namespace detail
+
+template <class T>
+TransformerLM<T>::TransformerLM(const TransformerConfig& config)
+    : cfg_(detail::lm::validated(config)),
+      rng_(config.seed),
+      tok_(config.vocab, config.width, rng_, 0.02),
+      pos_(config.context, config.width, rng_, 0.01),
+      drop_(config.width, config.dropout, config.seed * 1000003ULL),
+      lnf_(config.width) {
+  for (Index l = 0; l < cfg_.layers; ++l) blocks_.push_back(std::make_unique<TransformerBlock<T>>(cfg_, l, rng_));
+  if (!cfg_.tied_embeddings) {
+    head_ = std::make_unique<Dense<T>>(cfg_.width, cfg_.vocab, rng_, Init::zeros);
+    detail::lm::init_dense(*head_, rng_, 0.02);
+  }
+}
+
+template <class T>
+const RowMatrix<T>& TransformerLM<T>::forward(const std::vector<std::int32_t>& ids, Index seq_len, bool train) {
+  constexpr const char* fn = "attnsel::TransformerLM::forward";
+  detail::require(seq_len >= 1 && seq_len <= cfg_.context, fn, "argument 'seq_len' is ", seq_len,
+                  ", expected a length in [1, ", cfg_.context, "] (the context)");
+  detail::require(!ids.empty() && ids.size() % std::size_t(seq_len) == 0, fn, "argument 'ids' holds ", ids.size(),
+                  " tokens, expected a positive multiple of seq_len = ", seq_len);
+  ids_ = ids;
+  seq_len_ = seq_len;
+  tok_.forward(ids, E0_);
+  pos_.forward_add(E0_, seq_len);
+  X_.resize(blocks_.size() + 1);
+  drop_.forward(E0_, X_[0], train);
+  for (std::size_t l = 0; l < blocks_.size(); ++l) blocks_[l]->forward(X_[l], seq_len, X_[l + 1], train);
+  lnf_.forward(X_.back(), Hf_, train);
+  if (head_) {
+    head_->forward(Hf_, logits_, train);
+  } else {
+    const detail::ThreadsForWork threads(double(Hf_.rows()) * double(cfg_.width) * double(cfg_.vocab));
+    logits_.resize(Hf_.rows(), cfg_.vocab);
+    logits_.noalias() = Hf_ * tok_.table().value.transpose();
+  }
+  return logits_;
+}
+
+namespace detail {
+namespace lm {
+
+/// Per row i with a target ≥ 0: loss_i = logsumexp(z_i) − z_i[t_i]. With `grad`, also writes
+/// the gradient of the mean over counted rows (softmax − one-hot) / count, 0 on other rows.
+template <class T>
+double cross_entropy(const RowMatrix<T>& Z, const std::vector<std::int32_t>& targets, Index* counted,
+                     RowMatrix<T>* grad) {
+  constexpr const char* fn = "attnsel::TransformerLM::loss";
+  require(Index(targets.size()) == Z.rows(), fn, "argument 'targets' holds ", targets.size(),
+          " tokens, expected one per position of the last forward pass (", Z.rows(), ")");
+  Index n = 0;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    require(targets[i] < Z.cols(), fn, "argument 'targets' holds ", targets[i], " at position ", i,
+            ", expected a token id in [0, ", Z.cols(), ") or a negative value (not counted)");
+    if (targets[i] >= 0) ++n;
+  }
+  if (counted) *counted = n;
+  if (grad) grad->resize(Z.rows(), Z.cols());
+  if (n == 0) {
+    if (grad) grad->setZero();
+    return 0.0;
+  }
+  const Index R = Z.rows();
+  std::vector<double> row_loss(std::size_t(R), 0.0);
+  const T inv_n = T(1.0 / double(n));
+  auto one_row = [&](Index i) {
+    const std::int32_t t = targets[std::size_t(i)];
+    if (t < 0) {
+      if (grad) grad->row(i).setZero();
+      return;
+    }
+    const auto z = Z.row(i);
+    const T m = z.maxCoeff();
+    const double s = (z.array() - m).exp().template cast<double>().sum();
+    row_loss[std::size_t(i)] = std::log(s) + double(m) - double(z(t));
+    if (grad) {
+      grad->row(i) = ((z.array() - m).exp() * T(1.0 / s) * inv_n).matrix();
+      (*grad)(i, t) -= inv_n;
+    }
+  };
+#if defined(_OPENMP)
+  if (double(R) * double(Z.cols()) >= omp_parallel_pass && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (Index i = 0; i < R; ++i) one_row(i);
+  } else
+#endif
+  {
+    for (Index i = 0; i < R; ++i) one_row(i);
+  }
+  double total = 0.0;
+  for (double v : row_loss) total += v;  // fixed order: the same sum for any thread count
+  return total / double(n);
+}
+
+}  // namespace lm
+}  // namespace detail
+
+template <class T>
+double TransformerLM<T>::loss(const std::vector<std::int32_t>& targets, Index* counted) const {
+  return detail::lm::cross_entropy<T>(logits_, targets, counted, nullptr);
+}
+
+template <class T>
+double TransformerLM<T>::backward(const std::vector<std::int32_t>& targets) {
+  constexpr const char* fn = "attnsel::TransformerLM::backward";
+  detail::require(seq_len_ > 0 && logits_.rows() == Index(ids_.size()), fn, "needs a forward pass first");
+  const double value = detail::lm::cross_entropy<T>(logits_, targets, nullptr, &dlogits_);
+  RowMatrix<T> dE_out;
+  if (head_) {
+    head_->backward(Hf_, logits_, dlogits_, &dHf_);
+  } else {
+    const detail::ThreadsForWork threads(double(Hf_.rows()) * double(cfg_.width) * double(cfg_.vocab));
+    dHf_.resize(Hf_.rows(), cfg_.width);
+    dHf_.noalias() = dlogits_ * tok_.table().value;
+    dE_out.resize(cfg_.vocab, cfg_.width);
+    dE_out.noalias() = dlogits_.transpose() * Hf_;
+  }
+  lnf_.backward(X_.back(), Hf_, dHf_, &dX_);
+  for (std::size_t l = blocks_.size(); l-- > 0;) {
+    blocks_[l]->backward(X_[l], dX_, dXprev_);
+    dX_.swap(dXprev_);
+  }
+  drop_.backward(E0_, X_[0], dX_, &dXprev_);
+  pos_.backward(dXprev_, seq_len_);
+  tok_.backward(ids_, dXprev_);
+  if (!head_) tok_.table().grad += dE_out;
+  return value;
+}
+
+template <class T>
+double TransformerLM<T>::forward_backward(const std::vector<std::int32_t>& ids, const std::vector<std::int32_t>& targets,
+                                          Index seq_len) {
+  forward(ids, seq_len, true);
+  return backward(targets);
+}
+
+template <class T>
+std::vector<Parameter<T>*> TransformerLM<T>::parameters() {
+  std::vector<Parameter<T>*> p = {&tok_.table(), &pos_.table()};
+  for (auto& b : blocks_)
+    for (Parameter<T>* a : b->parameters()) p.push_back(a);
+  p.push_back(&lnf_.gamma());
+  p.push_back(&lnf_.beta());
+  if (head_) {
+    p.push_back(&head_->weight());
+    p.push_back(&head_->bias());
+  }
+  return p;
+}
+
+template <class T>
+std::vector<std::pair<std::string, Parameter<T>*>> TransformerLM<T>::named_parameters() {
+  std::vector<std::pair<std::string, Parameter<T>*>> out;
+  out.emplace_back("token_embedding", &tok_.table());
+  out.emplace_back("position_embedding", &pos_.table());
+  static const char* const block_names[] = {"norm1.gamma",  "norm1.beta",        "attention.qkv.weight",
+                                            "attention.qkv.bias", "attention.output.weight", "attention.output.bias",
+                                            "norm2.gamma",  "norm2.beta",        "mlp.in.weight",
+                                            "mlp.in.bias",  "mlp.out.weight",    "mlp.out.bias"};
+  for (std::size_t l = 0; l < blocks_.size(); ++l) {
+    const std::vector<Parameter<T>*> p = blocks_[l]->parameters();
+    for (std::size_t i = 0; i < p.size(); ++i)
+      out.emplace_back("block" + std::to_string(l) + "." + block_names[i], p[i]);
+  }
+  out.emplace_back("final_norm.gamma", &lnf_.gamma());
+  out.emplace_back("final_norm.beta", &lnf_.beta());
+  if (head_) {
+    out.emplace_back("output.weight", &head_->weight());
+    out.emplace_back("output.bias", &head_->bias());
+  }
+  return out;
+}
+
+template <class T>
+Index TransformerLM<T>::parameter_count() {
+  Index n = 0;
+  for (Parameter<T>* p : parameters()) n += p->value.size();
+  return n;
+}
+
+ATTNSEL_NAMESPACE_END
