@@ -12,12 +12,12 @@
 
 #include <cmath>
 #include <cstdio>
-#include <atomic>
 #include <cstdlib>
-#include <malloc.h>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "../tests/heap_counter.hpp"
 
 namespace {
 
@@ -35,72 +35,16 @@ M random_matrix(Index r, Index c, std::uint64_t seed) {
 
 double causal_flops(double N) { return 2.0 * 2.0 * N * (N + 1) / 2.0 * double(kDim) * double(kHeads); }
 
-// Heap accounting: malloc and friends are interposed (glibc's __libc_* underneath) so a call's
-// peak heap use beyond what was live before it is measured exactly, Eigen's and OpenMP's
-// allocations included.
-std::atomic<long long> g_heap_now{0}, g_heap_peak{0};
-
-void heap_add(void* p) {
-  if (!p) return;
-  const long long now = g_heap_now += static_cast<long long>(malloc_usable_size(p));
-  long long peak = g_heap_peak.load();
-  while (now > peak && !g_heap_peak.compare_exchange_weak(peak, now)) {
-  }
-}
-void heap_sub(void* p) {
-  if (p) g_heap_now -= static_cast<long long>(malloc_usable_size(p));
-}
-
-/// Peak heap bytes a call adds, in MB. The call runs once before, so one-time start-up
+/// Heap accounting: tests/heap_counter.hpp interposes malloc and friends (glibc's __libc_*
+/// underneath), so a call's peak heap use beyond what was live before it is measured, Eigen's and
+/// OpenMP's allocations included. Peak heap bytes a call adds, in MB. The call runs once before, so one-time start-up
 /// (OpenMP's thread pool) is not counted.
 double peak_extra_mb(const std::function<void()>& f) {
   f();
-  const long long base = g_heap_now.load();
-  g_heap_peak = base;
-  f();
-  return double(g_heap_peak.load() - base) / (1024.0 * 1024.0);
+  return double(heap_counter::peak_extra(f).first) / (1024.0 * 1024.0);
 }
 
 }  // namespace
-
-extern "C" {
-void* __libc_malloc(std::size_t);
-void* __libc_calloc(std::size_t, std::size_t);
-void* __libc_realloc(void*, std::size_t);
-void* __libc_memalign(std::size_t, std::size_t);
-void __libc_free(void*);
-
-void* malloc(std::size_t n) {
-  void* p = __libc_malloc(n);
-  heap_add(p);
-  return p;
-}
-void* calloc(std::size_t n, std::size_t s) {
-  void* p = __libc_calloc(n, s);
-  heap_add(p);
-  return p;
-}
-void* realloc(void* old, std::size_t n) {
-  heap_sub(old);
-  void* p = __libc_realloc(old, n);
-  heap_add(p ? p : old);
-  return p;
-}
-void free(void* p) {
-  heap_sub(p);
-  __libc_free(p);
-}
-void* memalign(std::size_t a, std::size_t n) {
-  void* p = __libc_memalign(a, n);
-  heap_add(p);
-  return p;
-}
-void* aligned_alloc(std::size_t a, std::size_t n) { return memalign(a, n); }
-int posix_memalign(void** out, std::size_t a, std::size_t n) {
-  *out = memalign(a, n);
-  return *out ? 0 : 12;  // ENOMEM
-}
-}
 
 namespace {
 

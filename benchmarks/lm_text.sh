@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Character-level language models on the fortunes text (issue #14): standard attention, Selective
 # Attention at equal size, and standard attention with twice the heads (same head dimension:
-# twice the attention parameters), over seeds, all trained by examples/train_lm with the same
-# steps, batch, context and learning rate. Prints a markdown report (validation loss and
+# twice the attention parameters), over seeds, all trained by examples/train_lm (built with
+# -march=native as train_lm_native) with the same steps, batch, context and learning rate. Prints a markdown report (validation loss and
 # perplexity, tokens/s) on stdout and draws the learning curves into a PNG.
 #   bash benchmarks/lm_text.sh [--steps N] [--seeds N] [--context 256] [--layers 4] [--heads 4]
 #       [--head-dim 32] [--batch 16] [--lr 2e-3] [--plot FILE.png]
@@ -30,7 +30,7 @@ bash "$root/scripts/attnsel.sh" deps >&2
 text="$(bash "$root/scripts/get_data.sh" fortunes | sed -n 's/^fortunes: //p')"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DATTNSEL_BUILD_BENCHMARKS=ON -DATTNSEL_BUILD_TESTS=OFF \
   -DATTNSEL_BUILD_EXAMPLES=ON >/dev/null
-cmake --build "$build" --target train_lm -j "$(nproc)" >&2
+cmake --build "$build" --target train_lm_native -j "$(nproc)" >&2
 width=$((heads * head_dim))
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -48,7 +48,7 @@ for model in "standard $heads off" "selective $heads on" "standard $((2 * heads)
   label="$1 attention, $2 heads"
   rows=()
   for ((s = 1; s <= seeds; ++s)); do
-    out="$("$build/examples/train_lm" --text "$text" --context "$context" --layers "$layers" --heads "$2" \
+    out="$("$build/benchmarks/train_lm_native" --text "$text" --context "$context" --layers "$layers" --heads "$2" \
       --head-dim "$head_dim" --width "$width" --selective "$3" --steps "$steps" --batch "$batch" --lr "$lr" \
       --warmup $((steps / 20)) --eval-every 100 --eval-windows 64 --seed "$s" --quiet \
       --curve "$tmp/curve_${1}_${2}_$s.csv")"

@@ -2,7 +2,7 @@
 # Variable Assignment (issue #14): answer accuracy of small transformers with standard attention,
 # with Selective Attention at equal size, and with standard attention and twice the heads (same
 # head dimension: twice the attention parameters), for several numbers of variables and sequence
-# lengths, over seeds. Every model is trained by examples/train_lm with the same steps, batch and
+# lengths, over seeds. Every model is trained by examples/train_lm (built with -march=native) with the same steps, batch and
 # learning rate; accuracy is on a fixed validation draw of sequences (answer tokens only).
 # Prints a markdown report on stdout; progress on stderr.
 #   bash benchmarks/lm_variable_assignment.sh [--steps N] [--seeds N] [--variables 3,6] [--context 64,128]
@@ -29,13 +29,13 @@ build="$root/build-bench"
 bash "$root/scripts/attnsel.sh" deps >&2
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DATTNSEL_BUILD_BENCHMARKS=ON -DATTNSEL_BUILD_TESTS=OFF \
   -DATTNSEL_BUILD_EXAMPLES=ON >/dev/null
-cmake --build "$build" --target train_lm -j "$(nproc)" >&2
+cmake --build "$build" --target train_lm_native -j "$(nproc)" >&2
 width=$((heads * head_dim))
 
 # run NAME HEADS SELECTIVE VARIABLES CONTEXT SEED: prints "accuracy loss seconds".
 run() {
   local out
-  out="$("$build/examples/train_lm" --task variable-assignment --variables "$4" --context "$5" --layers "$layers" \
+  out="$("$build/benchmarks/train_lm_native" --task variable-assignment --variables "$4" --context "$5" --layers "$layers" \
     --heads "$2" --head-dim "$head_dim" --width "$width" --selective "$3" --steps "$steps" --batch "$batch" \
     --lr "$lr" --warmup $((steps / 10)) --eval-every 0 --eval-windows 256 --seed "$6" --quiet)"
   echo "$out" | sed -n 's/^validation: loss \([0-9.]*\) nats\/token, perplexity [0-9.]*, accuracy \([0-9.]*\) over.*/\2 \1/p' | tr '\n' ' '

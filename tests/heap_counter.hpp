@@ -2,7 +2,7 @@
 // __libc_malloc & co.; Eigen's aligned allocations and operator new both end there), with
 // malloc_usable_size, so a count is an upper bound of what was asked for. Include it in exactly
 // one translation unit of an executable that is not built with a sanitizer (they replace malloc
-// themselves). Used by tests/unit/memory_probe.cpp and benchmarks/lm_step.cpp.
+// themselves). Used by tests/unit/memory_probe.cpp, benchmarks/lm_step.cpp and bench_selective.cpp.
 #pragma once
 
 #include <malloc.h>
@@ -46,7 +46,9 @@ void* malloc(std::size_t n) { return counted(__libc_malloc(n)); }
 void* calloc(std::size_t n, std::size_t s) { return counted(__libc_calloc(n, s)); }
 void* realloc(void* p, std::size_t n) {
   uncount(p);
-  return counted(__libc_realloc(p, n));
+  void* q = __libc_realloc(p, n);
+  counted(q ? q : p);  // a failed realloc leaves p allocated
+  return q;
 }
 void free(void* p) {
   uncount(p);
