@@ -3,7 +3,8 @@
 //  - trains `steps` AdamW steps (constant rate, decay 0.1 on the matrices, clipping at 1) on
 //    random token windows and prints every step's loss;
 //  - the median step time, tokens/s, the step's FLOPs (3 × the forward's: matrix products plus the
-//    causal attention) and their rate against Eigen's SGEMM rate measured in the same run;
+//    causal attention) and their rate against Eigen's SGEMM rate, one 1024³ product timed after
+//    every step (the median);
 //  - the peak heap of one training step beyond what the model and optimizer hold, against
 //    B·T·width values;
 //  - with --out DIR: DIR/init.bin (the initial model, lm/serialize.hpp) and DIR/batches.bin
@@ -39,21 +40,32 @@ double forward_flops(const attnsel::TransformerConfig& c, attnsel::Index B, attn
   return double(c.layers) * per_layer + 2.0 * tokens * W * double(c.vocab);
 }
 
-double sgemm_gflops() {
-  const attnsel::Index n = 1024;
-  attnsel::Rng rng(3);
-  attnsel::RowMatrix<float> A(n, n), B(n, n), C(n, n);
-  for (attnsel::Index i = 0; i < A.size(); ++i) A.data()[i] = float(attnsel::random::normal(rng));
-  for (attnsel::Index i = 0; i < B.size(); ++i) B.data()[i] = float(attnsel::random::normal(rng));
-  std::vector<double> t;
-  for (int r = 0; r < 9; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    C.noalias() = A * B;
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+/// Eigen's SGEMM on 1024 × 1024 matrices, timed once after every training step so that both rates
+/// come from the same stretch of the run (this VM's speed drifts by ±20 % over minutes).
+class SgemmProbe {
+ public:
+  SgemmProbe() : A_(n_, n_), B_(n_, n_), C_(n_, n_) {
+    attnsel::Rng rng(3);
+    for (attnsel::Index i = 0; i < A_.size(); ++i) A_.data()[i] = float(attnsel::random::normal(rng));
+    for (attnsel::Index i = 0; i < B_.size(); ++i) B_.data()[i] = float(attnsel::random::normal(rng));
+    C_.noalias() = A_ * B_;  // warm-up
   }
-  std::sort(t.begin(), t.end());
-  return 2.0 * double(n) * double(n) * double(n) / t[t.size() / 2] * 1e-9;
-}
+  void time_one() {
+    const auto t0 = std::chrono::steady_clock::now();
+    C_.noalias() = A_ * B_;
+    t_.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  double median_gflops() const {
+    std::vector<double> t = t_;
+    std::sort(t.begin(), t.end());
+    return 2.0 * double(n_) * double(n_) * double(n_) / t[t.size() / 2] * 1e-9;
+  }
+
+ private:
+  attnsel::Index n_ = 1024;
+  attnsel::RowMatrix<float> A_, B_, C_;
+  std::vector<double> t_;
+};
 
 void put_i32(std::ofstream& out, std::int32_t v) {
   unsigned char b[4] = {static_cast<unsigned char>(v & 0xff), static_cast<unsigned char>((v >> 8) & 0xff),
@@ -120,6 +132,7 @@ int main(int argc, char** argv) {
     attnsel::Adam<T> adam(ao);
     const auto params = model.parameters();
     adam.add_parameters(params);
+    SgemmProbe sgemm;
     std::vector<double> seconds;
     long long heap_first = 0, heap_later = 0;
     std::printf("step losses:");
@@ -134,6 +147,7 @@ int main(int argc, char** argv) {
       if (s == 0) heap_first = r.first;
       else heap_later = std::max(heap_later, r.first);
       seconds.push_back(r.second);
+      sgemm.time_one();
       std::printf(" %.6f", loss);
     }
     std::printf("\n");
@@ -141,14 +155,14 @@ int main(int argc, char** argv) {
     std::sort(timed.begin(), timed.end());
     const double med = timed[timed.size() / 2];
     const double flops = 3.0 * forward_flops(c, batch, Tn);
-    const double gemm = sgemm_gflops();
+    const double gemm = sgemm.median_gflops();
     const double btw = double(batch) * double(Tn) * double(c.width);
     std::printf("model: %lld layers, %lld heads, width %lld, context %lld, vocab %lld, %s attention, %lld parameters\n",
                 (long long)c.layers, (long long)c.heads, (long long)c.width, (long long)c.context, (long long)c.vocab,
                 c.selective ? "selective" : "standard", (long long)model.parameter_count());
     std::printf("step (batch %d x %lld tokens): median %.2f ms over %d steps, %.0f tokens/s\n", batch, (long long)Tn,
                 med * 1e3, steps - 1, double(batch) * double(Tn) / med);
-    std::printf("FLOPs per step %.3g: %.1f GFLOP/s; Eigen SGEMM 1024^3 in this run %.1f GFLOP/s; ratio %.2f\n", flops,
+    std::printf("FLOPs per step %.3g: %.1f GFLOP/s; Eigen SGEMM 1024^3 timed after every step %.1f GFLOP/s (median); ratio %.2f\n", flops,
                 flops / med * 1e-9, gemm, flops / med * 1e-9 / gemm);
     std::printf("peak heap of the first step beyond the model and optimizer (activations and temporaries): %.2f MB = "
                 "%.1f x B*T*width floats (B*T*width = %.3g); later steps: %.2f MB\n",

@@ -1,6 +1,7 @@
 // train_lm: trains a small causal transformer language model, with or without Selective
 // Attention, on a text file (character level) or on the Variable Assignment task, prints the
-// learning curve and the validation loss, and can save the model.
+// learning curve and the validation loss, then the test loss once (a part of the data that nothing
+// was tuned on), and can save the model.
 //
 //   bash scripts/get_data.sh fortunes
 //   train_lm --text ~/.cache/attnsel/fortunes/fortunes.txt --context 256 --steps 2000 --save lm.bin
@@ -25,7 +26,7 @@ int main(int argc, char** argv) {
   attnsel::LMTrainOptions to;
   to.steps = 2000;
   int batch = 16, eval_windows = 64;
-  double val_fraction = 0.1;
+  double val_fraction = 0.1, test_fraction = 0.1;
   attnsel::VariableAssignmentOptions va;
   bool quiet = false;
   app.add_option("--text", text, "a text file (character-level vocabulary from the file)");
@@ -53,6 +54,10 @@ int main(int argc, char** argv) {
   app.add_option("--eval-windows", eval_windows, "validation sequences")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   app.add_option("--val-fraction", val_fraction, "text: the validation share (the end of the file)")
       ->capture_default_str()->check(CLI::Range(0.001, 0.5));
+  app.add_option("--test-fraction", test_fraction,
+                 "text: the test share (after the validation part; 0 = none). Variable Assignment: test "
+                 "sequences are a separate draw of --eval-windows unless this is 0")
+      ->capture_default_str()->check(CLI::Range(0.0, 0.5));
   app.add_option("--variables", va.variables, "variable-assignment: number of variables")->capture_default_str()->check(CLI::Range(1, 1000));
   app.add_option("--values", va.values, "variable-assignment: values per variable")->capture_default_str()->check(CLI::Range(1, 1000));
   app.add_option("--query-rate", va.query_rate, "variable-assignment: share of query groups")->capture_default_str()->check(CLI::Range(0.0, 1.0));
@@ -65,7 +70,7 @@ int main(int argc, char** argv) {
     cfg.selective = selective == "on";
     using T = float;
     attnsel::CharTokenizer tok;
-    std::vector<attnsel::TokenBatch> validation;
+    std::vector<attnsel::TokenBatch> validation, test;
     std::function<attnsel::TokenBatch(attnsel::Rng&)> next;
     attnsel::TokenSplit split;
     std::string what;
@@ -73,9 +78,10 @@ int main(int argc, char** argv) {
       if (text.empty()) throw std::invalid_argument("--text: a text file is needed (bash scripts/get_data.sh fortunes)");
       const std::string corpus = attnsel::read_text_file(text);
       tok = attnsel::CharTokenizer::from_corpus(corpus);
-      split = attnsel::split_tokens(tok.encode(corpus), val_fraction);
+      split = attnsel::split_tokens(tok.encode(corpus), val_fraction, test_fraction);
       cfg.vocab = tok.vocab_size();
       validation = attnsel::tile_windows(split.validation, batch, cfg.context, eval_windows);
+      if (test_fraction > 0) test = attnsel::tile_windows(split.test, batch, cfg.context, eval_windows);
       next = [&](attnsel::Rng& rng) { return attnsel::sample_windows(split.train, batch, cfg.context, rng); };
       what = text + " (" + std::to_string(corpus.size()) + " bytes, vocabulary " + std::to_string(cfg.vocab) + ")";
     } else {
@@ -84,6 +90,9 @@ int main(int argc, char** argv) {
       cfg.vocab = gen.vocab_size();
       attnsel::Rng vrng(0x5eedULL);  // the validation sequences: one fixed draw for every model
       for (int w = 0; w < eval_windows; w += batch) validation.push_back(gen.sample(std::min(batch, eval_windows - w), vrng));
+      attnsel::Rng trng(0x7e57ULL);  // the test sequences: another fixed draw
+      if (test_fraction > 0)
+        for (int w = 0; w < eval_windows; w += batch) test.push_back(gen.sample(std::min(batch, eval_windows - w), trng));
       next = [gen, batch](attnsel::Rng& rng) { return gen.sample(batch, rng); };
       what = "Variable Assignment (" + std::to_string(va.variables) + " variables, " + std::to_string(va.values) +
              " values, query rate " + std::to_string(va.query_rate) + ")";
@@ -104,6 +113,11 @@ int main(int argc, char** argv) {
     const attnsel::LMEvaluation e = attnsel::evaluate_lm(model, validation);
     std::printf("validation: loss %.4f nats/token, perplexity %.3f, accuracy %.4f over %lld tokens\n", e.loss,
                 e.perplexity, e.accuracy, (long long)e.tokens);
+    if (!test.empty()) {
+      const attnsel::LMEvaluation t = attnsel::evaluate_lm(model, test);
+      std::printf("test: loss %.4f nats/token, perplexity %.3f, accuracy %.4f over %lld tokens\n", t.loss, t.perplexity,
+                  t.accuracy, (long long)t.tokens);
+    }
     std::printf("training: %lld steps in %.1f s (%.1f s of it validation), %.0f tokens/s\n", (long long)to.steps,
                 r.seconds, r.eval_seconds, r.tokens_per_second);
     if (!curve_csv.empty()) {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # attnsel's TransformerLM training step vs the identical PyTorch 1.13 model (benchmarks/peers/torch_lm.py),
 # 2 threads each, same initial weights (exported with save_lm), same batches, same AdamW and
-# clipping; standard and Selective Attention. Prints both programs' outputs and, per model, the
-# largest difference between the two loss curves and the throughput ratio.
+# clipping; standard and Selective Attention. Each pair runs twice, alternating (attnsel, PyTorch,
+# attnsel, PyTorch), because this VM's speed drifts over minutes; prints both programs' outputs and,
+# per round, the largest difference between the two loss curves and the throughput ratio. Then the
+# peak heap of a training step at 2x and 4x the context with B*T fixed (attnsel only).
 #   bash benchmarks/peers/torch_lm.sh [lm_step options, e.g. --context 256 --layers 4 --heads 4 --width 128 --batch 16 --steps 20]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -10,25 +12,58 @@ need_torch
 peer_build lm_step
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-for selective in 0 1; do
-  name=$([ "$selective" = 1 ] && echo selective || echo standard)
-  echo "### $name attention"
-  echo
-  echo '```text'
-  "$peer_root/build-bench/benchmarks/lm_step" --selective "$selective" --out "$tmp" "$@" | tee "$tmp/ours.txt"
-  /usr/bin/python3 "$peer_root/benchmarks/peers/torch_lm.py" "$tmp" "$OMP_NUM_THREADS" | tee "$tmp/torch.txt"
-  /usr/bin/python3 - "$tmp/ours.txt" "$tmp/torch.txt" <<'PY'
+compare() {
+  /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
 import re, sys
 def read(p):
     text = open(p).read()
     losses = [float(v) for v in re.search(r"step losses:(.*)", text).group(1).split()]
     tps = float(re.search(r"([0-9.]+) tokens/s", text).group(1))
     return losses, tps
-(a, ta), (b, tb) = read(sys.argv[1]), read(sys.argv[2])
+(a, ta), (b, tb) = read(sys.argv[2]), read(sys.argv[3])
 diff = max(abs(x - y) for x, y in zip(a, b))
-print("largest |loss difference| over %d steps: %.2e (first loss %.6f vs %.6f, last %.6f vs %.6f)" % (len(a), diff, a[0], b[0], a[-1], b[-1]))
-print("throughput: attnsel %.0f vs PyTorch %.0f tokens/s = %.2fx" % (ta, tb, ta / tb))
+print("round %s: largest |loss difference| over %d steps: %.2e (first loss %.6f vs %.6f, last %.6f vs %.6f)" % (sys.argv[1], len(a), diff, a[0], b[0], a[-1], b[-1]))
+print("round %s: throughput: attnsel %.0f vs PyTorch %.0f tokens/s = %.2fx" % (sys.argv[1], ta, tb, ta / tb))
 PY
+}
+for selective in 0 1; do
+  name=$([ "$selective" = 1 ] && echo selective || echo standard)
+  echo "### $name attention"
+  echo
+  echo '```text'
+  for round in 1 2; do
+    echo "-- round $round: attnsel"
+    "$peer_root/build-bench/benchmarks/lm_step" --selective "$selective" --out "$tmp" "$@" | tee "$tmp/ours.txt"
+    echo "-- round $round: PyTorch"
+    /usr/bin/python3 "$peer_root/benchmarks/peers/torch_lm.py" "$tmp" "$OMP_NUM_THREADS" | tee "$tmp/torch.txt"
+    compare "$round" "$tmp/ours.txt" "$tmp/torch.txt"
+  done
   echo '```'
   echo
 done
+# Peak heap with B*T fixed: constant if nothing grows with T^2 (the attention keeps O(T) per head).
+args=("$@")
+ctx=256 batch=16
+for ((i = 0; i < ${#args[@]}; ++i)); do
+  case "${args[i]}" in
+    --context) ctx="${args[i + 1]}" ;;
+    --batch) batch="${args[i + 1]}" ;;
+  esac
+done
+echo "### peak heap of a training step vs context (B*T fixed, Selective Attention)"
+echo
+echo '```text'
+for f in 1 2 4; do
+  c=$((ctx * f)) b=$((batch / f))
+  [ "$b" -ge 1 ] || continue
+  rest=()
+  for ((i = 0; i < ${#args[@]}; ++i)); do
+    case "${args[i]}" in
+      --context | --batch | --steps) i=$((i + 1)) ;;
+      *) rest+=("${args[i]}") ;;
+    esac
+  done
+  echo "-- context $c, batch $b"
+  "$peer_root/build-bench/benchmarks/lm_step" --selective 1 "${rest[@]}" --context "$c" --batch "$b" --steps 3 | grep -E "^(model|peak heap)"
+done
+echo '```'

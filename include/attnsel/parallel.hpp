@@ -13,6 +13,8 @@
 #include <omp.h>
 #endif
 
+#include <cstddef>
+
 #include "config.hpp"
 
 ATTNSEL_NAMESPACE_BEGIN
@@ -72,6 +74,26 @@ class ThreadsForWork {
   int saved_ = 0;
 #endif
 };
+
+/// Runs f(begin, end) over the rows [0, rows) in consecutive chunks of `chunk` rows (the last
+/// one shorter), on OpenMP threads when `elements` (the values the loop touches) reaches
+/// omp_parallel_pass. The chunks do not depend on the thread count, so per-chunk partial results
+/// combined in chunk order are bitwise the same on any number of threads. f must not throw.
+template <class F>
+void for_row_chunks(std::ptrdiff_t rows, std::ptrdiff_t chunk, double elements, F&& f) {
+  if (rows <= 0) return;
+  if (chunk < 1) chunk = 1;
+  const std::ptrdiff_t n = (rows + chunk - 1) / chunk;
+#if defined(_OPENMP)
+  if (n >= 2 && elements >= omp_parallel_pass && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t c = 0; c < n; ++c) f(c * chunk, c + 1 == n ? rows : (c + 1) * chunk);
+    return;
+  }
+#endif
+  (void)elements;
+  for (std::ptrdiff_t c = 0; c < n; ++c) f(c * chunk, c + 1 == n ? rows : (c + 1) * chunk);
+}
 
 }  // namespace detail
 

@@ -1543,6 +1543,12 @@ std::vector<Case> lm_cases() {
       {"text split: validation fraction 1",
        [] { split_tokens(std::vector<std::int32_t>(50, 0), 1.0); },
        Expect::invalid_argument, {"validation_fraction", "1"}},
+      {"text split: validation and test fractions sum to 1",
+       [] { split_tokens(std::vector<std::int32_t>(50, 0), 0.5, 0.5); },
+       Expect::invalid_argument, {"test_fraction", "0.5", "sum to 1"}},
+      {"text split: negative test fraction",
+       [] { split_tokens(std::vector<std::int32_t>(50, 0), 0.1, -0.1); },
+       Expect::invalid_argument, {"test_fraction", "-0.1"}},
       {"variable assignment: no variables",
        [] {
          VariableAssignmentOptions o;

@@ -7,6 +7,10 @@
 
 #include <memory>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 using namespace attnsel;
 using gradcheck::M;
 
@@ -74,6 +78,55 @@ TEST_CASE("Dense with a weight mask: gradients w.r.t. W, b, X and the mask M", "
   CHECK((layer.effective_weight() - layer.weight().value.cwiseProduct(mask)).norm() == 0.0);
   layer.clear_weight_mask();
   CHECK((layer.effective_weight() - layer.weight().value).norm() == 0.0);
+}
+
+TEST_CASE("Dense with thread-count independent products: gradients, the default path's values, 1 and 2 threads bitwise", "[nn][gradcheck][determinism]") {
+  attnsel::Rng rng(21);
+  {
+    // 300 rows and 70 outputs: two row chunks and two gradient column chunks; masked and plain.
+    Dense<double> layer(5, 70, rng);
+    layer.bias().value.setRandom();
+    layer.set_thread_count_independent(true);
+    check_layer(layer, gradcheck::random_away_from_zero(300, 5, rng), rng);
+    layer.set_weight_mask(gradcheck::random_away_from_zero(5, 70, rng));
+    check_layer(layer, gradcheck::random_away_from_zero(300, 5, rng), rng);
+  }
+  // A product deep enough (400) that Eigen's own parallel product rounds by the thread count.
+  RowMatrix<float> X(600, 400), R(600, 130);
+  for (Index i = 0; i < X.size(); ++i) X.data()[i] = float(random::normal(rng));
+  for (Index i = 0; i < R.size(); ++i) R.data()[i] = float(random::normal(rng));
+  Dense<float> layer(400, 130, rng);
+  layer.bias().value.setRandom();
+  struct Out {
+    RowMatrix<float> Y, dX, dW, db;
+  };
+  auto run = [&](bool independent, int threads) {
+#if defined(_OPENMP)
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+    layer.set_thread_count_independent(independent);
+    Out o;
+    layer.forward(X, o.Y, true);
+    layer.backward(X, o.Y, R, &o.dX);
+    o.dW = layer.weight().grad;
+    o.db = layer.bias().grad;
+#if defined(_OPENMP)
+    omp_set_num_threads(saved);
+#endif
+    return o;
+  };
+  const Out ref = run(false, 1), one = run(true, 1), two = run(true, 2);
+  CHECK(one.Y == two.Y);
+  CHECK(one.dX == two.dX);
+  CHECK(one.dW == two.dW);
+  CHECK(one.db == two.db);
+  CHECK((one.Y - ref.Y).norm() <= 1e-5 * ref.Y.norm());
+  CHECK((one.dX - ref.dX).norm() <= 1e-5 * ref.dX.norm());
+  CHECK((one.dW - ref.dW).norm() <= 1e-5 * ref.dW.norm());
+  CHECK((one.db - ref.db).norm() <= 1e-5 * ref.db.norm());
 }
 
 TEST_CASE("ReLU gradients", "[nn][gradcheck]") {

@@ -98,24 +98,36 @@ inline std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
-/// A token stream cut in two contiguous parts: the first (1 − validation_fraction) for
-/// training, the rest for validation (no window crosses from one to the other).
+/// A token stream cut in contiguous parts (no window crosses from one to another).
 struct TokenSplit {
-  std::vector<std::int32_t> train, validation;
+  std::vector<std::int32_t> train, validation, test;
 };
 
-/// @throws std::invalid_argument for a fraction outside (0, 1) or a part shorter than 2 tokens.
-inline TokenSplit split_tokens(const std::vector<std::int32_t>& tokens, double validation_fraction) {
+/// Contiguous parts of a token stream: train (the start), validation, then test (the end), the
+/// last two `validation_fraction` and `test_fraction` of the tokens (test empty when 0).
+/// @throws std::invalid_argument for a validation fraction outside (0, 1), a test fraction
+///         outside [0, 1), fractions summing to 1 or more, or a part shorter than 2 tokens.
+inline TokenSplit split_tokens(const std::vector<std::int32_t>& tokens, double validation_fraction,
+                               double test_fraction = 0.0) {
   constexpr const char* fn = "attnsel::split_tokens";
   detail::require(validation_fraction > 0.0 && validation_fraction < 1.0, fn, "argument 'validation_fraction' is ",
                   validation_fraction, ", expected a value in (0, 1)");
+  detail::require(test_fraction >= 0.0 && test_fraction < 1.0, fn, "argument 'test_fraction' is ", test_fraction,
+                  ", expected a value in [0, 1)");
+  detail::require(validation_fraction + test_fraction < 1.0, fn, "arguments 'validation_fraction' = ",
+                  validation_fraction, " and 'test_fraction' = ", test_fraction, " sum to ",
+                  validation_fraction + test_fraction, ", expected less than 1 (something left to train on)");
   const std::size_t n_val = std::size_t(double(tokens.size()) * validation_fraction);
-  const std::size_t n_train = tokens.size() - n_val;
-  detail::require(n_val >= 2 && n_train >= 2, fn, "a stream of ", tokens.size(), " tokens gives ", n_train,
-                  " training and ", n_val, " validation tokens, expected at least 2 each");
+  const std::size_t n_test = std::size_t(double(tokens.size()) * test_fraction);
+  const std::size_t n_train = tokens.size() - n_val - n_test;
+  detail::require(n_val >= 2 && n_train >= 2 && (test_fraction == 0.0 || n_test >= 2), fn, "a stream of ",
+                  tokens.size(), " tokens gives ", n_train, " training, ", n_val, " validation and ", n_test,
+                  " test tokens, expected at least 2 in each part asked for");
   TokenSplit s;
-  s.train.assign(tokens.begin(), tokens.begin() + std::ptrdiff_t(n_train));
-  s.validation.assign(tokens.begin() + std::ptrdiff_t(n_train), tokens.end());
+  const auto at = [&](std::size_t i) { return tokens.begin() + std::ptrdiff_t(i); };
+  s.train.assign(at(0), at(n_train));
+  s.validation.assign(at(n_train), at(n_train + n_val));
+  s.test.assign(at(n_train + n_val), tokens.end());
   return s;
 }
 

@@ -127,8 +127,9 @@ class TransformerBlock {
   Dropout<T> drop1_, drop2_;
   // Activations of the last forward pass.
   RowMatrix<T> H1_, A_, Ad_, X1_, H2_, U_, G_, M_, Md_;
-  // Backward scratch.
-  RowMatrix<T> g1_, g2_, g3_;
+  bool dropped_ = false;  // whether the last forward pass applied dropout
+  // Backward scratch: width-sized (gw*) and MLP-sized (gm_).
+  RowMatrix<T> gw1_, gw2_, gw3_, gm_;
 };
 
 /// A decoder-only transformer LM: token + positional embedding, `layers` pre-LN blocks, a final
@@ -189,6 +190,7 @@ class TransformerLM {
   Index seq_len_ = 0;
   std::vector<RowMatrix<T>> X_;  // X_[0] embeddings (after dropout), X_[l+1] output of block l
   RowMatrix<T> E0_, Hf_, logits_;
+  bool embed_dropped_ = false;  // whether the last forward pass applied dropout to the embedding
   // Backward scratch.
   RowMatrix<T> dlogits_, dHf_, dX_, dXprev_;
 };

@@ -94,6 +94,8 @@ CausalSelfAttention<T>::CausalSelfAttention(Index width, Index heads, Index head
                   ", expected a head in [0, ", heads, ")");
   detail::lm::init_dense(qkv_, rng, init_sd);
   detail::lm::init_dense(out_, rng, out_init_sd);
+  qkv_.set_thread_count_independent(true);
+  out_.set_thread_count_independent(true);
 }
 
 template <class T>
@@ -181,37 +183,65 @@ TransformerBlock<T>::TransformerBlock(const TransformerConfig& c, Index layer, R
       drop2_(c.width, c.dropout, c.seed * 1000003ULL + 2ULL * std::uint64_t(layer) + 2ULL) {
   detail::lm::init_dense(fc1_, rng, 0.02);
   detail::lm::init_dense(fc2_, rng, 0.02 / std::sqrt(2.0 * double(c.layers)));
+  fc1_.set_thread_count_independent(true);
+  fc2_.set_thread_count_independent(true);
 }
+
+namespace detail {
+namespace lm {
+
+/// out = a + b (out may be a or b), by row chunks on OpenMP threads when large.
+template <class T>
+void add(const RowMatrix<T>& a, const RowMatrix<T>& b, RowMatrix<T>& out) {
+  if (&out != &a && &out != &b) out.resize(a.rows(), a.cols());
+  for_row_chunks(a.rows(), 64, 3.0 * double(a.size()), [&](Index r0, Index r1) {
+    out.middleRows(r0, r1 - r0) = a.middleRows(r0, r1 - r0) + b.middleRows(r0, r1 - r0);
+  });
+}
+
+}  // namespace lm
+}  // namespace detail
 
 template <class T>
 void TransformerBlock<T>::forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y, bool train) {
+  // Dropout that is off (evaluation, or rate 0) is skipped, not copied through.
+  const bool drop = train && drop1_.rate() > 0.0;
   ln1_.forward(X, H1_, train);
   attn_.forward(H1_, seq_len, A_);
-  drop1_.forward(A_, Ad_, train);
-  X1_ = X + Ad_;
+  if (drop) drop1_.forward(A_, Ad_, train);
+  detail::lm::add<T>(X, drop ? Ad_ : A_, X1_);
   ln2_.forward(X1_, H2_, train);
   fc1_.forward(H2_, U_, train);
   gelu_.forward(U_, G_, train);
   fc2_.forward(G_, M_, train);
-  drop2_.forward(M_, Md_, train);
-  Y.resize(X.rows(), X.cols());
-  Y = X1_ + Md_;
+  if (drop) drop2_.forward(M_, Md_, train);
+  detail::lm::add<T>(X1_, drop ? Md_ : M_, Y);
+  dropped_ = drop;
 }
 
 template <class T>
 void TransformerBlock<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>& dY, RowMatrix<T>& dX) {
-  // MLP branch: dY reaches X1 directly and through the branch.
-  drop2_.backward(M_, Md_, dY, &g1_);
-  fc2_.backward(G_, M_, g1_, &g2_);
-  gelu_.backward(U_, G_, g2_, &g3_);
-  fc1_.backward(H2_, U_, g3_, &g1_);
-  ln2_.backward(X1_, H2_, g1_, &g2_);
-  g2_ += dY;  // dL/dX1
+  // MLP branch: dY reaches X1 directly and through the branch. gw_* hold width-sized
+  // gradients, gm_ the MLP's wider ones (one buffer per size: no reallocation between steps).
+  const RowMatrix<T>* dM = &dY;
+  if (dropped_) {
+    drop2_.backward(M_, Md_, dY, &gw1_);
+    dM = &gw1_;
+  }
+  fc2_.backward(G_, M_, *dM, &gm_);
+  gelu_.backward(U_, G_, gm_, &gm_);
+  fc1_.backward(H2_, U_, gm_, &gw2_);
+  ln2_.backward(X1_, H2_, gw2_, &gw3_);
+  detail::lm::add<T>(gw3_, dY, gw3_);  // dL/dX1
   // Attention branch.
-  drop1_.backward(A_, Ad_, g2_, &g1_);
-  attn_.backward(H1_, g1_, &g3_);
-  ln1_.backward(X, H1_, g3_, &dX);
-  dX += g2_;
+  const RowMatrix<T>* dA = &gw3_;
+  if (dropped_) {
+    drop1_.backward(A_, Ad_, gw3_, &gw1_);
+    dA = &gw1_;
+  }
+  attn_.backward(H1_, *dA, &gw2_);
+  ln1_.backward(X, H1_, gw2_, &dX);
+  detail::lm::add<T>(dX, gw3_, dX);
 }
 
 template <class T>
@@ -246,6 +276,7 @@ TransformerLM<T>::TransformerLM(const TransformerConfig& config)
   if (!cfg_.tied_embeddings) {
     head_ = std::make_unique<Dense<T>>(cfg_.width, cfg_.vocab, rng_, Init::zeros);
     detail::lm::init_dense(*head_, rng_, 0.02);
+    head_->set_thread_count_independent(true);
   }
 }
 
@@ -258,18 +289,18 @@ const RowMatrix<T>& TransformerLM<T>::forward(const std::vector<std::int32_t>& i
                   " tokens, expected a positive multiple of seq_len = ", seq_len);
   ids_ = ids;
   seq_len_ = seq_len;
-  tok_.forward(ids, E0_);
-  pos_.forward_add(E0_, seq_len);
   X_.resize(blocks_.size() + 1);
-  drop_.forward(E0_, X_[0], train);
+  embed_dropped_ = train && drop_.rate() > 0.0;
+  RowMatrix<T>& E = embed_dropped_ ? E0_ : X_[0];
+  tok_.forward(ids, E);
+  pos_.forward_add(E, seq_len);
+  if (embed_dropped_) drop_.forward(E0_, X_[0], train);
   for (std::size_t l = 0; l < blocks_.size(); ++l) blocks_[l]->forward(X_[l], seq_len, X_[l + 1], train);
   lnf_.forward(X_.back(), Hf_, train);
   if (head_) {
     head_->forward(Hf_, logits_, train);
   } else {
-    const detail::ThreadsForWork threads(double(Hf_.rows()) * double(cfg_.width) * double(cfg_.vocab));
-    logits_.resize(Hf_.rows(), cfg_.vocab);
-    logits_.noalias() = Hf_ * tok_.table().value.transpose();
+    detail::chunked_product<T>(Hf_, tok_.table().value.transpose(), logits_);
   }
   return logits_;
 }
@@ -346,20 +377,20 @@ double TransformerLM<T>::backward(const std::vector<std::int32_t>& targets) {
   if (head_) {
     head_->backward(Hf_, logits_, dlogits_, &dHf_);
   } else {
-    const detail::ThreadsForWork threads(double(Hf_.rows()) * double(cfg_.width) * double(cfg_.vocab));
-    dHf_.resize(Hf_.rows(), cfg_.width);
-    dHf_.noalias() = dlogits_ * tok_.table().value;
-    dE_out.resize(cfg_.vocab, cfg_.width);
-    dE_out.noalias() = dlogits_.transpose() * Hf_;
+    detail::chunked_product<T>(dlogits_, tok_.table().value, dHf_);
+    detail::chunked_gram<T>(dlogits_, Hf_, dE_out);
   }
   lnf_.backward(X_.back(), Hf_, dHf_, &dX_);
   for (std::size_t l = blocks_.size(); l-- > 0;) {
     blocks_[l]->backward(X_[l], dX_, dXprev_);
     dX_.swap(dXprev_);
   }
-  drop_.backward(E0_, X_[0], dX_, &dXprev_);
-  pos_.backward(dXprev_, seq_len_);
-  tok_.backward(ids_, dXprev_);
+  if (embed_dropped_) {
+    drop_.backward(E0_, X_[0], dX_, &dXprev_);
+    dX_.swap(dXprev_);
+  }
+  pos_.backward(dX_, seq_len_);
+  tok_.backward(ids_, dX_);
   if (!head_) tok_.table().grad += dE_out;
   return value;
 }

@@ -87,10 +87,19 @@ class Dense final : public Layer<T> {
   /// The kernel the forward pass uses: W, or W ⊙ M with a mask.
   const RowMatrix<T>& effective_weight() const noexcept { return has_mask_ ? W_eff_ : W_.value; }
 
+  /// With `on`, the products split into fixed chunks (256 rows of X; 64 columns of the kernel
+  /// gradient), each one single-threaded product, the chunks on OpenMP threads: outputs and
+  /// gradients are then bitwise the same for any thread count. Off (the default), Eigen's own
+  /// parallel products run, whose blocking and so whose last bits depend on the thread count
+  /// once a product's inner dimension exceeds a few hundred. The transformer layers switch it on.
+  void set_thread_count_independent(bool on) noexcept { thread_independent_ = on; }
+  bool thread_count_independent() const noexcept { return thread_independent_; }
+
  private:
   Parameter<T> W_, b_;
   RowMatrix<T> M_, W_eff_, dM_, G_, ones_;
   bool has_mask_ = false;
+  bool thread_independent_ = false;
 };
 
 /// Y = max(X, 0).

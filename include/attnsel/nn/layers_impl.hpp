@@ -5,6 +5,7 @@
 /// @file nn/layers_impl.hpp
 /// Definitions of the layers declared in layers.hpp.
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -33,6 +34,50 @@ void check_backward(const char* layer, const RowMatrix<T>& X, const RowMatrix<T>
   if (Y)
     require(Y->rows() == X.rows() && Y->cols() == out, layer, "argument 'Y' is ", Y->rows(), "x", Y->cols(),
             ", expected ", X.rows(), "x", out);
+}
+
+/// Rows per chunk (and columns per chunk of a gradient product) of the thread-count
+/// independent products below.
+constexpr Index product_row_chunk = 256;
+constexpr Index product_col_chunk = 64;
+
+/// Y = A·B (+ the row `bias`) with A's rows in fixed chunks of product_row_chunk, each chunk one
+/// single-threaded Eigen product, the chunks on OpenMP threads: every row of Y is the same
+/// for any thread count (Eigen's own parallel product picks its blocking, and so its rounding,
+/// by the thread count).
+template <class T, class DB>
+void chunked_product(const RowMatrix<T>& A, const Eigen::MatrixBase<DB>& B, RowMatrix<T>& Y,
+                     const RowMatrix<T>* bias = nullptr) {
+  Y.resize(A.rows(), B.cols());
+  const double madds = double(A.rows()) * double(A.cols()) * double(B.cols());
+  for_row_chunks(A.rows(), product_row_chunk, madds * (omp_parallel_pass / omp_parallel_work), [&](Index r0, Index r1) {
+    const SingleThreadScope one;
+    auto y = Y.middleRows(r0, r1 - r0);
+    y.noalias() = A.middleRows(r0, r1 - r0) * B;
+    if (bias) y.rowwise() += bias->row(0);
+  });
+}
+
+/// G = Xᵀ·D and, with `colsum`, colsum = the column sums of D (1 × D.cols()), computed by fixed
+/// chunks of product_col_chunk columns of D, each one single-threaded Eigen product over all
+/// rows, the chunks on OpenMP threads: the same bits for any thread count.
+template <class T>
+void chunked_gram(const RowMatrix<T>& X, const RowMatrix<T>& D, RowMatrix<T>& G, RowMatrix<T>* colsum = nullptr) {
+  G.resize(X.cols(), D.cols());
+  if (colsum) colsum->setZero(1, D.cols());
+  const double madds = double(X.rows()) * double(X.cols()) * double(D.cols());
+  const Index C = D.cols();
+  const Index chunks = (C + product_col_chunk - 1) / product_col_chunk;
+  // for_row_chunks over chunk indices: chunk c covers columns [c·64, min(C, (c+1)·64)).
+  for_row_chunks(chunks, 1, madds * (omp_parallel_pass / omp_parallel_work), [&](Index c0, Index c1) {
+    const SingleThreadScope one;
+    for (Index c = c0; c < c1; ++c) {
+      const Index j0 = c * product_col_chunk, w = std::min(C, j0 + product_col_chunk) - j0;
+      G.middleCols(j0, w).noalias() = X.transpose() * D.middleCols(j0, w);
+      if (colsum)
+        for (Index r = 0; r < D.rows(); ++r) colsum->row(0).segment(j0, w) += D.row(r).segment(j0, w);
+    }
+  });
 }
 
 }  // namespace detail
@@ -93,16 +138,30 @@ void Dense<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) {
   detail::check_batch("attnsel::Dense::forward", X, input_size());
   if (has_mask_) W_eff_.noalias() = W_.value.cwiseProduct(M_);
   const RowMatrix<T>& W = effective_weight();
+  if (thread_independent_) {
+    detail::chunked_product<T>(X, W, Y, &b_.value);
+    return;
+  }
   Y.resize(X.rows(), output_size());
   const detail::ThreadsForWork threads(double(X.rows()) * double(input_size()) * double(output_size()));
   Y.noalias() = X * W;
-  Y.rowwise() += b_.value.row(0);
+  const auto bias = b_.value.row(0);
+  detail::for_row_chunks(Y.rows(), 64, double(Y.size()), [&](Index r0, Index r1) { Y.middleRows(r0, r1 - r0).rowwise() += bias; });
 }
 
 template <class T>
 void Dense<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const RowMatrix<T>& dY, RowMatrix<T>* dX) {
   detail::check_backward("attnsel::Dense::backward", X, static_cast<const RowMatrix<T>*>(nullptr), dY,
                          input_size(), output_size());
+  if (thread_independent_) {
+    detail::chunked_gram<T>(X, dY, has_mask_ ? G_ : W_.grad, &b_.grad);
+    if (has_mask_) {
+      W_.grad.noalias() = G_.cwiseProduct(M_);
+      dM_.noalias() = G_.cwiseProduct(W_.value);
+    }
+    if (dX) detail::chunked_product<T>(dY, effective_weight().transpose(), *dX);
+    return;
+  }
   const detail::ThreadsForWork threads(double(X.rows()) * double(input_size()) * double(output_size()));
   if (has_mask_) {
     G_.noalias() = X.transpose() * dY;

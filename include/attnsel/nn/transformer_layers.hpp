@@ -47,6 +47,7 @@ class LayerNorm final : public Layer<T> {
   Parameter<T> gamma_, beta_;
   RowMatrix<T> xhat_;
   Vector<T> inv_std_;
+  RowMatrix<T> dgamma_part_, dbeta_part_;  // per-chunk partial sums of the backward pass
 };
 
 /// GELU in its tanh form (GPT-2, BERT): Y = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).

@@ -10,20 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "../parallel.hpp"
 #include "layers_impl.hpp"
 #include "transformer_layers.hpp"
 
 ATTNSEL_NAMESPACE_BEGIN
 
 namespace detail {
-
-/// Column sums of a row-major matrix as a GEMV (colwise().sum() would stride through memory).
-template <class T, class D>
-void column_sums(const Eigen::MatrixBase<D>& X, RowMatrix<T>& out) {
-  const RowMatrix<T> ones = RowMatrix<T>::Ones(1, X.rows());
-  out.resize(1, X.cols());
-  out.noalias() = ones * X;
-}
 
 template <class T>
 void check_ids(const char* fn, const std::vector<std::int32_t>& ids, Index vocab) {
@@ -35,6 +28,22 @@ void check_ids(const char* fn, const std::vector<std::int32_t>& ids, Index vocab
 }  // namespace detail
 
 // ---- LayerNorm ----
+
+namespace detail {
+
+/// Rows per chunk of the row-parallel passes below (a multiple of nothing in particular: the
+/// chunks only need to be the same for every thread count).
+constexpr Index transformer_row_chunk = 64;
+
+/// out (1 × cols) = the sum over chunks, in chunk order, of partial(c, :): the deterministic
+/// second half of a chunked column sum.
+template <class T>
+void sum_partials(const RowMatrix<T>& partial, RowMatrix<T>& out) {
+  out.setZero(1, partial.cols());
+  for (Index c = 0; c < partial.rows(); ++c) out.row(0) += partial.row(c);
+}
+
+}  // namespace detail
 
 template <class T>
 LayerNorm<T>::LayerNorm(Index size, T epsilon)
@@ -49,13 +58,23 @@ LayerNorm<T>::LayerNorm(Index size, T epsilon)
 template <class T>
 void LayerNorm<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) {
   detail::check_batch("attnsel::LayerNorm::forward", X, input_size());
-  const T n = T(X.cols());
-  const Vector<T> mean = X.rowwise().sum() / n;
-  xhat_ = X.colwise() - mean;
-  inv_std_ = (xhat_.rowwise().squaredNorm().array() / n + eps_).rsqrt().matrix();
-  xhat_.array().colwise() *= inv_std_.array();
-  Y.resize(X.rows(), X.cols());
-  Y.array() = (xhat_.array().rowwise() * gamma_.value.array().row(0)).rowwise() + beta_.value.array().row(0);
+  const Index R = X.rows(), C = X.cols();
+  const T n = T(C);
+  xhat_.resize(R, C);
+  inv_std_.resize(R);
+  Y.resize(R, C);
+  const auto g = gamma_.value.array().row(0);
+  const auto b = beta_.value.array().row(0);
+  detail::for_row_chunks(R, detail::transformer_row_chunk, 3.0 * double(R) * double(C), [&](Index r0, Index r1) {
+    for (Index i = r0; i < r1; ++i) {
+      const T mean = X.row(i).sum() / n;
+      xhat_.row(i).array() = X.row(i).array() - mean;
+      const T is = T(1) / std::sqrt(xhat_.row(i).squaredNorm() / n + eps_);
+      inv_std_(i) = is;
+      xhat_.row(i) *= is;
+      Y.row(i).array() = xhat_.row(i).array() * g + b;
+    }
+  });
 }
 
 template <class T>
@@ -64,17 +83,30 @@ void LayerNorm<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const Ro
                          input_size(), output_size());
   detail::require(xhat_.rows() == X.rows(), "attnsel::LayerNorm::backward", "the batch has ", X.rows(),
                   " rows, the last forward pass had ", xhat_.rows());
-  detail::column_sums<T>(dY, beta_.grad);
-  detail::column_sums<T>(dY.cwiseProduct(xhat_), gamma_.grad);
-  if (!dX) return;
-  // g = dY ⊙ γ;  dX = inv_std ⊙ (g − mean(g) − x̂ ⊙ mean(g ⊙ x̂)), means over each row.
-  const T n = T(X.cols());
-  RowMatrix<T> g = (dY.array().rowwise() * gamma_.value.array().row(0)).matrix();
-  const Vector<T> mg = g.rowwise().sum() / n;
-  const Vector<T> mgx = g.cwiseProduct(xhat_).rowwise().sum() / n;
-  dX->resize(dY.rows(), dY.cols());
-  dX->array() = ((g.array().colwise() - mg.array()) - xhat_.array().colwise() * mgx.array()).colwise() *
-                inv_std_.array();
+  // Per row, g = dY ⊙ γ:  dX = inv_std ⊙ (g − mean(g) − x̂ ⊙ mean(g ⊙ x̂));  dγ = Σ dY ⊙ x̂, dβ = Σ dY.
+  const Index R = dY.rows(), C = dY.cols();
+  const Index chunks = (R + detail::transformer_row_chunk - 1) / detail::transformer_row_chunk;
+  const T n = T(C);
+  dgamma_part_.setZero(chunks, C);
+  dbeta_part_.setZero(chunks, C);
+  if (dX && dX != &dY) dX->resize(R, C);
+  const auto gam = gamma_.value.array().row(0);
+  detail::for_row_chunks(R, detail::transformer_row_chunk, 4.0 * double(R) * double(C), [&](Index r0, Index r1) {
+    const Index c = r0 / detail::transformer_row_chunk;
+    Eigen::Array<T, 1, Eigen::Dynamic> g(C);
+    for (Index i = r0; i < r1; ++i) {
+      const auto dy = dY.row(i).array();
+      const auto xh = xhat_.row(i).array();
+      dbeta_part_.row(c).array() += dy;
+      dgamma_part_.row(c).array() += dy * xh;
+      if (!dX) continue;
+      g = dy * gam;
+      const T mg = g.sum() / n, mgx = (g * xh).sum() / n;
+      dX->row(i).array() = ((g - mg) - xh * mgx) * inv_std_(i);
+    }
+  });
+  detail::sum_partials<T>(dbeta_part_, beta_.grad);
+  detail::sum_partials<T>(dgamma_part_, gamma_.grad);
 }
 
 // ---- GELU ----
@@ -89,8 +121,10 @@ void GELU<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) {
   detail::check_batch("attnsel::GELU::forward", X, size_);
   const T c = T(0.7978845608028654), a = T(0.044715);
   Y.resize(X.rows(), X.cols());
-  const auto x = X.array();
-  Y.array() = T(0.5) * x * (T(1) + (c * (x + a * x * x * x)).tanh());
+  detail::for_row_chunks(X.rows(), detail::transformer_row_chunk, 8.0 * double(X.size()), [&](Index r0, Index r1) {
+    const auto x = X.middleRows(r0, r1 - r0).array();
+    Y.middleRows(r0, r1 - r0).array() = T(0.5) * x * (T(1) + (c * (x + a * x * x * x)).tanh());
+  });
 }
 
 template <class T>
@@ -99,10 +133,16 @@ void GELU<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>& Y, const RowMa
   if (!dX) return;
   // d/dx ½x(1 + tanh u) = ½(1 + tanh u) + ½x(1 − tanh² u)·c(1 + 3a x²),  u = c(x + a x³).
   const T c = T(0.7978845608028654), a = T(0.044715);
-  const auto x = X.array();
-  const Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> t = (c * (x + a * x * x * x)).tanh();
-  dX->resize(dY.rows(), dY.cols());
-  dX->array() = dY.array() * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * c * (T(1) + T(3) * a * x * x));
+  if (dX != &dY) dX->resize(dY.rows(), dY.cols());
+  const Index C = X.cols();
+  detail::for_row_chunks(X.rows(), detail::transformer_row_chunk, 12.0 * double(X.size()), [&](Index r0, Index r1) {
+    Eigen::Array<T, 1, Eigen::Dynamic> t(C);
+    for (Index i = r0; i < r1; ++i) {
+      const auto x = X.row(i).array();
+      t = (c * (x + a * x * x * x)).tanh();
+      dX->row(i).array() = dY.row(i).array() * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * c * (T(1) + T(3) * a * x * x));
+    }
+  });
 }
 
 // ---- Dropout ----
