@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # attnsel's TransformerLM training step vs the identical PyTorch 1.13 model (benchmarks/peers/torch_lm.py),
 # 2 threads each, same initial weights (exported with save_lm), same batches, same AdamW and
-# clipping; standard and Selective Attention. Each pair runs twice, alternating (attnsel, PyTorch,
-# attnsel, PyTorch), because this VM's speed drifts over minutes; prints both programs' outputs and,
-# per round, the largest difference between the two loss curves and the throughput ratio. Then the
+# clipping; standard and Selective Attention. Each pair runs three times, alternating (attnsel,
+# PyTorch, attnsel, ...), because this VM's speed drifts over minutes; prints both programs' outputs,
+# per round the largest difference between the two loss curves and the throughput ratio, and the
+# ratio of the two programs' median throughputs over the rounds. Then the
 # peak heap of a training step at 2x and 4x the context with B*T fixed (attnsel only).
 #   bash benchmarks/peers/torch_lm.sh [lm_step options, e.g. --context 256 --layers 4 --heads 4 --width 128 --batch 16 --steps 20]
 set -euo pipefail
@@ -31,13 +32,20 @@ for selective in 0 1; do
   echo "### $name attention"
   echo
   echo '```text'
-  for round in 1 2; do
+  : >"$tmp/rates.txt"
+  for round in 1 2 3; do
     echo "-- round $round: attnsel"
     "$peer_root/build-bench/benchmarks/lm_step" --selective "$selective" --out "$tmp" "$@" | tee "$tmp/ours.txt"
     echo "-- round $round: PyTorch"
     /usr/bin/python3 "$peer_root/benchmarks/peers/torch_lm.py" "$tmp" "$OMP_NUM_THREADS" | tee "$tmp/torch.txt"
-    compare "$round" "$tmp/ours.txt" "$tmp/torch.txt"
+    compare "$round" "$tmp/ours.txt" "$tmp/torch.txt" | tee -a "$tmp/rates.txt"
   done
+  /usr/bin/python3 - "$tmp/rates.txt" <<'PY'
+import re, statistics, sys
+rates = [tuple(float(v) for v in m.groups()) for m in re.finditer(r"attnsel (\d+) vs PyTorch (\d+) tokens/s", open(sys.argv[1]).read())]
+a, b = statistics.median(r[0] for r in rates), statistics.median(r[1] for r in rates)
+print("median over %d rounds: attnsel %.0f vs PyTorch %.0f tokens/s = %.2fx" % (len(rates), a, b, a / b))
+PY
   echo '```'
   echo
 done
