@@ -12,11 +12,14 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <unistd.h>  // isatty: the bar only on a terminal
 
 int main(int argc, char** argv) {
   CLI::App app{"Train a causal transformer LM (Selective Attention on or off) on text or on Variable Assignment."};
@@ -61,6 +64,11 @@ int main(int argc, char** argv) {
   app.add_option("--variables", va.variables, "variable-assignment: number of variables")->capture_default_str()->check(CLI::Range(1, 1000));
   app.add_option("--values", va.values, "variable-assignment: values per variable")->capture_default_str()->check(CLI::Range(1, 1000));
   app.add_option("--query-rate", va.query_rate, "variable-assignment: share of query groups")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  app.add_option("--memory-loss", to.memory_loss.weight,
+                 "weight of the auxiliary memory loss, epsilon in L = L_lm + epsilon * L_mem (0 = off)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--memory-tau", to.memory_loss.tau, "the memory loss's tau: F at which a token counts as masked")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--save", save, "write the trained model (and the tokenizer) to this file");
   app.add_option("--curve", curve_csv, "write the learning curve (step, train loss, validation loss, seconds) as CSV");
   app.add_flag("--quiet", quiet, "no progress lines");
@@ -103,11 +111,26 @@ int main(int argc, char** argv) {
                 (long long)cfg.width, (long long)cfg.context, cfg.selective ? "selective" : "standard",
                 (long long)model.parameter_count());
     if (!quiet)
-      to.progress = [](const attnsel::LMProgress& p) {
-        if (p.validation_loss == p.validation_loss)
-          std::fprintf(stderr, "step %lld/%lld  train loss %.4f  validation loss %.4f  lr %.2e  %.0f tokens/s\n",
-                       (long long)p.step, (long long)p.steps, p.train_loss, p.validation_loss, p.learning_rate,
-                       p.tokens_per_second);
+      to.progress = [tty = isatty(fileno(stderr)) != 0, last = std::chrono::steady_clock::time_point{}](
+                        const attnsel::LMProgress& p) mutable {
+        const double eta = p.step > 0 ? p.seconds / double(p.step) * double(p.steps - p.step) : 0.0;
+        const bool eval = p.validation_loss == p.validation_loss;
+        char mem[48] = "";
+        if (p.memory_loss > 0) std::snprintf(mem, sizeof mem, "  memory %.4f", p.memory_loss);
+        const auto now = std::chrono::steady_clock::now();
+        if (tty && (eval || p.step == p.steps || now - last >= std::chrono::milliseconds(100))) {  // at most 10 redraws a second
+          last = now;
+          const int width = 30, done = int(double(width) * double(p.step) / double(p.steps));
+          std::fprintf(stderr, "\r[%s%s] %lld/%lld  loss %.4f%s  %.0f tokens/s  ETA %02d:%02d ",
+                       std::string(std::size_t(done), '#').c_str(), std::string(std::size_t(width - done), '.').c_str(),
+                       (long long)p.step, (long long)p.steps, p.train_loss, mem, p.tokens_per_second, int(eta) / 60,
+                       int(eta) % 60);
+          if (eval) std::fprintf(stderr, "\n");
+        }
+        if (eval)
+          std::fprintf(stderr, "step %lld/%lld  train loss %.4f%s  validation loss %.4f  lr %.2e  %.0f tokens/s  ETA %02d:%02d\n",
+                       (long long)p.step, (long long)p.steps, p.train_loss, mem, p.validation_loss, p.learning_rate,
+                       p.tokens_per_second, int(eta) / 60, int(eta) % 60);
       };
     const attnsel::LMTrainResult r = attnsel::train_lm(model, next, validation, to, cfg.seed);
     const attnsel::LMEvaluation e = attnsel::evaluate_lm(model, validation);

@@ -1543,6 +1543,72 @@ std::vector<Case> lm_cases() {
       {"text split: validation fraction 1",
        [] { split_tokens(std::vector<std::int32_t>(50, 0), 1.0); },
        Expect::invalid_argument, {"validation_fraction", "1"}},
+      {"LM memory loss: a negative weight",
+       [] {
+         TransformerConfig c;
+         c.vocab = 5;
+         c.context = 8;
+         c.layers = 1;
+         c.heads = 2;
+         c.width = 8;
+         TransformerLM<float> lm(c);
+         MemoryLossOptions o;
+         o.weight = -0.1;
+         lm.set_memory_loss(o);
+       },
+       Expect::invalid_argument, {"weight", "-0.1"}},
+      {"LM memory loss: tau 0",
+       [] {
+         TransformerConfig c;
+         c.vocab = 5;
+         c.context = 8;
+         c.layers = 1;
+         c.heads = 2;
+         c.width = 8;
+         TransformerLM<float> lm(c);
+         MemoryLossOptions o;
+         o.weight = 0.1;
+         o.tau = 0.0;
+         lm.set_memory_loss(o);
+       },
+       Expect::invalid_argument, {"tau", "0", "> 0"}},
+      {"LM decoder: budgets for the wrong number of layers",
+       [] {
+         TransformerConfig c;
+         c.vocab = 5;
+         c.context = 8;
+         c.layers = 2;
+         c.heads = 2;
+         c.width = 8;
+         TransformerLM<float> lm(c);
+         LMDecoder<float> d(lm, {4});
+       },
+       Expect::invalid_argument, {"budgets", "1 entries", "one per layer (2)"}},
+      {"LM decoder: a budget of 1",
+       [] {
+         TransformerConfig c;
+         c.vocab = 5;
+         c.context = 8;
+         c.layers = 2;
+         c.heads = 2;
+         c.width = 8;
+         TransformerLM<float> lm(c);
+         LMDecoder<float> d(lm, {4, 1});
+       },
+       Expect::invalid_argument, {"budgets", "holds 1 for layer 1"}},
+      {"LM decoder: a token outside the vocabulary",
+       [] {
+         TransformerConfig c;
+         c.vocab = 5;
+         c.context = 8;
+         c.layers = 1;
+         c.heads = 2;
+         c.width = 8;
+         TransformerLM<float> lm(c);
+         LMDecoder<float> d(lm);
+         d.step(5);
+       },
+       Expect::invalid_argument, {"token", "5", "[0, 5)"}},
       {"text split: validation and test fractions sum to 1",
        [] { split_tokens(std::vector<std::int32_t>(50, 0), 0.5, 0.5); },
        Expect::invalid_argument, {"test_fraction", "0.5", "sum to 1"}},

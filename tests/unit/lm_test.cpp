@@ -64,11 +64,12 @@ void check_layer(attnsel::Layer<double>& layer, M X, bool train, double tol = 1e
 
 /// Random N(0, sd²) values for every parameter (γ around 1), so that logits are large enough for
 /// the selector's votes (ReLU of head 0's logits) and F to matter.
-void randomise(const std::vector<attnsel::Parameter<double>*>& params, attnsel::Rng& rng, double sd) {
+template <class T>
+void randomise(const std::vector<attnsel::Parameter<T>*>& params, attnsel::Rng& rng, double sd) {
   for (auto* p : params) {
     const bool gain = p->name == "gamma";
     for (Index i = 0; i < p->value.size(); ++i)
-      p->value.data()[i] = (gain ? 1.0 : 0.0) + attnsel::random::normal(rng, 0.0, sd);
+      p->value.data()[i] = T((gain ? 1.0 : 0.0) + attnsel::random::normal(rng, 0.0, sd));
   }
 }
 
@@ -209,6 +210,81 @@ TEST_CASE("a two-layer selective TransformerLM: all parameters' gradients match 
   }
 }
 
+TEST_CASE("memory loss: the value of its definition, and a whole LM's gradients with it on match central differences",
+          "[lm][gradcheck][memory]") {
+  // The value against F, M_i and max_i M_i built in full from the definitions.
+  attnsel::Rng rng(12);
+  const Index N = 150, d = 5;  // three blocks of 64 queries
+  M q(N, d), k(N, d);
+  for (Index i = 0; i < q.size(); ++i) q.data()[i] = attnsel::random::normal(rng);
+  for (Index i = 0; i < k.size(); ++i) k.data()[i] = attnsel::random::normal(rng);
+  const double scale = 0.3, tau = 2.0;
+  M F = M::Zero(N, N);
+  for (Index i = 0; i < N; ++i)
+    for (Index j = 1; j < i; ++j)
+      for (Index kk = j + 1; kk < i; ++kk) F(i, j) += std::max(0.0, scale * q.row(kk).dot(k.row(j)));
+  double best = 0;
+  Index best_i = 0;
+  for (Index i = 0; i < N; ++i) {
+    double m = double(i);
+    for (Index j = 0; j <= i; ++j) m -= std::min(F(i, j), tau) / tau;
+    if (m > best) best = m, best_i = i;
+  }
+  Index got_i = -1;
+  const double got = attnsel::detail::lm::memory_term<double>(q, k, scale, tau, 1.0, static_cast<M*>(nullptr),
+                                                              static_cast<M*>(nullptr), &got_i);
+  CHECK(got == Approx(best).epsilon(1e-12));
+  CHECK(got_i == best_i);
+  CHECK(best < double(N - 1) - 1.0);  // the masking counts
+
+  for (bool tied : {true, false}) {
+    INFO("tied embeddings = " << tied);
+    attnsel::TransformerConfig c;
+    c.vocab = 7;
+    c.context = 8;
+    c.layers = 2;
+    c.heads = 2;
+    c.width = 8;
+    c.mlp_ratio = 2;
+    c.tied_embeddings = tied;
+    c.selective = true;
+    c.selector_heads = {1, 0};
+    attnsel::TransformerLM<double> lm(c);
+    attnsel::Rng r(10);
+    randomise(lm.parameters(), r, 0.6);
+    attnsel::MemoryLossOptions mo;
+    mo.weight = 0.7;
+    mo.tau = 0.4;  // some F above τ (no gradient), some below
+    const std::vector<std::int32_t> ids = {0, 3, 5, 1, 1, 6, 2, 0, 4, 4, 2, 6, 5, 3};  // 2 × 7
+    const std::vector<std::int32_t> targets = {3, 5, 1, 1, 6, 2, -1, 4, 4, 2, 6, 5, 3, 0};
+    lm.forward_backward(ids, targets, 7);
+    std::vector<M> plain;
+    for (auto* p : lm.parameters()) plain.push_back(p->grad);
+    lm.set_memory_loss(mo);
+    const double total = lm.forward_backward(ids, targets, 7);
+    CHECK(lm.memory_loss() > 0.0);
+    CHECK(total == Approx(lm.loss(targets) + mo.weight * lm.memory_loss()).epsilon(1e-12));
+    std::vector<M> analytic;
+    for (auto* p : lm.parameters()) analytic.push_back(p->grad);
+    auto f = [&] {
+      lm.forward(ids, 7, true);
+      return lm.loss(targets) + mo.weight * lm.memory_loss();
+    };
+    std::size_t i = 0;
+    double changed = 0;
+    for (auto* p : lm.parameters()) {
+      INFO("parameter " << i << " " << p->name);
+      CHECK(gradcheck::rel_error(analytic[i], gradcheck::numeric(p->value, f)) < 1e-6);
+      changed = std::max(changed, (analytic[i] - plain[i]).cwiseAbs().maxCoeff());
+      ++i;
+    }
+    CHECK(changed > 1e-3);  // the memory loss moved some gradient
+    // Evaluation passes leave it out.
+    lm.forward(ids, 7, false);
+    CHECK(lm.memory_loss() == 0.0);
+  }
+}
+
 namespace {
 
 // A materialised reference forward pass of a TransformerLM<double>: every attention matrix is
@@ -309,6 +385,68 @@ TEST_CASE("TransformerLM's forward equals a materialised reference (plain within
     CHECK((got - ref).cwiseAbs().maxCoeff() < 1e-5 * std::max(1.0, ref.cwiseAbs().maxCoeff()));
     const M got_d = ref_model.forward(ids, 13);
     CHECK((got_d - ref).cwiseAbs().maxCoeff() < 1e-10);
+  }
+}
+
+TEST_CASE("LMDecoder: token-by-token logits equal the full forward's at every position; budgets bound the caches", "[lm][decode]") {
+  for (bool selective : {false, true}) {
+    for (bool tied : {true, false}) {
+      INFO("selective = " << selective << ", tied = " << tied);
+      attnsel::TransformerConfig c;
+      c.vocab = 13;
+      c.context = 24;
+      c.layers = 2;
+      c.heads = 4;
+      c.width = 16;
+      c.selective = selective;
+      c.tied_embeddings = tied;
+      c.selector_heads = {1, 2};
+      attnsel::TransformerLM<float> lm(c);
+      attnsel::Rng rng(5);
+      randomise(lm.parameters(), rng, 0.4);  // large weights: F is far from 0 and masks
+      std::vector<std::int32_t> ids;
+      for (Index i = 0; i < 24; ++i) ids.push_back(std::int32_t(attnsel::random::index(rng, 13)));
+      const RowMatrix<float> full = lm.forward(ids, 24);
+      attnsel::LMDecoder<float> dec(lm);
+      for (Index t = 0; t < 24; ++t) {
+        INFO("position " << t);
+        const RowMatrix<float>& z = dec.step(ids[std::size_t(t)]);
+        REQUIRE(z.cols() == 13);
+        CHECK((z.row(0) - full.row(t)).cwiseAbs().maxCoeff() < 1e-5 * std::max(1.0f, full.row(t).cwiseAbs().maxCoeff()));
+      }
+      const attnsel::LMCacheUsage all = dec.usage();
+      CHECK(all.total_tokens == 2 * 24);
+      CHECK(all.total_bytes == std::size_t(2 * 24 * 2 * 16) * sizeof(float));
+      CHECK_THROWS_AS(dec.step(0), std::invalid_argument);  // the context is full
+      dec.reset();
+      CHECK(dec.position() == 0);
+      CHECK((dec.step(ids[0]).row(0) - full.row(0)).cwiseAbs().maxCoeff() < 1e-5);
+
+      // Budgets: each layer keeps at most its budget; once a token is evicted the logits
+      // leave the full forward's, for every policy through the same path.
+      auto run = [&](auto policy) {
+        attnsel::LMDecoder<float, decltype(policy)> d(lm, {6, 9}, policy);
+        double worst = 0;
+        for (Index t = 0; t < 24; ++t) {
+          const RowMatrix<float>& z = d.step(ids[std::size_t(t)]);
+          worst = std::max(worst, double((z.row(0) - full.row(t)).cwiseAbs().maxCoeff()));
+          const attnsel::LMCacheUsage u = d.usage();
+          CHECK(u.tokens[0] <= 6);
+          CHECK(u.tokens[1] <= 9);
+        }
+        CHECK(d.usage().tokens == std::vector<Index>{6, 9});
+        CHECK(d.cache(0).evicted() == 24 - 6);
+        return worst;
+      };
+      CHECK(run(attnsel::evict::SelectiveF{}) > 1e-3);
+      CHECK(run(attnsel::evict::H2O{}) > 1e-3);
+      CHECK(run(attnsel::evict::StreamingLLM{}) > 1e-3);
+      // A budget as large as the context evicts nothing: the unbounded logits.
+      attnsel::LMDecoder<float> roomy(lm, {24, 24});
+      for (Index t = 0; t < 24; ++t)
+        CHECK((roomy.step(ids[std::size_t(t)]).row(0) - full.row(t)).cwiseAbs().maxCoeff() <
+              1e-5 * std::max(1.0f, full.row(t).cwiseAbs().maxCoeff()));
+    }
   }
 }
 

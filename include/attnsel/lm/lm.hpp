@@ -7,5 +7,6 @@
 /// (docs/language-models.md).
 
 #include "transformer.hpp"
+#include "decode.hpp"
 #include "train_lm.hpp"
 #include "serialize.hpp"

@@ -43,7 +43,8 @@ struct LMEvaluation {
 struct LMProgress {
   Index step = 0;       ///< updates applied so far
   Index steps = 0;
-  double train_loss = 0;   ///< loss of the last batch
+  double train_loss = 0;   ///< loss of the last batch (with ε·L_mem when the memory loss is on)
+  double memory_loss = 0;  ///< L_mem of the last batch (0 when off)
   double learning_rate = 0;
   double grad_norm = 0;    ///< before clipping
   double seconds = 0;      ///< since training began
@@ -63,6 +64,9 @@ struct LMTrainOptions {
   double weight_decay = 0.1;
   /// Clip the global gradient norm to this (0 = no clipping).
   double clip_norm = 1.0;
+  /// The auxiliary memory loss (lm/memory_loss.hpp; weight 0 = off). train_lm sets it on the
+  /// model for the whole run.
+  MemoryLossOptions memory_loss;
   /// Evaluate on the validation batches every this many steps and after the last (0 = only after the last).
   Index eval_every = 100;
   /// Called after every step (and with the validation loss on evaluation steps); empty = silent.
@@ -146,6 +150,7 @@ LMTrainResult train_lm(TransformerLM<T>& model, NextBatch&& next_batch, const st
                   options.min_lr_ratio, ", expected a value in [0, 1]");
   detail::require(options.clip_norm >= 0, fn, "option 'clip_norm' is ", options.clip_norm, ", expected >= 0");
   detail::require(options.eval_every >= 0, fn, "option 'eval_every' is ", options.eval_every, ", expected >= 0");
+  model.set_memory_loss(options.memory_loss);
   AdamOptions<T> ao;
   ao.learning_rate = T(options.learning_rate);
   ao.beta1 = T(options.beta1);
@@ -182,6 +187,7 @@ LMTrainResult train_lm(TransformerLM<T>& model, NextBatch&& next_batch, const st
     p.step = step + 1;
     p.steps = options.steps;
     p.train_loss = loss;
+    p.memory_loss = model.memory_loss();
     p.learning_rate = lr;
     p.grad_norm = norm;
     p.seconds = elapsed();

@@ -26,6 +26,7 @@
 #include "../nn/transformer_layers.hpp"
 #include "../random.hpp"
 #include "../selective/selective_attention.hpp"
+#include "memory_loss.hpp"
 #include "../types.hpp"
 
 ATTNSEL_NAMESPACE_BEGIN
@@ -74,7 +75,8 @@ class CausalSelfAttention {
                       double init_sd = 0.02, double out_init_sd = 0.02);
 
   /// X: (B·T) × width, B = X.rows() / seq_len sequences. Keeps what the backward pass needs.
-  void forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y);
+  /// With `train` and a memory loss set, also computes the memory loss and its gradient.
+  void forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y, bool train = true);
   /// The X and dY of the last forward pass; sets the gradients, writes dX when not null.
   void backward(const RowMatrix<T>& X, const RowMatrix<T>& dY, RowMatrix<T>* dX);
   std::vector<Parameter<T>*> parameters();
@@ -92,6 +94,13 @@ class CausalSelfAttention {
   const Dense<T>& output() const noexcept { return out_; }
   /// Q, K, V of the last forward pass, (B·T) × 3·heads·head_dim (for inspection and cache prefill).
   const RowMatrix<T>& last_qkv() const noexcept { return QKV_; }
+  /// The memory loss (lm/memory_loss.hpp) in training forward passes of a selective layer:
+  /// the layer adds weight · (1 / (B·T)) · Σ_b max_i M_{b,i} to the loss it back-propagates.
+  /// weight = 0 (the default) turns it off. @throws std::invalid_argument for a negative or
+  /// non-finite weight or a tau that is not > 0.
+  void set_memory_loss(double weight, double tau);
+  /// (1 / (B·T)) · Σ_b max_i M_{b,i} of the last training forward pass (0 when off).
+  double memory_loss() const noexcept { return mem_value_; }
 
  private:
   Index width_, heads_, inner_;
@@ -101,6 +110,9 @@ class CausalSelfAttention {
   Index seq_len_ = 0;
   RowMatrix<T> QKV_, O_, dO_, dQKV_;
   std::vector<RowMatrix<T>> lse_;
+  double mem_weight_ = 0.0, mem_tau_ = 1.0, mem_value_ = 0.0;
+  bool mem_active_ = false;  // the last forward pass computed the memory loss's gradient
+  RowMatrix<T> dmem_;        // its gradient: (B·T) × 2·head_dim, the selector's q then k
 };
 
 /// Pre-LayerNorm transformer block: X1 = X + Attn(LN1(X)); Y = X1 + W2·GELU(W1·LN2(X1)).
@@ -118,6 +130,10 @@ class TransformerBlock {
   LayerNorm<T>& norm2() noexcept { return ln2_; }
   Dense<T>& mlp_in() noexcept { return fc1_; }
   Dense<T>& mlp_out() noexcept { return fc2_; }
+  const LayerNorm<T>& norm1() const noexcept { return ln1_; }
+  const LayerNorm<T>& norm2() const noexcept { return ln2_; }
+  const Dense<T>& mlp_in() const noexcept { return fc1_; }
+  const Dense<T>& mlp_out() const noexcept { return fc2_; }
 
  private:
   LayerNorm<T> ln1_, ln2_;
@@ -151,8 +167,19 @@ class TransformerLM {
   /// targets were counted.
   double loss(const std::vector<std::int32_t>& targets, Index* counted = nullptr) const;
 
-  /// After forward: the loss as `loss(targets)`, and every parameter's gradient of it (set).
+  /// After forward: the loss as `loss(targets)` (plus weight · L_mem after a training forward
+  /// with the memory loss on), and every parameter's gradient of it (set).
   double backward(const std::vector<std::int32_t>& targets);
+
+  /// The auxiliary memory loss (lm/memory_loss.hpp): from now on, training forward passes of a
+  /// selective model add weight · L_mem to the loss that `backward` returns and differentiates,
+  /// L_mem = the mean over layers of (1 / (B·T)) · Σ_b max_i M_{b,i}. weight 0 turns it off
+  /// (the default; a plain-attention model has no F and ignores it).
+  /// @throws std::invalid_argument for a negative or non-finite weight or tau not > 0.
+  void set_memory_loss(const MemoryLossOptions& options);
+  const MemoryLossOptions& memory_loss_options() const noexcept { return mem_; }
+  /// L_mem of the last training forward pass (0 when off).
+  double memory_loss() const;
 
   /// forward(ids, seq_len, train = true) then backward(targets): one training step's gradients.
   double forward_backward(const std::vector<std::int32_t>& ids, const std::vector<std::int32_t>& targets,
@@ -174,6 +201,10 @@ class TransformerLM {
   LayerNorm<T>& final_norm() noexcept { return lnf_; }
   /// The untied output layer (null when the embeddings are tied).
   Dense<T>* output_layer() noexcept { return head_.get(); }
+  const Embedding<T>& token_embedding() const noexcept { return tok_; }
+  const PositionalEmbedding<T>& position_embedding() const noexcept { return pos_; }
+  const LayerNorm<T>& final_norm() const noexcept { return lnf_; }
+  const Dense<T>* output_layer() const noexcept { return head_.get(); }
   const RowMatrix<T>& logits() const noexcept { return logits_; }
 
  private:
@@ -191,6 +222,7 @@ class TransformerLM {
   std::vector<RowMatrix<T>> X_;  // X_[0] embeddings (after dropout), X_[l+1] output of block l
   RowMatrix<T> E0_, Hf_, logits_;
   bool embed_dropped_ = false;  // whether the last forward pass applied dropout to the embedding
+  MemoryLossOptions mem_;
   // Backward scratch.
   RowMatrix<T> dlogits_, dHf_, dX_, dXprev_;
 };

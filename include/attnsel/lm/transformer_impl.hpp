@@ -109,7 +109,16 @@ SelectiveAttentionOptions CausalSelfAttention<T>::attention_options() const {
 }
 
 template <class T>
-void CausalSelfAttention<T>::forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y) {
+void CausalSelfAttention<T>::set_memory_loss(double weight, double tau) {
+  constexpr const char* fn = "attnsel::CausalSelfAttention::set_memory_loss";
+  detail::require(std::isfinite(weight) && weight >= 0.0, fn, "argument 'weight' is ", weight, ", expected a finite value >= 0");
+  detail::require(std::isfinite(tau) && tau > 0.0, fn, "argument 'tau' is ", tau, ", expected a finite value > 0");
+  mem_weight_ = weight;
+  mem_tau_ = tau;
+}
+
+template <class T>
+void CausalSelfAttention<T>::forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y, bool train) {
   constexpr const char* fn = "attnsel::CausalSelfAttention::forward";
   detail::require(X.cols() == width_, fn, "argument 'X' has ", X.cols(), " columns, expected width = ", width_);
   detail::require(seq_len >= 1 && X.rows() % seq_len == 0, fn, "argument 'seq_len' is ", seq_len,
@@ -133,6 +142,25 @@ void CausalSelfAttention<T>::forward(const RowMatrix<T>& X, Index seq_len, RowMa
     lse_[std::size_t(b)] = std::move(aux.lse);
   });
   out_.forward(O_, Y, true);
+  mem_value_ = 0.0;
+  mem_active_ = train && selective_ && mem_weight_ > 0.0;
+  if (mem_active_) {
+    const Index d = inner_ / heads_, s = selector_;
+    const T scale = T(1) / std::sqrt(T(d));
+    const double coef = mem_weight_ / double(X.rows());
+    dmem_.setZero(X.rows(), 2 * d);
+    std::vector<double> value(std::size_t(B), 0.0);
+    detail::lm::for_sequences(B, work, [&](Index b, bool) {
+      const auto rows = QKV_.middleRows(b * seq_len, seq_len);
+      auto g = dmem_.middleRows(b * seq_len, seq_len);
+      auto gq = g.leftCols(d);
+      auto gk = g.rightCols(d);
+      value[std::size_t(b)] = detail::lm::memory_term<T>(rows.middleCols(s * d, d), rows.middleCols(W + s * d, d), scale,
+                                                         mem_tau_, coef, &gq, &gk);
+    });
+    for (double v : value) mem_value_ += v;  // fixed order
+    mem_value_ /= double(X.rows());
+  }
 }
 
 template <class T>
@@ -160,6 +188,11 @@ void CausalSelfAttention<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&
         MV::packed(grads.leftCols(W), heads_), MV::packed(grads.middleCols(W, W), heads_),
         MV::packed(grads.rightCols(W), heads_), o);
   });
+  if (mem_active_) {
+    const Index d = inner_ / heads_, s = selector_;
+    dQKV_.middleCols(s * d, d) += dmem_.leftCols(d);
+    dQKV_.middleCols(W + s * d, d) += dmem_.rightCols(d);
+  }
   qkv_.backward(X, QKV_, dQKV_, dX);
 }
 
@@ -207,7 +240,7 @@ void TransformerBlock<T>::forward(const RowMatrix<T>& X, Index seq_len, RowMatri
   // Dropout that is off (evaluation, or rate 0) is skipped, not copied through.
   const bool drop = train && drop1_.rate() > 0.0;
   ln1_.forward(X, H1_, train);
-  attn_.forward(H1_, seq_len, A_);
+  attn_.forward(H1_, seq_len, A_, train);
   if (drop) drop1_.forward(A_, Ad_, train);
   detail::lm::add<T>(X, drop ? Ad_ : A_, X1_);
   ln2_.forward(X1_, H2_, train);
@@ -372,7 +405,7 @@ template <class T>
 double TransformerLM<T>::backward(const std::vector<std::int32_t>& targets) {
   constexpr const char* fn = "attnsel::TransformerLM::backward";
   detail::require(seq_len_ > 0 && logits_.rows() == Index(ids_.size()), fn, "needs a forward pass first");
-  const double value = detail::lm::cross_entropy<T>(logits_, targets, nullptr, &dlogits_);
+  const double value = detail::lm::cross_entropy<T>(logits_, targets, nullptr, &dlogits_) + mem_.weight * memory_loss();
   RowMatrix<T> dE_out;
   if (head_) {
     head_->backward(Hf_, logits_, dlogits_, &dHf_);
@@ -393,6 +426,24 @@ double TransformerLM<T>::backward(const std::vector<std::int32_t>& targets) {
   tok_.backward(ids_, dX_);
   if (!head_) tok_.table().grad += dE_out;
   return value;
+}
+
+template <class T>
+void TransformerLM<T>::set_memory_loss(const MemoryLossOptions& options) {
+  constexpr const char* fn = "attnsel::TransformerLM::set_memory_loss";
+  detail::require(std::isfinite(options.weight) && options.weight >= 0.0, fn, "option 'weight' is ", options.weight,
+                  ", expected a finite value >= 0 (0 = off)");
+  detail::require(std::isfinite(options.tau) && options.tau > 0.0, fn, "option 'tau' is ", options.tau,
+                  ", expected a finite value > 0");
+  mem_ = options;
+  for (auto& b : blocks_) b->attention().set_memory_loss(options.weight / double(blocks_.size()), options.tau);
+}
+
+template <class T>
+double TransformerLM<T>::memory_loss() const {
+  double s = 0.0;
+  for (const auto& b : blocks_) s += b->attention().memory_loss();
+  return s / double(blocks_.size());
 }
 
 template <class T>

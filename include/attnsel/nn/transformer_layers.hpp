@@ -40,6 +40,8 @@ class LayerNorm final : public Layer<T> {
 
   Parameter<T>& gamma() noexcept { return gamma_; }
   Parameter<T>& beta() noexcept { return beta_; }
+  const Parameter<T>& gamma() const noexcept { return gamma_; }
+  const Parameter<T>& beta() const noexcept { return beta_; }
   T epsilon() const noexcept { return eps_; }
 
  private:
