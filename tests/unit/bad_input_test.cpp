@@ -1596,6 +1596,19 @@ std::vector<Case> lm_cases() {
          LMDecoder<float> d(lm, {4, 1});
        },
        Expect::invalid_argument, {"budgets", "holds 1 for layer 1"}},
+      {"LM decoder: two tokens for three sequences",
+       [] {
+         TransformerConfig c;
+         c.vocab = 5;
+         c.context = 8;
+         c.layers = 1;
+         c.heads = 2;
+         c.width = 8;
+         TransformerLM<float> lm(c);
+         LMDecoder<float> d(lm, {}, {}, 3);
+         d.step(std::vector<std::int32_t>{1, 2});
+       },
+       Expect::invalid_argument, {"tokens", "2 tokens", "one per sequence (3)"}},
       {"LM decoder: a token outside the vocabulary",
        [] {
          TransformerConfig c;

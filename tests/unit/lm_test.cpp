@@ -441,6 +441,26 @@ TEST_CASE("LMDecoder: token-by-token logits equal the full forward's at every po
       CHECK(run(attnsel::evict::SelectiveF{}) > 1e-3);
       CHECK(run(attnsel::evict::H2O{}) > 1e-3);
       CHECK(run(attnsel::evict::StreamingLLM{}) > 1e-3);
+      // Three sequences in lockstep: each row as its own full forward; budgets per sequence.
+      {
+        std::vector<std::int32_t> three;
+        for (Index i = 0; i < 3 * 24; ++i) three.push_back(std::int32_t(attnsel::random::index(rng, 13)));
+        const RowMatrix<float> full3 = lm.forward(three, 24);
+        attnsel::LMDecoder<float> many(lm, {}, {}, 3);
+        attnsel::LMDecoder<float> pruned(lm, {5, 5}, {}, 3);
+        attnsel::LMDecoder<float> single(lm, {5, 5});
+        for (Index t = 0; t < 24; ++t) {
+          std::vector<std::int32_t> col = {three[std::size_t(t)], three[std::size_t(24 + t)], three[std::size_t(48 + t)]};
+          const RowMatrix<float>& z = many.step(col);
+          for (Index b = 0; b < 3; ++b)
+            CHECK((z.row(b) - full3.row(b * 24 + t)).cwiseAbs().maxCoeff() <
+                  1e-5 * std::max(1.0f, full3.row(b * 24 + t).cwiseAbs().maxCoeff()));
+          const RowMatrix<float> zp = pruned.step(col);
+          CHECK((zp.row(0) - single.step(col[0]).row(0)).cwiseAbs().maxCoeff() < 1e-6);
+        }
+        CHECK(pruned.usage().tokens == std::vector<Index>{15, 15});
+        CHECK_THROWS_AS(many.step(std::int32_t(0)), std::invalid_argument);  // one token for three sequences
+      }
       // A budget as large as the context evicts nothing: the unbounded logits.
       attnsel::LMDecoder<float> roomy(lm, {24, 24});
       for (Index t = 0; t < 24; ++t)
