@@ -1609,6 +1609,32 @@ std::vector<Case> lm_cases() {
          d.step(std::vector<std::int32_t>{1, 2});
        },
        Expect::invalid_argument, {"tokens", "2 tokens", "one per sequence (3)"}},
+      {"budget fitting: no validation data",
+       [] {
+         TransformerConfig c;
+         c.vocab = 5;
+         c.context = 8;
+         c.layers = 1;
+         c.heads = 2;
+         c.width = 8;
+         TransformerLM<float> lm(c);
+         fit_budgets(lm, std::vector<TokenBatch>{});
+       },
+       Expect::invalid_argument, {"validation", "empty"}},
+      {"budget fitting: shrink 1",
+       [] {
+         TransformerConfig c;
+         c.vocab = 5;
+         c.context = 8;
+         c.layers = 1;
+         c.heads = 2;
+         c.width = 8;
+         TransformerLM<float> lm(c);
+         BudgetFitOptions o;
+         o.shrink = 1.0;
+         fit_budgets(lm, tile_windows(std::vector<std::int32_t>(40, 1), 2, 8), evict::SelectiveF{}, o);
+       },
+       Expect::invalid_argument, {"shrink", "1", "(0, 1)"}},
       {"LM decoder: a token outside the vocabulary",
        [] {
          TransformerConfig c;

@@ -470,6 +470,61 @@ TEST_CASE("LMDecoder: token-by-token logits equal the full forward's at every po
   }
 }
 
+TEST_CASE("evaluate_decoding equals the full forward's evaluation without budgets; fit_budgets walks down within the tolerance",
+          "[lm][decode][budgets]") {
+  attnsel::TransformerConfig c;
+  c.vocab = 9;
+  c.context = 20;
+  c.layers = 2;
+  c.heads = 2;
+  c.width = 16;
+  attnsel::TransformerLM<float> lm(c);
+  attnsel::Rng rng(6);
+  randomise(lm.parameters(), rng, 0.3);
+  std::vector<std::int32_t> stream;
+  for (int i = 0; i < 400; ++i) stream.push_back(std::int32_t(attnsel::random::index(rng, 9)));
+  const std::vector<attnsel::TokenBatch> val = attnsel::tile_windows(stream, 4, 20, 8);  // two batches of 4
+  const attnsel::LMEvaluation full = attnsel::evaluate_lm(lm, val);
+  const attnsel::LMEvaluation dec = attnsel::evaluate_decoding(lm, val);
+  CHECK(dec.tokens == full.tokens);
+  CHECK(dec.loss == Approx(full.loss).epsilon(1e-5));
+  CHECK(dec.accuracy == Approx(full.accuracy).margin(1e-9));
+  const attnsel::LMEvaluation pruned = attnsel::evaluate_decoding(lm, val, {3, 3});
+  CHECK(std::abs(pruned.loss - full.loss) > 1e-4);
+
+  attnsel::BudgetFitOptions fo;
+  fo.tolerance = 0.05;
+  std::vector<Index> seen;
+  fo.progress = [&](const attnsel::BudgetFitStep& s) { seen.push_back(s.total); };
+  const attnsel::BudgetFitResult r = attnsel::fit_budgets(lm, val, attnsel::evict::SelectiveF{}, fo);
+  CHECK(r.unpruned_perplexity == Approx(dec.perplexity).epsilon(1e-9));
+  REQUIRE(r.path.size() >= 2);
+  CHECK(r.path.front().total == 2 * 20);
+  CHECK(seen.size() == r.path.size());
+  for (std::size_t k = 0; k < r.path.size(); ++k) {
+    INFO("path step " << k);
+    const auto& s = r.path[k];
+    CHECK(s.perplexity <= r.unpruned_perplexity * 1.05);
+    // Each step's perplexity is what decoding with its budgets gives.
+    CHECK(s.perplexity == Approx(attnsel::evaluate_decoding(lm, val, s.budgets).perplexity).epsilon(1e-9));
+    if (k > 0) CHECK(s.total < r.path[k - 1].total);
+  }
+  // The next cut of every layer would leave the tolerance (or no layer can shrink further).
+  for (Index l = 0; l < 2; ++l) {
+    std::vector<Index> b = r.best().budgets;
+    if (b[std::size_t(l)] <= 2) continue;
+    b[std::size_t(l)] = std::max<Index>(2, std::min<Index>(b[std::size_t(l)] - 1, Index(std::floor(double(b[std::size_t(l)]) * 0.8))));
+    CHECK(attnsel::evaluate_decoding(lm, val, b).perplexity > r.unpruned_perplexity * 1.05);
+  }
+  CHECK(r.within(0.0).perplexity <= r.unpruned_perplexity);
+  CHECK(r.within(0.05).total == r.best().total);
+  // The same fitting runs for the other policies.
+  const auto h2o = attnsel::fit_budgets(lm, val, attnsel::evict::H2O{}, fo);
+  const auto stream_llm = attnsel::fit_budgets(lm, val, attnsel::evict::StreamingLLM{}, fo);
+  CHECK(h2o.best().perplexity <= h2o.unpruned_perplexity * 1.05);
+  CHECK(stream_llm.best().perplexity <= stream_llm.unpruned_perplexity * 1.05);
+}
+
 TEST_CASE("TransformerLM overfits one batch with AdamW", "[lm]") {
   attnsel::TransformerConfig c;
   c.vocab = 12;

@@ -10,3 +10,4 @@
 #include "decode.hpp"
 #include "train_lm.hpp"
 #include "serialize.hpp"
+#include "budgets.hpp"
