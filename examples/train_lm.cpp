@@ -4,7 +4,7 @@
 // was tuned on), and can save the model.
 //
 //   bash scripts/get_data.sh fortunes
-//   train_lm --text ~/.cache/attnsel/fortunes/fortunes.txt --context 256 --steps 2000 --save lm.bin
+//   train_lm --text ~/.cache/attnsel/fortunes/fortunes.txt --context 256 --steps 2000 --save lm.bin --sample 400
 //   train_lm --task variable-assignment --variables 4 --context 64 --steps 1500 --selective off
 //   train_lm --help
 #include <attnsel/attnsel.hpp>
@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   double val_fraction = 0.1, test_fraction = 0.1;
   attnsel::VariableAssignmentOptions va;
   bool quiet = false;
+  int sample = 0;
   app.add_option("--text", text, "a text file (character-level vocabulary from the file)");
   app.add_option("--task", task, "text or variable-assignment")->capture_default_str()
       ->check(CLI::IsMember({"text", "variable-assignment"}));
@@ -69,6 +70,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--memory-tau", to.memory_loss.tau, "the memory loss's tau: F at which a token counts as masked")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--sample", sample, "text: after training, print this many generated characters")
+      ->capture_default_str()->check(CLI::Range(0, 1 << 20));
   app.add_option("--save", save, "write the trained model (and the tokenizer) to this file");
   app.add_option("--curve", curve_csv, "write the learning curve (step, train loss, validation loss, seconds) as CSV");
   app.add_flag("--quiet", quiet, "no progress lines");
@@ -76,6 +79,7 @@ int main(int argc, char** argv) {
 
   try {
     cfg.selective = selective == "on";
+    if (sample > 0 && task != "text") throw std::invalid_argument("--sample: generating needs a text model (--text)");
     using T = float;
     attnsel::CharTokenizer tok;
     std::vector<attnsel::TokenBatch> validation, test;
@@ -148,6 +152,32 @@ int main(int argc, char** argv) {
       if (!out) throw std::runtime_error("--curve: cannot write '" + curve_csv + "'");
       out << "step,train_loss,validation_loss,seconds\n";
       for (const auto& c : r.curve) out << c.step << ',' << c.train_loss << ',' << c.validation_loss << ',' << c.seconds << '\n';
+    }
+    if (sample > 0) {
+      // Decode from the first validation character, sampling each next character from the
+      // softmax of the logits; when the context is full, restart from the last half of it.
+      attnsel::LMDecoder<T> dec(model);
+      attnsel::Rng srng(cfg.seed + 7);
+      std::vector<std::int32_t> history, generated;
+      std::int32_t next_token = split.validation.front();
+      for (int n = 0; n < sample; ++n) {
+        if (dec.position() == cfg.context) {
+          dec.reset();
+          const std::size_t keep = std::size_t(cfg.context / 2);
+          history.erase(history.begin(), history.end() - std::ptrdiff_t(keep));
+          for (std::int32_t h : history) dec.step(h);
+        }
+        const attnsel::RowMatrix<T>& z = dec.step(next_token);
+        history.push_back(next_token);
+        const T m = z.maxCoeff();
+        const Eigen::Array<double, 1, Eigen::Dynamic> p = (z.array() - m).exp().template cast<double>();
+        double u = attnsel::random::uniform01(srng) * p.sum();
+        attnsel::Index pick = 0;
+        while (pick + 1 < p.size() && (u -= p(pick)) > 0) ++pick;
+        next_token = std::int32_t(pick);
+        generated.push_back(next_token);
+      }
+      std::printf("sample (%d characters):\n%s\n", sample, tok.decode(generated).c_str());
     }
     if (!save.empty()) {
       attnsel::save_lm(model, save, task == "text" ? &tok : nullptr);
