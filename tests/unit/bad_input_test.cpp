@@ -48,6 +48,17 @@ using namespace attnsel;
 
 namespace {
 
+/// A tiny LM configuration for the rows that need a model (vocabulary 5, context 8, width 8).
+attnsel::TransformerConfig tiny_lm_config(attnsel::Index layers) {
+  attnsel::TransformerConfig c;
+  c.vocab = 5;
+  c.context = 8;
+  c.layers = layers;
+  c.heads = 2;
+  c.width = 8;
+  return c;
+}
+
 using M = RowMatrix<double>;
 using V = Vector<double>;
 using BoolMask = Eigen::Matrix<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -1545,13 +1556,7 @@ std::vector<Case> lm_cases() {
        Expect::invalid_argument, {"validation_fraction", "1"}},
       {"LM memory loss: a negative weight",
        [] {
-         TransformerConfig c;
-         c.vocab = 5;
-         c.context = 8;
-         c.layers = 1;
-         c.heads = 2;
-         c.width = 8;
-         TransformerLM<float> lm(c);
+         TransformerLM<float> lm(tiny_lm_config(1));
          MemoryLossOptions o;
          o.weight = -0.1;
          lm.set_memory_loss(o);
@@ -1559,13 +1564,7 @@ std::vector<Case> lm_cases() {
        Expect::invalid_argument, {"weight", "-0.1"}},
       {"LM memory loss: tau 0",
        [] {
-         TransformerConfig c;
-         c.vocab = 5;
-         c.context = 8;
-         c.layers = 1;
-         c.heads = 2;
-         c.width = 8;
-         TransformerLM<float> lm(c);
+         TransformerLM<float> lm(tiny_lm_config(1));
          MemoryLossOptions o;
          o.weight = 0.1;
          o.tau = 0.0;
@@ -1574,62 +1573,32 @@ std::vector<Case> lm_cases() {
        Expect::invalid_argument, {"tau", "0", "> 0"}},
       {"LM decoder: budgets for the wrong number of layers",
        [] {
-         TransformerConfig c;
-         c.vocab = 5;
-         c.context = 8;
-         c.layers = 2;
-         c.heads = 2;
-         c.width = 8;
-         TransformerLM<float> lm(c);
+         TransformerLM<float> lm(tiny_lm_config(2));
          LMDecoder<float> d(lm, {4});
        },
        Expect::invalid_argument, {"budgets", "1 entries", "one per layer (2)"}},
       {"LM decoder: a budget of 1",
        [] {
-         TransformerConfig c;
-         c.vocab = 5;
-         c.context = 8;
-         c.layers = 2;
-         c.heads = 2;
-         c.width = 8;
-         TransformerLM<float> lm(c);
+         TransformerLM<float> lm(tiny_lm_config(2));
          LMDecoder<float> d(lm, {4, 1});
        },
        Expect::invalid_argument, {"budgets", "holds 1 for layer 1"}},
       {"LM decoder: two tokens for three sequences",
        [] {
-         TransformerConfig c;
-         c.vocab = 5;
-         c.context = 8;
-         c.layers = 1;
-         c.heads = 2;
-         c.width = 8;
-         TransformerLM<float> lm(c);
+         TransformerLM<float> lm(tiny_lm_config(1));
          LMDecoder<float> d(lm, {}, {}, 3);
          d.step(std::vector<std::int32_t>{1, 2});
        },
        Expect::invalid_argument, {"tokens", "2 tokens", "one per sequence (3)"}},
       {"budget fitting: no validation data",
        [] {
-         TransformerConfig c;
-         c.vocab = 5;
-         c.context = 8;
-         c.layers = 1;
-         c.heads = 2;
-         c.width = 8;
-         TransformerLM<float> lm(c);
+         TransformerLM<float> lm(tiny_lm_config(1));
          fit_budgets(lm, std::vector<TokenBatch>{});
        },
        Expect::invalid_argument, {"validation", "empty"}},
       {"budget fitting: shrink 1",
        [] {
-         TransformerConfig c;
-         c.vocab = 5;
-         c.context = 8;
-         c.layers = 1;
-         c.heads = 2;
-         c.width = 8;
-         TransformerLM<float> lm(c);
+         TransformerLM<float> lm(tiny_lm_config(1));
          BudgetFitOptions o;
          o.shrink = 1.0;
          fit_budgets(lm, tile_windows(std::vector<std::int32_t>(40, 1), 2, 8), evict::SelectiveF{}, o);
@@ -1637,13 +1606,7 @@ std::vector<Case> lm_cases() {
        Expect::invalid_argument, {"shrink", "1", "(0, 1)"}},
       {"LM decoder: a token outside the vocabulary",
        [] {
-         TransformerConfig c;
-         c.vocab = 5;
-         c.context = 8;
-         c.layers = 1;
-         c.heads = 2;
-         c.width = 8;
-         TransformerLM<float> lm(c);
+         TransformerLM<float> lm(tiny_lm_config(1));
          LMDecoder<float> d(lm);
          d.step(5);
        },

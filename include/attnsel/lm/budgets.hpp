@@ -61,14 +61,7 @@ LMEvaluation evaluate_decoding(const TransformerLM<T>& model, const std::vector<
       }
     }
   }
-  LMEvaluation e;
-  e.tokens = n;
-  if (n > 0) {
-    e.loss = loss_sum / double(n);
-    e.perplexity = std::exp(e.loss);
-    e.accuracy = hits / double(n);
-  }
-  return e;
+  return detail::lm::evaluation(loss_sum, hits, n);
 }
 
 /// One accepted state of the greedy fit.

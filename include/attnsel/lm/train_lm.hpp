@@ -110,6 +110,22 @@ double token_accuracy(const RowMatrix<T>& logits, const std::vector<std::int32_t
   return n == 0 ? std::numeric_limits<double>::quiet_NaN() : double(hit) / double(n);
 }
 
+namespace detail {
+namespace lm {
+/// The evaluation of n counted targets with summed loss and hits.
+inline LMEvaluation evaluation(double loss_sum, double hits, Index n) {
+  LMEvaluation e;
+  e.tokens = n;
+  if (n > 0) {
+    e.loss = loss_sum / double(n);
+    e.perplexity = std::exp(e.loss);
+    e.accuracy = hits / double(n);
+  }
+  return e;
+}
+}  // namespace lm
+}  // namespace detail
+
 /// Loss, perplexity and accuracy of `model` (no dropout) over `batches`.
 template <class T>
 LMEvaluation evaluate_lm(TransformerLM<T>& model, const std::vector<TokenBatch>& batches) {
@@ -124,14 +140,7 @@ LMEvaluation evaluate_lm(TransformerLM<T>& model, const std::vector<TokenBatch>&
     hits += token_accuracy(model.logits(), b.targets) * double(counted);
     n += counted;
   }
-  LMEvaluation e;
-  e.tokens = n;
-  if (n > 0) {
-    e.loss = loss_sum / double(n);
-    e.perplexity = std::exp(e.loss);
-    e.accuracy = hits / double(n);
-  }
-  return e;
+  return detail::lm::evaluation(loss_sum, hits, n);
 }
 
 /// Trains `model` for `options.steps` steps on batches from `next_batch(Rng&)`, evaluating on
