@@ -1,10 +1,12 @@
 // train_lm: trains a small causal transformer language model, with or without Selective
 // Attention, on a text file (character level) or on the Variable Assignment task, prints the
 // learning curve and the validation loss, then the test loss once (a part of the data that nothing
-// was tuned on), and can save the model.
+// was tuned on), and can save the model, with per-layer cache budgets fitted on validation data
+// for the eviction policies of --fit-budgets (examples/generate --budget auto uses them).
 //
 //   bash scripts/get_data.sh fortunes
 //   train_lm --text ~/.cache/attnsel/fortunes/fortunes.txt --context 256 --steps 2000 --save lm.bin --sample 400
+//   train_lm --text ~/.cache/attnsel/fortunes/fortunes.txt --steps 1000 --fit-budgets selective,h2o --save lm.bin
 //   train_lm --task variable-assignment --variables 4 --context 64 --steps 1500 --selective off
 //   train_lm --help
 #include <attnsel/attnsel.hpp>
@@ -21,6 +23,8 @@
 
 #include <unistd.h>  // isatty: the bar only on a terminal
 
+#include "common/lm_decoding.hpp"
+
 int main(int argc, char** argv) {
   CLI::App app{"Train a causal transformer LM (Selective Attention on or off) on text or on Variable Assignment."};
   std::string text, task = "text", selective = "on", save, curve_csv;
@@ -32,7 +36,9 @@ int main(int argc, char** argv) {
   double val_fraction = 0.1, test_fraction = 0.1;
   attnsel::VariableAssignmentOptions va;
   bool quiet = false;
-  int sample = 0;
+  int sample = 0, fit_windows = 16;
+  std::vector<std::string> fit_policies;
+  double fit_tolerance = 0.01;
   app.add_option("--text", text, "a text file (character-level vocabulary from the file)");
   app.add_option("--task", task, "text or variable-assignment")->capture_default_str()
       ->check(CLI::IsMember({"text", "variable-assignment"}));
@@ -72,6 +78,16 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--sample", sample, "text: after training, print this many generated characters")
       ->capture_default_str()->check(CLI::Range(0, 1 << 20));
+  app.add_option("--fit-budgets", fit_policies,
+                 "after training, fit per-layer cache budgets on validation for these policies (selective, h2o, "
+                 "streaming), saved with --save")
+      ->delimiter(',');
+  app.add_option("--fit-tolerance", fit_tolerance, "the fitted budgets keep validation perplexity within this share of the unpruned")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
+  app.add_option("--fit-windows", fit_windows, "validation sequences the budgets are fitted on")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 16));
   app.add_option("--save", save, "write the trained model (and the tokenizer) to this file");
   app.add_option("--curve", curve_csv, "write the learning curve (step, train loss, validation loss, seconds) as CSV");
   app.add_flag("--quiet", quiet, "no progress lines");
@@ -80,6 +96,7 @@ int main(int argc, char** argv) {
   try {
     cfg.selective = selective == "on";
     if (sample > 0 && task != "text") throw std::invalid_argument("--sample: generating needs a text model (--text)");
+    for (const std::string& name : fit_policies) examples::with_policy(name, "--fit-budgets", [](auto) {});  // before training
     using T = float;
     attnsel::CharTokenizer tok;
     std::vector<attnsel::TokenBatch> validation, test;
@@ -154,33 +171,46 @@ int main(int argc, char** argv) {
       for (const auto& c : r.curve) out << c.step << ',' << c.train_loss << ',' << c.validation_loss << ',' << c.seconds << '\n';
     }
     if (sample > 0) {
-      // Decode from the first validation character, sampling each next character from the
-      // softmax of the logits; when the context is full, restart from the last half of it.
+      // Decode from the first validation character, sampling each next character from the softmax.
       attnsel::LMDecoder<T> dec(model);
       attnsel::Rng srng(cfg.seed + 7);
-      std::vector<std::int32_t> history, generated;
-      std::int32_t next_token = split.validation.front();
-      for (int n = 0; n < sample; ++n) {
-        if (dec.position() == cfg.context) {
-          dec.reset();
-          const std::size_t keep = std::size_t(cfg.context / 2);
-          history.erase(history.begin(), history.end() - std::ptrdiff_t(keep));
-          for (std::int32_t h : history) dec.step(h);
-        }
-        const attnsel::RowMatrix<T>& z = dec.step(next_token);
-        history.push_back(next_token);
-        const T m = z.maxCoeff();
-        const Eigen::Array<double, 1, Eigen::Dynamic> p = (z.array() - m).exp().template cast<double>();
-        double u = attnsel::random::uniform01(srng) * p.sum();
-        attnsel::Index pick = 0;
-        while (pick + 1 < p.size() && (u -= p(pick)) > 0) ++pick;
-        next_token = std::int32_t(pick);
-        generated.push_back(next_token);
-      }
+      const std::vector<std::int32_t> generated =
+          examples::sample_tokens(dec, cfg.context, {split.validation.front()}, sample, 1.0, srng);
       std::printf("sample (%d characters):\n%s\n", sample, tok.decode(generated).c_str());
     }
+    std::vector<attnsel::SavedBudgets> fitted;
+    if (!fit_policies.empty()) {
+      // The fit's sequences: the first validation windows (text) or the validation draw (Variable Assignment).
+      std::vector<attnsel::TokenBatch> fit_data;
+      if (task == "text") {
+        fit_data = attnsel::tile_windows(split.validation, fit_windows, cfg.context, fit_windows);
+      } else {
+        attnsel::Rng vrng(0x5eedULL);
+        fit_data.push_back(attnsel::VariableAssignment(va).sample(fit_windows, vrng));
+      }
+      for (const std::string& name : fit_policies) {
+        examples::with_policy(name, "--fit-budgets", [&](auto policy) {
+          attnsel::BudgetFitOptions fo;
+          fo.tolerance = fit_tolerance;
+          if (!quiet)
+            fo.progress = [&](const attnsel::BudgetFitStep& st) {
+              std::fprintf(stderr, "fit %s: %lld cached tokens, validation perplexity %.4f\n", name.c_str(),
+                           (long long)st.total, st.perplexity);
+            };
+          const attnsel::BudgetFitResult fr = attnsel::fit_budgets(model, fit_data, policy, fo);
+          const attnsel::BudgetFitStep& best = fr.best();
+          std::string list;
+          for (attnsel::Index b : best.budgets) list += (list.empty() ? "" : " ") + std::to_string(b);
+          std::printf("budgets (%s, tolerance %g): %s = %lld cached tokens of %lld (%.1fx less), validation perplexity %.4f, unpruned %.4f\n",
+                      name.c_str(), fit_tolerance, list.c_str(), (long long)best.total,
+                      (long long)(cfg.context * cfg.layers), double(cfg.context * cfg.layers) / double(best.total),
+                      best.perplexity, fr.unpruned_perplexity);
+          fitted.push_back({name, best.budgets, fit_tolerance, best.perplexity});
+        });
+      }
+    }
     if (!save.empty()) {
-      attnsel::save_lm(model, save, task == "text" ? &tok : nullptr);
+      attnsel::save_lm(model, save, task == "text" ? &tok : nullptr, fitted);
       std::printf("saved: %s\n", save.c_str());
     }
   } catch (const std::exception& e) {

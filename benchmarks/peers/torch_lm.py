@@ -40,8 +40,8 @@ def load_model_file(path):
     if r.raw(8) != b"ATTNSLM\0":
         raise ValueError(path + ": not an attnsel model file")
     version, scalar = r.take("I"), r.take("I")
-    if version != 1:
-        raise ValueError("%s: version %d, this script reads 1" % (path, version))
+    if version not in (1, 2):  # 2 adds budget sets after the tensors, which this script ignores
+        raise ValueError("%s: version %d, this script reads 1 and 2" % (path, version))
     names = ["vocab", "context", "layers", "heads", "width", "head_dim", "mlp_ratio"]
     cfg = dict(zip(names, r.take("7q")))
     cfg["tied"], cfg["selective"] = bool(r.take("B")), bool(r.take("B"))

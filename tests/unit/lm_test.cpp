@@ -691,7 +691,9 @@ TEST_CASE("save_lm / load_lm round-trip; truncated, foreign and mismatched files
   for (auto* p : lm.parameters())
     for (Index i = 0; i < p->value.size(); ++i) p->value.data()[i] = float(attnsel::random::normal(rng));
   const attnsel::CharTokenizer tok = attnsel::CharTokenizer::from_corpus("hello, world");
-  attnsel::save_lm(lm, path, &tok);
+  const std::vector<attnsel::SavedBudgets> sets = {{"selective", {4, 0}, 0.01, 3.25}, {"h2o", {6, 5}, 0.005, 3.5},
+                                                   {"selective", {3, 2}, 0.02, 3.75}};
+  attnsel::save_lm(lm, path, &tok, sets);
   const std::vector<std::int32_t> ids = {1, 2, 3, 4, 5, 6, 7, 8, 0, 1};
   const RowMatrix<float> expected = lm.forward(ids, 5);
 
@@ -700,8 +702,25 @@ TEST_CASE("save_lm / load_lm round-trip; truncated, foreign and mismatched files
   CHECK_FALSE(loaded.model.config().tied_embeddings);
   CHECK(loaded.tokenizer.symbols() == tok.symbols());
   CHECK(loaded.model.forward(ids, 5) == expected);
+  REQUIRE(loaded.budgets.size() == 3);
+  CHECK(loaded.budgets[1].policy == "h2o");
+  CHECK(loaded.budgets[1].budgets == std::vector<Index>{6, 5});
+  CHECK(loaded.budgets[1].tolerance == 0.005);
+  CHECK(loaded.budgets[1].perplexity == 3.5);
+  REQUIRE(loaded.budgets_for(attnsel::evict::SelectiveF::name) != nullptr);
+  CHECK(loaded.budgets_for("selective")->budgets == std::vector<Index>{3, 2});  // the last set saved for it
+  CHECK(loaded.budgets_for(attnsel::evict::StreamingLLM::name) == nullptr);
   auto as_double = attnsel::load_lm<double>(path);
   CHECK((as_double.model.forward(ids, 5).cast<float>() - expected).cwiseAbs().maxCoeff() < 1e-5f);
+  CHECK(as_double.budgets.size() == 3);
+  // Budget sets that do not fit the model are refused before anything is written.
+  CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::save_lm(lm, path, &tok, {{"h2o", {4}, 0, 0}}); }),
+             Catch::Matchers::Contains("has 1 budgets, expected one per layer (2)"));
+  CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::save_lm(lm, path, &tok, {{"h2o", {4, 1}, 0, 0}}); }),
+             Catch::Matchers::Contains("holds 1 for layer 1"));
+  CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::save_lm(lm, path, &tok, {{"", {4, 4}, 0, 0}}); }),
+             Catch::Matchers::Contains("policy name ''"));
+  CHECK(attnsel::load_lm<float>(path).budgets.size() == 3);
 
   std::string bytes;
   {
@@ -720,8 +739,9 @@ TEST_CASE("save_lm / load_lm round-trip; truncated, foreign and mismatched files
     }
     return "<no error>";
   };
-  // Every truncation is an error (a sample of cut points, all of the header).
-  for (std::size_t cut = 0; cut < bytes.size(); cut += (cut < 200 ? 1 : 97)) {
+  // Every truncation is an error (a sample of cut points, all of the header and the budget sets).
+  const std::size_t tail = bytes.size() - 150;
+  for (std::size_t cut = 0; cut < bytes.size(); cut += (cut < 200 || cut >= tail ? 1 : 97)) {
     write(bytes.substr(0, cut));
     INFO("cut at " << cut);
     CHECK(load_error().find("truncated") != std::string::npos);
@@ -731,15 +751,39 @@ TEST_CASE("save_lm / load_lm round-trip; truncated, foreign and mismatched files
   write(wrong);
   CHECK(load_error().find("wrong magic") != std::string::npos);
   wrong = bytes;
-  wrong[8] = 2;  // version 2
+  wrong[8] = 3;  // version 3
   write(wrong);
-  CHECK(load_error().find("version 2") != std::string::npos);
+  CHECK(load_error().find("version 3") != std::string::npos);
+  // A version 1 file (no budget section) still loads.
+  attnsel::save_lm(lm, path, &tok);
+  std::string v1;
+  {
+    std::ifstream in(path, std::ios::binary);
+    v1.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  v1[8] = 1;
+  v1.resize(v1.size() - 8);  // drop the (empty) budget section's count
+  write(v1);
+  {
+    auto old = attnsel::load_lm<float>(path);
+    CHECK(old.model.forward(ids, 5) == expected);
+    CHECK(old.budgets.empty());
+  }
+  write(v1 + "x");
+  CHECK(load_error().find("unexpected bytes after the last tensor") != std::string::npos);
+  // A budget set whose layer count no longer matches (the count of the first set is at a fixed
+  // distance from the end: 3 sets of 2 budgets).
+  wrong = bytes;
+  const std::size_t set3 = bytes.size() - (4 + 9 + 8 + 16 + 16);  // the last set: "selective", 2 budgets, 2 doubles
+  wrong[set3 + 4 + 9] = 3;
+  write(wrong);
+  CHECK(load_error().find("has 3 budgets for 2 layers") != std::string::npos);
   wrong = bytes;
   wrong[16] = 10;  // vocab 10: the tensors no longer fit
   write(wrong);
   CHECK(load_error().find("is 9x8, the model's is 10x8") != std::string::npos);
   write(bytes + "x");
-  CHECK(load_error().find("unexpected bytes") != std::string::npos);
+  CHECK(load_error().find("unexpected bytes after the budget sets") != std::string::npos);
   fs::remove_all(dir);
   CHECK_THROWS_AS(attnsel::load_lm<float>(path), attnsel::parse_error);
 }

@@ -8,7 +8,7 @@
 /// The file is little-endian binary:
 ///
 ///     magic      8 bytes  "ATTNSLM" followed by a zero byte
-///     version    u32      1
+///     version    u32      2 (files of version 1, which end after the tensors, still load)
 ///     scalar     u32      bytes per stored value: 4 (float) or 8 (double)
 ///     config     i64 vocab, context, layers, heads, width, head_dim, mlp_ratio;
 ///                u8 tied_embeddings, u8 selective; u64 count + count × i64 selector_heads;
@@ -16,6 +16,8 @@
 ///     symbols    u64 length + bytes: the tokenizer's vocabulary (length 0: none saved)
 ///     tensors    u64 count, then per tensor: u32 name length, name bytes, i64 rows, i64 cols,
 ///                rows·cols values, row-major
+///     budgets    (version 2) u64 count, then per set: u32 policy length, policy bytes, u64 layers,
+///                layers × i64 budgets (0 = unbounded), f64 tolerance, f64 validation perplexity
 ///
 /// Loading checks every field and each tensor's name and shape against the model the config
 /// builds, and throws attnsel::parse_error (file, 0, 0, what and where) on a truncated file, a
@@ -40,7 +42,7 @@ namespace detail {
 namespace lmio {
 
 constexpr char magic[8] = {'A', 'T', 'T', 'N', 'S', 'L', 'M', '\0'};
-constexpr std::uint32_t version = 1;
+constexpr std::uint32_t version = 2;
 
 inline bool little_endian() {
   const std::uint16_t one = 1;
@@ -103,11 +105,34 @@ class Reader {
 }  // namespace lmio
 }  // namespace detail
 
-/// Writes `model` (its config and every parameter, as T) and, when given, the tokenizer's
-/// vocabulary to `path`. @throws std::runtime_error when the file cannot be written.
+/// Per-layer cache budgets stored with a model (for example the result of `fit_budgets`), so
+/// that a decoder can use them later (`LoadedLM::budgets_for`).
+struct SavedBudgets {
+  std::string policy;          ///< the eviction policy they were fitted for: an `evict::*::name`
+  std::vector<Index> budgets;  ///< one per layer; 0 = unbounded
+  double tolerance = 0;        ///< the relative perplexity tolerance of the fit
+  double perplexity = 0;       ///< the validation perplexity with these budgets
+};
+
+/// Writes `model` (its config and every parameter, as T), when given the tokenizer's vocabulary,
+/// and any budget sets to `path`.
+/// @throws std::invalid_argument for a budget set with a policy name of 0 or more than 64
+///         characters, a number of budgets other than the model's layers, or a budget of 1 or < 0;
+///         std::runtime_error when the file cannot be written.
 template <class T>
-void save_lm(TransformerLM<T>& model, const std::string& path, const CharTokenizer* tokenizer = nullptr) {
+void save_lm(TransformerLM<T>& model, const std::string& path, const CharTokenizer* tokenizer = nullptr,
+             const std::vector<SavedBudgets>& budgets = {}) {
   namespace io = detail::lmio;
+  for (std::size_t k = 0; k < budgets.size(); ++k) {
+    const SavedBudgets& b = budgets[k];
+    detail::require(!b.policy.empty() && b.policy.size() <= 64, "attnsel::save_lm", "budget set ", k, " has policy name '",
+                    b.policy, "', expected 1 to 64 characters");
+    detail::require(Index(b.budgets.size()) == model.config().layers, "attnsel::save_lm", "budget set ", k, " ('", b.policy,
+                    "') has ", b.budgets.size(), " budgets, expected one per layer (", model.config().layers, ")");
+    for (std::size_t l = 0; l < b.budgets.size(); ++l)
+      detail::require(b.budgets[l] == 0 || b.budgets[l] >= 2, "attnsel::save_lm", "budget set ", k, " ('", b.policy,
+                      "') holds ", b.budgets[l], " for layer ", l, ", expected 0 (unbounded) or >= 2");
+  }
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -137,6 +162,15 @@ void save_lm(TransformerLM<T>& model, const std::string& path, const CharTokeniz
       w.put<std::int64_t>(std::int64_t(v.cols()));
       for (Index i = 0; i < v.size(); ++i) w.put<T>(v.data()[i]);
     }
+    w.put<std::uint64_t>(budgets.size());
+    for (const SavedBudgets& b : budgets) {
+      w.put<std::uint32_t>(std::uint32_t(b.policy.size()));
+      w.bytes(b.policy);
+      w.put<std::uint64_t>(b.budgets.size());
+      for (Index v : b.budgets) w.put<std::int64_t>(std::int64_t(v));
+      w.put<double>(b.tolerance);
+      w.put<double>(b.perplexity);
+    }
     out.flush();
     if (!out) {
       out.close();
@@ -150,11 +184,18 @@ void save_lm(TransformerLM<T>& model, const std::string& path, const CharTokeniz
   }
 }
 
-/// A model and the tokenizer saved with it (vocab_size() == 0 when none was saved).
+/// A model, the tokenizer saved with it (vocab_size() == 0 when none was saved) and its budget sets.
 template <class T>
 struct LoadedLM {
   TransformerLM<T> model;
   CharTokenizer tokenizer;
+  std::vector<SavedBudgets> budgets;
+  /// The last budget set saved for `policy`, or nullptr.
+  const SavedBudgets* budgets_for(const std::string& policy) const {
+    for (auto it = budgets.rbegin(); it != budgets.rend(); ++it)
+      if (it->policy == policy) return &*it;
+    return nullptr;
+  }
 };
 
 /// Reads a file written by `save_lm` (with either scalar type).
@@ -168,8 +209,8 @@ LoadedLM<T> load_lm(const std::string& path) {
   const std::string m = r.bytes(8, "the magic number");
   if (std::memcmp(m.data(), io::magic, 8) != 0) r.fail("not an attnsel model file (wrong magic number)");
   const std::uint32_t version = r.get<std::uint32_t>("the version");
-  if (version != io::version)
-    r.fail("file format version " + std::to_string(version) + ", this attnsel reads version " + std::to_string(io::version));
+  if (version < 1 || version > io::version)
+    r.fail("file format version " + std::to_string(version) + ", this attnsel reads versions 1 to " + std::to_string(io::version));
   const std::uint32_t scalar = r.get<std::uint32_t>("the scalar size");
   if (scalar != 4 && scalar != 8) r.fail("scalar size " + std::to_string(scalar) + ", expected 4 or 8");
   TransformerConfig c;
@@ -198,7 +239,7 @@ LoadedLM<T> load_lm(const std::string& path) {
            std::to_string(c.width) + ")");
   const std::uint64_t nsym = r.get<std::uint64_t>("the tokenizer's length");
   const std::string symbols = r.bytes(nsym, "the tokenizer's symbols");
-  LoadedLM<T> out{TransformerLM<T>(c), CharTokenizer()};
+  LoadedLM<T> out{TransformerLM<T>(c), CharTokenizer(), {}};
   if (!symbols.empty()) {
     try {
       out.tokenizer = CharTokenizer::from_symbols(symbols);
@@ -225,7 +266,31 @@ LoadedLM<T> load_lm(const std::string& path) {
     for (Index i = 0; i < v.size(); ++i)
       v.data()[i] = scalar == 4 ? T(r.get<float>("tensor values")) : T(r.get<double>("tensor values"));
   }
-  if (!r.at_end()) r.fail("unexpected bytes after the last tensor");
+  if (version >= 2) {
+    const std::uint64_t sets = r.get<std::uint64_t>("the number of budget sets");
+    if (sets > 1024) r.fail("the file claims " + std::to_string(sets) + " budget sets");
+    for (std::uint64_t k = 0; k < sets; ++k) {
+      SavedBudgets b;
+      const std::uint32_t len = r.get<std::uint32_t>("a budget set's policy name length");
+      if (len == 0 || len > 64) r.fail("budget set " + std::to_string(k) + " has a policy name of " + std::to_string(len) + " bytes");
+      b.policy = r.bytes(len, "a budget set's policy name");
+      const std::uint64_t n = r.get<std::uint64_t>("a budget set's layer count");
+      if (n != std::uint64_t(c.layers))
+        r.fail("budget set " + std::to_string(k) + " ('" + b.policy + "') has " + std::to_string(n) + " budgets for " +
+               std::to_string(c.layers) + " layers");
+      for (std::uint64_t l = 0; l < n; ++l) {
+        const std::int64_t v = r.get<std::int64_t>("a budget");
+        if (v != 0 && (v < 2 || v > (std::int64_t(1) << 40)))
+          r.fail("budget set " + std::to_string(k) + " ('" + b.policy + "') holds " + std::to_string(v) + " for layer " +
+                 std::to_string(l) + ", expected 0 (unbounded) or >= 2");
+        b.budgets.push_back(Index(v));
+      }
+      b.tolerance = r.get<double>("a budget set's tolerance");
+      b.perplexity = r.get<double>("a budget set's perplexity");
+      out.budgets.push_back(std::move(b));
+    }
+  }
+  if (!r.at_end()) r.fail(version >= 2 ? "unexpected bytes after the budget sets" : "unexpected bytes after the last tensor");
   return out;
 }
 

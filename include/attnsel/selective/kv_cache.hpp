@@ -101,6 +101,8 @@ Index oldest_non_bos(const CacheState<T>& s) {
 /// go to the oldest. With a finite `threshold`, tokens whose F exceeds it are also dropped after
 /// every step (a memory saving without a fixed budget).
 struct SelectiveF {
+  /// The name budgets fitted for this policy are saved under (lm/serialize.hpp).
+  static constexpr const char* name = "selective";
   double threshold = std::numeric_limits<double>::infinity();
 
   /// @throws std::invalid_argument for a NaN threshold.
@@ -126,6 +128,7 @@ struct SelectiveF {
 /// H2O (Zhang et al., 2023): keep the `recent` newest tokens, evict the token with the lowest
 /// accumulated attention among the others (ties to the oldest). recent = 0 means budget / 2.
 struct H2O {
+  static constexpr const char* name = "h2o";
   Index recent = 0;
 
   /// @throws std::invalid_argument for a negative window.
@@ -148,6 +151,7 @@ struct H2O {
 /// StreamingLLM (Xiao et al., 2024): keep the first `sinks` tokens (attention sinks) and a window
 /// of the most recent ones; evict the oldest token after the sinks.
 struct StreamingLLM {
+  static constexpr const char* name = "streaming";
   Index sinks = 4;
 
   /// @throws std::invalid_argument for a negative number of sinks.
@@ -376,21 +380,21 @@ class KVCache {
     att_[std::size_t(me)] = T(0);
     ++size_;
     const Index n = size_;
-    T* logits = logits_.data();
+    // One head's cached keys (values) are an n × d block of rows with stride H·d: the logits are
+    // a matrix-vector product with it and the output one with its transpose.
+    using Rows = Eigen::Map<const RowMatrix<T>, 0, Eigen::OuterStride<>>;
+    using Vec = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>;
+    using ConstVec = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
+    Vec logits(logits_.data(), n), att(att_.data(), n);
     for (Index h = 0; h < H; ++h) {
-      const T* qh = q + h * d;
-      for (Index s = 0; s < n; ++s) {
-        const T raw = scale_ * simd::dot(qh, keys_.row(s).data() + h * d, std::size_t(d));
-        if (h == o_.selector_head) raw_[std::size_t(s)] = raw;
-        logits[s] = o_.selective ? raw - f_[std::size_t(s)] : raw;
-      }
-      simd::softmax(logits, logits, std::size_t(n));
-      T* oh = out + h * dv;
-      std::fill(oh, oh + dv, T(0));
-      for (Index s = 0; s < n; ++s) {
-        simd::axpy(logits[s], values_.row(s).data() + h * dv, oh, std::size_t(dv));
-        att_[std::size_t(s)] += logits[s];
-      }
+      const Rows keys(keys_.data() + h * d, n, d, Eigen::OuterStride<>(H * d));
+      logits.noalias() = scale_ * (keys * ConstVec(q + h * d, d));
+      if (h == o_.selector_head) Vec(raw_.data(), n) = logits;
+      if (o_.selective) logits -= ConstVec(f_.data(), n);
+      simd::softmax(logits.data(), logits.data(), std::size_t(n));
+      const Rows values(values_.data() + h * dv, n, dv, Eigen::OuterStride<>(H * dv));
+      Vec(out + h * dv, dv).noalias() = values.transpose() * logits;
+      att += logits;
     }
     if (o_.selective)  // this query's votes on every earlier token except BOS
       for (Index s = 0; s < n; ++s)

@@ -1,0 +1,102 @@
+// generate: continues a prompt with a language model saved by train_lm, decoding token by token
+// through per-layer KV caches held to a budget by an eviction policy, and prints the text and the
+// tokens each layer's cache kept.
+//
+//   train_lm --text ~/.cache/attnsel/fortunes/fortunes.txt --steps 1000 --fit-budgets selective --save lm.bin
+//   generate --model lm.bin --prompt "The " --tokens 200 --budget auto --policy selective
+//   generate --model lm.bin --prompt "The " --tokens 200 --budget 32 --policy streaming
+//
+// --budget auto: the budgets fitted on validation and saved with the model for --policy;
+// --budget K: K tokens in every layer; --budget none: full caches.
+#include <attnsel/attnsel.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/lm_decoding.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Generate text with a saved language model, through KV caches pruned to a budget."};
+  std::string model_path, prompt, budget = "none", policy = "selective";
+  int tokens = 200;
+  double temperature = 1.0;
+  std::uint64_t seed = 1;
+  app.add_option("--model", model_path, "a model saved by train_lm --save (a text model)")->required();
+  app.add_option("--prompt", prompt, "the text to continue (characters of the model's vocabulary)")->required();
+  app.add_option("--tokens", tokens, "characters to generate")->capture_default_str()->check(CLI::Range(1, 1 << 24));
+  app.add_option("--budget", budget, "auto (the budgets saved with the model), K (tokens per layer) or none")
+      ->capture_default_str();
+  app.add_option("--policy", policy, "the eviction policy: selective, h2o or streaming")->capture_default_str();
+  app.add_option("--temperature", temperature, "sampling temperature (0: always the most likely character)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
+  app.add_option("--seed", seed, "seed of the sampling")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  try {
+    using T = float;
+    const attnsel::LoadedLM<T> loaded = attnsel::load_lm<T>(model_path);
+    const attnsel::TransformerConfig& c = loaded.model.config();
+    if (loaded.tokenizer.vocab_size() == 0)
+      throw std::invalid_argument("--model: '" + model_path + "' holds no tokenizer (a Variable Assignment model?)");
+    if (prompt.empty()) throw std::invalid_argument("--prompt: the prompt is empty, give at least one character");
+    std::vector<std::int32_t> ids;
+    try {
+      ids = loaded.tokenizer.encode(prompt);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string("--prompt: ") + e.what());
+    }
+    std::vector<attnsel::Index> budgets;  // empty: unbounded
+    std::string how = "full caches";
+    if (budget == "auto") {
+      examples::with_policy(policy, "--policy", [](auto) {});
+      const attnsel::SavedBudgets* saved = loaded.budgets_for(policy);
+      if (!saved) {
+        std::string have;
+        for (const auto& b : loaded.budgets) have += (have.empty() ? "" : ", ") + b.policy;
+        throw std::invalid_argument("--budget auto: '" + model_path + "' holds no budgets for policy '" + policy +
+                                    "' (it holds: " + (have.empty() ? "none" : have) +
+                                    "); fit them with train_lm --fit-budgets " + policy + " --save");
+      }
+      budgets = saved->budgets;
+      char line[160];
+      std::snprintf(line, sizeof line, "budgets fitted on validation (tolerance %g, validation perplexity %.3f)",
+                    saved->tolerance, saved->perplexity);
+      how = line;
+    } else if (budget != "none") {
+      std::size_t used = 0;
+      long long k = -1;
+      try {
+        k = std::stoll(budget, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != budget.size() || k < 2)
+        throw std::invalid_argument("--budget is '" + budget + "', expected auto, none or a number of tokens >= 2");
+      budgets.assign(std::size_t(c.layers), attnsel::Index(k));
+      how = "a budget of " + budget + " tokens per layer";
+    }
+    examples::with_policy(policy, "--policy", [&](auto pol) {
+      attnsel::LMDecoder<T, decltype(pol)> dec(loaded.model, budgets, pol);
+      attnsel::Rng rng(seed);
+      const std::vector<std::int32_t> out = examples::sample_tokens(dec, c.context, ids, tokens, temperature, rng);
+      std::printf("%s%s\n\n", prompt.c_str(), loaded.tokenizer.decode(out).c_str());
+      const attnsel::LMCacheUsage u = dec.usage();
+      std::printf("caches (%s policy, %s), after %lld positions:\n", policy.c_str(), how.c_str(), (long long)dec.position());
+      for (attnsel::Index l = 0; l < c.layers; ++l) {
+        const attnsel::Index b = dec.budgets()[std::size_t(l)];
+        std::printf("  layer %lld: keeps %lld tokens (%zu bytes), budget %s\n", (long long)l, (long long)u.tokens[std::size_t(l)],
+                    u.bytes[std::size_t(l)], b == 0 ? "none" : std::to_string(b).c_str());
+      }
+      std::printf("  total: %lld tokens, %zu bytes; full caches would hold %lld tokens\n", (long long)u.total_tokens,
+                  u.total_bytes, (long long)(dec.position() * c.layers));
+    });
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "generate: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
