@@ -8,7 +8,7 @@
 #    tokens / context), the peak learning rates chosen on validation by benchmarks/lm_text.sh
 #    (results/lm_text.md: 2e-3 standard, 4e-3 selective; the memory-loss models take selective's).
 #    Also a Selective Attention model of Variable Assignment (3 variables, length 64; the setting and
-#    learning rate of results/lm_variable_assignment.md), seeds 1..--seeds. Runs go --jobs at a time,
+#    learning rate of results/lm_variable_assignment.md), seeds 1..--va-seeds (default --seeds). Runs go --jobs at a time,
 #    one thread each. A model is kept in --models (default build-bench/lm_pruning_models) with its
 #    command line and output, and reused when the command line is the same.
 # 2. For every text model and every policy (SelectiveF, H2O, StreamingLLM; the standard models
@@ -20,13 +20,13 @@
 #    accuracy vs a uniform budget. Then decode speed at the largest context, full caches vs budgets.
 # 3. Prints a markdown report on stdout (benchmarks/lm_pruning_report.py) and draws perplexity vs
 #    kept memory into --plot (and Variable Assignment accuracy vs budget next to it).
-#   bash benchmarks/lm_pruning.sh [--contexts 256,512] [--seeds 3] [--long-seeds N] [--steps 1000] [--tokens-per-step 4096]
+#   bash benchmarks/lm_pruning.sh [--contexts 256,512] [--seeds 3] [--long-seeds N] [--va-seeds N] [--steps 1000] [--tokens-per-step 4096]
 #       [--memory-loss 0.1] [--jobs 2] [--models DIR] [--plot FILE.png] [--shrink 0.5] [--fit-tokens 4096]
 #       [--test-tokens 16384] [--tolerances 0,0.0025,0.005,0.01] [--train-only]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
-contexts="256,512" seeds=3 long_seeds="" steps=1000 tokens=4096 memory_loss=0.1 jobs=2 train_only=0
+contexts="256,512" seeds=3 long_seeds="" va_seeds="" steps=1000 tokens=4096 memory_loss=0.1 jobs=2 train_only=0
 shrink=0.5 fit_tokens=4096 test_tokens=16384 tolerances=0,0.0025,0.005,0.01 va_budgets=64,48,32,24,16,12,8,6,4,2
 build="$root/build-bench"
 models="$build/lm_pruning_models"
@@ -36,6 +36,7 @@ while [ $# -gt 0 ]; do
     --contexts) contexts="$2"; shift 2 ;;
     --seeds) seeds="$2"; shift 2 ;;
     --long-seeds) long_seeds="$2"; shift 2 ;;
+    --va-seeds) va_seeds="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
     --tokens-per-step) tokens="$2"; shift 2 ;;
     --memory-loss) memory_loss="$2"; shift 2 ;;
@@ -62,6 +63,7 @@ fi
 mkdir -p "$models"
 IFS=',' read -r -a clist <<<"$contexts"
 [ -n "$long_seeds" ] || long_seeds="$seeds"
+[ -n "$va_seeds" ] || va_seeds="$seeds"
 seeds_at() { [ "$1" = "${clist[0]}" ] && echo "$seeds" || echo "$long_seeds"; }  # seeds of context $1
 
 # 1. Training. One line per model: NAME, then the train_lm arguments.
@@ -78,7 +80,7 @@ model_lines() {
       done
     done
   done
-  for ((s = 1; s <= seeds; ++s)); do
+  for ((s = 1; s <= va_seeds; ++s)); do
     echo "va_selective_s$s --task variable-assignment --variables 3 --context 64 --layers 2 --heads 2 --head-dim 32 --width 64 --selective on --steps 3000 --batch 32 --lr 3e-3 --warmup 300 --eval-every 0 --eval-windows 256 --seed $s"
   done
 }
@@ -105,19 +107,34 @@ fi
 #    tokens and the reports --test-tokens test tokens (windows of the model's context).
 fits="$(mktemp -d)"
 trap 'rm -rf "$fits"' EXIT
-prune_line() {  # prune_line NAME CONTEXT [lm_pruning options]: the command of one model's fit
-  local name="$1" c="$2"
+# A fit's output is kept in MODELS/fits/ with a key (the hashes of the lm_pruning binary and of the
+# model file, and the command line) and reused when the key is the same (and the model file it
+# saved with budgets is still there).
+mkdir -p "$models/fits"
+prune_line() {  # prune_line NAME CONTEXT [lm_pruning options]: the command of one model's fit (or a copy)
+  local name="$1" c="$2" cmd key
   shift 2
-  printf 'OMP_NUM_THREADS=1 %q --model %q --curve-points 6 --shrink %s --fit-windows %s --test-windows %s --tolerances %s %s > %q 2>/dev/null && echo "fitted: %s" >&2\n' \
-    "$build/benchmarks/lm_pruning" "$models/$name.bin" "$shrink" $((fit_tokens / c)) $((test_tokens / c)) "$tolerances" \
-    "$*" "$fits/$name.tsv" "$name"
+  cmd="$(printf 'OMP_NUM_THREADS=1 %q --model %q --curve-points 6 --shrink %s --fit-windows %s --test-windows %s --tolerances %s %s' \
+    "$build/benchmarks/lm_pruning" "$models/$name.bin" "$shrink" $((fit_tokens / c)) $((test_tokens / c)) "$tolerances" "$*")"
+  key="$(sha256sum "$build/benchmarks/lm_pruning" "$models/$name.bin" | cut -d' ' -f1 | tr '\n' ' ')$cmd"
+  local saved="" a prev=""
+  for a in "$@"; do [ "$prev" = --save-budgets ] && saved="$a"; prev="$a"; done
+  if [ -f "$models/fits/$name.tsv" ] && [ "$(cat "$models/fits/$name.key" 2>/dev/null)" = "$key" ] &&
+    { [ -z "$saved" ] || [ -f "$saved" ]; }; then
+    echo "reusing the fit of $name (same binary, model and command line)" >&2
+    cp "$models/fits/$name.tsv" "$fits/$name.tsv"
+    return
+  fi
+  printf '%s\n' "$key" >"$models/fits/$name.key.new"
+  printf '%s > %q 2>/dev/null && cp %q %q && mv %q %q && echo "fitted: %s" >&2\n' "$cmd" "$fits/$name.tsv" \
+    "$fits/$name.tsv" "$models/fits/$name.tsv" "$models/fits/$name.key.new" "$models/fits/$name.key" "$name"
 }
-run_queue() { [ -s "$1" ] && xargs -P "$jobs" -d '\n' -n 1 bash -c <"$1"; }
+run_queue() { if [ -s "$1" ]; then xargs -P "$jobs" -d '\n' -n 1 bash -c <"$1"; fi; }
 : >"$fits/queue1.txt"
 for c in "${clist[@]}"; do
   for ((s = 1; s <= $(seeds_at "$c"); ++s)); do prune_line "text_c${c}_standard_s$s" "$c" --text "$text" --policies h2o,streaming; done
 done >>"$fits/queue1.txt"
-for ((s = 1; s <= seeds; ++s)); do
+for ((s = 1; s <= va_seeds; ++s)); do
   prune_line "va_selective_s$s" 64 --task variable-assignment --variables 3 --policies selective,h2o,streaming --budgets "$va_budgets"
 done >>"$fits/queue1.txt"
 run_queue "$fits/queue1.txt"

@@ -74,14 +74,16 @@ print(f"Budgets: per layer, fitted on validation ({fit_tokens} tokens: the first
       "tokens, evict the lowest accumulated attention among the rest; StreamingLLM: 4 sink tokens + the most recent). "
       f"Every number below the fit is measured on the test part ({test_tokens} tokens, windows of the context) by "
       "honest decoding: each position's logits come from the pruned caches. Kept tokens = Σ over layers of the "
-      "budget (per sequence); reduction = context × layers ÷ kept tokens. Means over seeds.")
+      "budget (per sequence); reduction = context × layers ÷ kept tokens. Means over the seeds of each context "
+      "(the table below says how many); validation perplexities in the tables are train_lm's (64 windows) in the "
+      "first table and the fit windows' elsewhere.")
 print()
 
 # 1. Unpruned models.
 print("### Unpruned models")
 print()
-print("| context | model | validation perplexity | test perplexity (forward) | test perplexity (decoding) |")
-print("|---|---|---|---|---|")
+print("| context | model | seeds | validation perplexity | test perplexity (forward) | test perplexity (decoding) |")
+print("|---|---|---|---|---|---|")
 unpruned_test = {}
 for c in contexts:
     for kind, label in KINDS.items():
@@ -96,7 +98,7 @@ for c in contexts:
             d.append(float(r[0][3]))
         if d:
             unpruned_test[(c, kind)] = d
-            print(f"| {c} | {label} | {fmt_ms(v)} | {fmt_ms(t)} | {fmt_ms(d)} |")
+            print(f"| {c} | {label} | {len(d)} | {fmt_ms(v)} | {fmt_ms(t)} | {fmt_ms(d)} |")
 print()
 
 
@@ -150,7 +152,9 @@ print()
 print("The selective models' budgets fitted down to the standard models' unpruned validation perplexity "
       "(mean over seeds, on the fit windows); test perplexity of the pruned selective model next to the unpruned "
       "standard model's. \"at the floor\": every layer reached the minimum budget (2 tokens: the first token and "
-      "the newest) while still below the target.")
+      "the newest) while still below the target. For scale, the paper (Leviathan et al., ICLR 2025, ~100M-parameter "
+      "models on C4) reports 16×, 25× and 47× less attention memory at contexts 512, 1024 and 2048 at the same "
+      "validation perplexity as its baseline without Selective Attention.")
 print()
 print("| context | model | policy | kept tokens | reduction | test perplexity, pruned | standard, unpruned | budgets per layer (seed 1) |")
 print("|---|---|---|---|---|---|---|---|")
