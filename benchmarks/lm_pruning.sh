@@ -21,13 +21,13 @@
 # 3. Prints a markdown report on stdout (benchmarks/lm_pruning_report.py) and draws perplexity vs
 #    kept memory into --plot (and Variable Assignment accuracy vs budget next to it).
 #   bash benchmarks/lm_pruning.sh [--contexts 256,512] [--seeds 3] [--long-seeds N] [--va-seeds N] [--steps 1000] [--tokens-per-step 4096]
-#       [--memory-loss 0.1] [--jobs 2] [--models DIR] [--plot FILE.png] [--shrink 0.5] [--fit-tokens 4096]
+#       [--memory-loss 0.1] [--jobs 2] [--models DIR] [--plot FILE.png] [--shrink 0.5] [--fit-tokens 8192]
 #       [--test-tokens 16384] [--tolerances 0,0.0025,0.005,0.01] [--train-only]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 contexts="256,512" seeds=3 long_seeds="" va_seeds="" steps=1000 tokens=4096 memory_loss=0.1 jobs=2 train_only=0
-shrink=0.5 fit_tokens=4096 test_tokens=16384 tolerances=0,0.0025,0.005,0.01 va_budgets=64,48,32,24,16,12,8,6,4,2
+shrink=0.5 fit_tokens=8192 test_tokens=16384 tolerances=0,0.0025,0.005,0.01 va_budgets=64,48,32,24,16,12,8,6,4,2
 build="$root/build-bench"
 models="$build/lm_pruning_models"
 plot="$root/benchmarks/results/lm_pruning.png"

@@ -75,12 +75,14 @@ print(f"Budgets: per layer, fitted on validation ({fit_tokens} tokens: the first
       f"Every number below the fit is measured on the test part ({test_tokens} tokens, windows of the context) by "
       "honest decoding: each position's logits come from the pruned caches. Kept tokens = Σ over layers of the "
       "budget (per sequence); reduction = context × layers ÷ kept tokens. Means over the seeds of each context "
-      "(the table below says how many); validation perplexities in the tables are train_lm's (64 windows) in the "
-      "first table and the fit windows' elsewhere.")
+      "(the table below says how many).")
 print()
 
 # 1. Unpruned models.
 print("### Unpruned models")
+print()
+print("Validation and test perplexity (forward): what train_lm printed after training (64 windows of each part); "
+      "test perplexity (decoding): the test tokens of this protocol decoded with full caches.")
 print()
 print("| context | model | seeds | validation perplexity | test perplexity (forward) | test perplexity (decoding) |")
 print("|---|---|---|---|---|---|")
