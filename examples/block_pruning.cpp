@@ -47,7 +47,18 @@ attnsel::PruningMethod parse_method(const std::string& m) {
 
 std::vector<Index> parse_hidden(const std::string& s) {
   std::vector<Index> out;
-  for (const auto& p : CLI::detail::split(s, ',')) out.push_back(std::stoll(p));
+  for (const auto& p : CLI::detail::split(s, ',')) {
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(p, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != p.size() || v < 1 || v > (1 << 20))
+      throw std::invalid_argument("--hidden is '" + s + "', expected comma-separated widths in [1, 1048576] such as 512,256");
+    out.push_back(Index(v));
+  }
   return out;
 }
 

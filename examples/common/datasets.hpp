@@ -4,6 +4,9 @@
 
 #include <attnsel/attnsel.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <limits>
@@ -60,7 +63,24 @@ attnsel::Dataset<T> load_table(const std::string& name_or_path, std::string labe
   attnsel::CsvOptions opt;
   opt.label = label;
   opt.task = task;
-  return attnsel::read_csv<T>(path, opt);
+  attnsel::Dataset<T> d = attnsel::read_csv<T>(path, opt);
+  if (task == attnsel::Task::classification) {
+    // A numeric label with fractional values, or with more distinct values than a quarter of the
+    // rows (fewer than four examples a class on average), is a regression target read as classes.
+    const std::string shown = label.empty() ? std::string("the last column") : "'" + label + "'";
+    for (const std::string& c : d.classes) {
+      char* end = nullptr;
+      const double v = std::strtod(c.c_str(), &end);
+      if (end != c.c_str() && *end == '\0' && std::isfinite(v) && v != std::floor(v))
+        throw std::invalid_argument("the label " + shown + " of '" + name_or_path + "' holds the value " + c +
+                                    ", not a class: a regression target? pass --task regression");
+    }
+    if (d.class_count() > std::max<attnsel::Index>(2, d.rows() / 4))
+      throw std::invalid_argument("the label " + shown + " of '" + name_or_path + "' has " + std::to_string(d.class_count()) +
+                                  " distinct values over " + std::to_string(d.rows()) +
+                                  " rows, too many for classes: a regression target? pass --task regression");
+  }
+  return d;
 }
 
 /// Writes features and target as CSV with a header (for peer scripts).
