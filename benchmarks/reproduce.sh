@@ -49,7 +49,7 @@ threads_before|1,2|script:benchmarks/threads.sh --rev d4b24e2|timing
 torch_lm|2|script:benchmarks/peers/torch_lm.sh --context 256 --layers 4 --heads 4 --width 128 --batch 16 --steps 20|timing
 lm_variable_assignment|2|script:benchmarks/lm_variable_assignment.sh --steps 3000 --seeds 3 --lr-grid 1e-3,3e-3,6e-3
 lm_text|2|script:benchmarks/lm_text.sh --steps 1000 --seeds 3 --lr-grid 1e-3,2e-3,4e-3 --search-steps 200|timing
-lm_pruning|1|script:benchmarks/lm_pruning.sh --contexts 256,512 --seeds 3 --long-seeds 1 --steps 1000 --fit-tokens 8192|timing
+lm_pruning|1|script:benchmarks/lm_pruning.sh --contexts 256,512 --seeds 3 --long-seeds 3 --steps 1000 --fit-tokens 8192|timing
 LIST
 }
 
