@@ -41,6 +41,8 @@
 #include <string>
 #include <vector>
 
+#include "../examples/common/lm_decoding.hpp"
+
 namespace {
 
 using T = float;
@@ -155,13 +157,10 @@ void speed(const attnsel::LoadedLM<T>& loaded, const std::vector<std::int32_t>& 
   for (const auto& b : loaded.budgets) runs.push_back({b.policy, b.budgets, {}});
   for (int r = 0; r < repeats; ++r)
     for (Run& run : runs) {
-      std::vector<double> t;
-      if (run.label == "full" || run.label == attnsel::evict::SelectiveF::name)
-        t = step_times(loaded.model, tokens, run.budgets, attnsel::evict::SelectiveF{});
-      else if (run.label == attnsel::evict::H2O::name)
-        t = step_times(loaded.model, tokens, run.budgets, attnsel::evict::H2O{});
-      else
-        t = step_times(loaded.model, tokens, run.budgets, attnsel::evict::StreamingLLM{});
+      // Full caches run with SelectiveF (with no budget nothing is evicted, whatever the policy).
+      std::vector<double> t = examples::with_policy(run.label == "full" ? "selective" : run.label, "--speed", [&](auto policy) {
+        return step_times(loaded.model, tokens, run.budgets, policy);
+      });
       run.rounds.push_back(std::move(t));
     }
   std::vector<Index> edges{0};
@@ -256,14 +255,7 @@ int main(int argc, char** argv) {
     std::stringstream list(policies);
     for (std::string p; std::getline(list, p, ',');) {
       std::fprintf(stderr, "%s: %s\n", model_path.c_str(), p.c_str());
-      if (p == "selective")
-        run_policy(s, p, attnsel::evict::SelectiveF{});
-      else if (p == "h2o")
-        run_policy(s, p, attnsel::evict::H2O{});
-      else if (p == "streaming")
-        run_policy(s, p, attnsel::evict::StreamingLLM{});
-      else
-        throw std::invalid_argument("--policies: unknown policy '" + p + "' (selective, h2o, streaming)");
+      examples::with_policy(p, "--policies", [&](auto policy) { run_policy(s, p, policy); });
     }
     if (!save_budgets.empty()) attnsel::save_lm(loaded.model, save_budgets, &loaded.tokenizer, fitted);
   } catch (const std::exception& e) {
