@@ -30,12 +30,43 @@ endif()
 
 include("${CMAKE_CURRENT_LIST_DIR}/attnselXsimdXtl.cmake")
 
-# zlib is optional: the IDX reader (data/idx.hpp) uses it for gzip files when it is there.
+# zlib is optional: the IDX reader (data/idx.hpp) inflates gzip files with it. An explicit switch,
+# the same for every TU that links attnsel::attnsel (the target defines ATTNSEL_WITH_ZLIB=0 or 1).
 if(NOT TARGET ZLIB::ZLIB)
   find_package(ZLIB QUIET)
 endif()
 if(TARGET ZLIB::ZLIB)
-  set(ATTNSEL_WITH_ZLIB ON)
+  set(_attnsel_zlib_default ON)
 else()
-  set(ATTNSEL_WITH_ZLIB OFF)
+  set(_attnsel_zlib_default OFF)
+endif()
+option(ATTNSEL_WITH_ZLIB "Read gzip-compressed IDX files (links zlib into attnsel::attnsel)" ${_attnsel_zlib_default})
+if(ATTNSEL_WITH_ZLIB AND NOT TARGET ZLIB::ZLIB)
+  message(FATAL_ERROR "ATTNSEL_WITH_ZLIB is ON but zlib was not found (Debian: apt-get install zlib1g-dev), "
+    "or turn it off: -DATTNSEL_WITH_ZLIB=OFF")
+endif()
+
+# OpenMP: attnsel's parallel paths (and Eigen's products) use it. Consumers get it through the
+# target by default, so a project that vendors attnsel runs them on all cores; ATTNSEL_OPENMP=OFF
+# leaves threading to the consumer.
+option(ATTNSEL_OPENMP "Link OpenMP into attnsel::attnsel when it is found (threads for consumers)" ON)
+set(ATTNSEL_WITH_OPENMP OFF)
+# Not under ThreadSanitizer: libgomp is not TSan-instrumented, its barriers would show as races.
+if(ATTNSEL_OPENMP AND NOT ATTNSEL_SANITIZE_THREAD)
+  if(NOT TARGET OpenMP::OpenMP_CXX)
+    find_package(OpenMP QUIET COMPONENTS CXX)
+  endif()
+  if(TARGET OpenMP::OpenMP_CXX)
+    set(ATTNSEL_WITH_OPENMP ON)
+  endif()
+endif()
+
+# nlohmann-json: only io/json.hpp (saved selections and block masks) needs it; header-only.
+if(NOT TARGET nlohmann_json::nlohmann_json)
+  find_package(nlohmann_json 3 QUIET)
+endif()
+if(TARGET nlohmann_json::nlohmann_json)
+  set(ATTNSEL_WITH_JSON ON)
+else()
+  set(ATTNSEL_WITH_JSON OFF)
 endif()

@@ -19,6 +19,7 @@
 #include <vector>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
+#include "common/cli.hpp"
 #include "common/datasets.hpp"
 #include "common/picture.hpp"
 
@@ -42,7 +43,7 @@ attnsel::PruningMethod parse_method(const std::string& m) {
   if (m == "magnitude") return attnsel::PruningMethod::magnitude;
   if (m == "powerprop") return attnsel::PruningMethod::powerprop;
   if (m == "acdc") return attnsel::PruningMethod::acdc;
-  throw std::invalid_argument("--method is '" + m + "', expected sa++, magnitude, powerprop or acdc");
+  throw examples::usage_error("--method is '" + m + "', expected sa++, magnitude, powerprop or acdc");
 }
 
 std::vector<Index> parse_hidden(const std::string& s) {
@@ -56,7 +57,7 @@ std::vector<Index> parse_hidden(const std::string& s) {
       used = 0;
     }
     if (used == 0 || used != p.size() || v < 1 || v > (1 << 20))
-      throw std::invalid_argument("--hidden is '" + s + "', expected comma-separated widths in [1, 1048576] such as 512,256");
+      throw examples::usage_error("--hidden is '" + s + "', expected comma-separated widths in [1, 1048576] such as 512,256");
     out.push_back(Index(v));
   }
   return out;
@@ -83,7 +84,7 @@ int main(int argc, char** argv) {
   app.add_option("--idx", a.idx_dir, "folder with MNIST-layout IDX files (replaces --data)");
   app.add_option("--method", a.method, "sa++, magnitude, powerprop or acdc")->capture_default_str();
   app.add_option("--sparsity", a.sparsity, "fraction of blocks pruned, in [0, 1)")->capture_default_str();
-  app.add_option("--block", a.block, "block side B (B x B blocks)")->capture_default_str();
+  app.add_option("--block", a.block, "block side B (B x B blocks)")->capture_default_str()->check(CLI::Range(1, 64));
   app.add_option("--hidden", a.hidden, "hidden widths (default 128 for tables, 512,256 for IDX data)");
   app.add_option("--epochs", a.epochs, "training epochs")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--batch", a.batch, "minibatch")->capture_default_str()->check(CLI::Range(1, 1 << 20));
@@ -92,8 +93,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed", a.seed, "seed of the split and the models")->capture_default_str();
   app.add_option("--picture", a.picture, "PNG of the kept blocks (empty: none)")->capture_default_str();
   app.add_flag("--quiet", a.quiet, "no progress bar");
-  CLI11_PARSE(app, argc, argv);
+  if (const int status = examples::parse_command_line(app, argc, argv, "block_pruning"); status >= 0) return status;
   try {
+    if (!(a.sparsity >= 0.0 && a.sparsity < 1.0))
+      throw examples::usage_error("--sparsity is " + CLI::detail::to_string(a.sparsity) + ", expected a fraction in [0, 1)");
     const auto method = parse_method(a.method);
     attnsel::TrainTest<T> split;
     std::string name = a.data;
@@ -178,8 +181,7 @@ int main(int argc, char** argv) {
                   (long long)img.cols());
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "block_pruning: %s\n", e.what());
-    return 1;
+    return examples::report_failure("block_pruning", e);
   }
   return 0;
 }

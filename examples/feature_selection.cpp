@@ -9,6 +9,7 @@
 //   feature_selection --idx ~/.cache/attnsel/mnist --k 50 --epochs 10
 //   feature_selection --data diabetes --task regression --method omp --k 4
 #include <attnsel/attnsel.hpp>
+#include <attnsel/io/json.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -19,6 +20,7 @@
 #include <vector>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
+#include "common/cli.hpp"
 #include "common/datasets.hpp"
 #include "common/feature_selection_args.hpp"
 #include "common/picture.hpp"
@@ -44,7 +46,7 @@ attnsel::Selection<T> select(const Args& a, const attnsel::Dataset<T>& train) {
   }
   if (a.method == "omp" || a.method == "lasso") {
     if (train.task == attnsel::Task::classification && train.class_count() > 2)
-      throw std::invalid_argument("--method " + a.method + " is a linear-regression method: use a regression target or two classes");
+      throw examples::usage_error("--method " + a.method + " is a linear-regression method: use a regression target or two classes");
     const Eigen::MatrixXd X = train.X.cast<double>();
     const Eigen::VectorXd y = train.y.cast<double>();
     const auto s = a.method == "omp" ? attnsel::Selection<double>(attnsel::orthogonal_matching_pursuit(X, y, a.k))
@@ -55,7 +57,7 @@ attnsel::Selection<T> select(const Args& a, const attnsel::Dataset<T>& train) {
     return out;
   }
   if (a.method == "random") return attnsel::random_selection<T>(train.features(), a.k, a.seed);
-  throw std::invalid_argument("--method must be sa, omp, lasso or random, got '" + a.method + "'");
+  throw examples::usage_error("--method must be sa, omp, lasso or random, got '" + a.method + "'");
 }
 
 }  // namespace
@@ -65,8 +67,7 @@ int main(int argc, char** argv) {
   try {
     a = examples::parse_feature_selection_args(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "feature_selection: %s (see --help)\n", e.what());
-    return 2;
+    return examples::report_failure("feature_selection", examples::usage_error(e.what()));
   }
   if (!a.help.empty()) {
     std::fputs(a.help.c_str(), stdout);
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
       examples::write_csv(a.export_dir + "/test.csv", split.test);
     }
     if (a.k < 1 || a.k > split.train.features())
-      throw std::invalid_argument("--k is " + std::to_string(a.k) + ", expected a value in [1, " +
+      throw examples::usage_error("--k is " + std::to_string(a.k) + ", expected a value in [1, " +
                                   std::to_string(split.train.features()) + "] (the number of features)");
     const attnsel::Index side = examples::image_side(split.train.features());
     const bool image = !a.idx_dir.empty() || a.data == "digits";
@@ -99,7 +100,7 @@ int main(int argc, char** argv) {
                 (long long)a.k, a.method.c_str());
 
     const auto t0 = std::chrono::steady_clock::now();
-    const attnsel::Selection<T> s = select(a, split.train);
+    const attnsel::Selection<T> s = attnsel::name_features(select(a, split.train), split.train.feature_names);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("selected in %.2f s, in order (indices:", seconds);
     for (attnsel::Index f : s.features) std::printf(" %lld", (long long)f);
@@ -111,6 +112,11 @@ int main(int argc, char** argv) {
         std::printf("  %2zu. %-22s (row %lld, column %lld)\n", i + 1, name.c_str(), (long long)(f / side), (long long)(f % side));
       else
         std::printf("  %2zu. %s\n", i + 1, name.c_str());
+    }
+
+    if (!a.output.empty()) {
+      attnsel::save_selection(s, a.output);
+      std::printf("selection saved to %s\n", a.output.c_str());
     }
 
     attnsel::RetrainOptions<T> ro;
@@ -125,14 +131,13 @@ int main(int argc, char** argv) {
     std::printf("%s of a model retrained on\n  the %lld selected features: %.4f\n  %lld random features:        %.4f\n  all %lld features:          %.4f\n",
                 metric, (long long)a.k, double(ours), (long long)a.k, double(rnd), (long long)split.train.features(), double(all));
 
-    if (image && side > 0) {
+    if (image && side > 0 && !a.no_picture) {
       const std::string png = a.picture.empty() ? "selected_pixels.png" : a.picture;
       examples::write_selection_png(png, split.train.X, s.features, side, side <= 8 ? 32 : 8);
       std::printf("picture of the selected pixels (red, brighter = earlier) over the mean image: %s\n", png.c_str());
     }
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "feature_selection: %s\n", e.what());
-    return 1;
+    return examples::report_failure("feature_selection", e);
   }
 }

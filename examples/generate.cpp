@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cli.hpp"
 #include "common/lm_decoding.hpp"
 
 int main(int argc, char** argv) {
@@ -35,19 +36,19 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 100.0));
   app.add_option("--seed", seed, "seed of the sampling")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (const int status = examples::parse_command_line(app, argc, argv, "generate"); status >= 0) return status;
   try {
     using T = float;
     const attnsel::LoadedLM<T> loaded = attnsel::load_lm<T>(model_path);
     const attnsel::TransformerConfig& c = loaded.model.config();
     if (loaded.tokenizer.vocab_size() == 0)
-      throw std::invalid_argument("--model: '" + model_path + "' holds no tokenizer (a Variable Assignment model?)");
-    if (prompt.empty()) throw std::invalid_argument("--prompt: the prompt is empty, give at least one character");
+      throw examples::usage_error("--model: '" + model_path + "' holds no tokenizer (a Variable Assignment model?)");
+    if (prompt.empty()) throw examples::usage_error("--prompt: the prompt is empty, give at least one character");
     std::vector<std::int32_t> ids;
     try {
       ids = loaded.tokenizer.encode(prompt);
     } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(std::string("--prompt: ") + e.what());
+      throw examples::usage_error(std::string("--prompt: ") + e.what());
     }
     std::vector<attnsel::Index> budgets;  // empty: unbounded
     std::string how = "full caches";
@@ -57,7 +58,7 @@ int main(int argc, char** argv) {
       if (!saved) {
         std::string have;
         for (const auto& b : loaded.budgets) have += (have.empty() ? "" : ", ") + b.policy;
-        throw std::invalid_argument("--budget auto: '" + model_path + "' holds no budgets for policy '" + policy +
+        throw examples::usage_error("--budget auto: '" + model_path + "' holds no budgets for policy '" + policy +
                                     "' (it holds: " + (have.empty() ? "none" : have) +
                                     "); fit them with train_lm --fit-budgets " + policy + " --save");
       }
@@ -75,7 +76,7 @@ int main(int argc, char** argv) {
         used = 0;
       }
       if (used != budget.size() || k < 2)
-        throw std::invalid_argument("--budget is '" + budget + "', expected auto, none or a number of tokens >= 2");
+        throw examples::usage_error("--budget is '" + budget + "', expected auto, none or a number of tokens >= 2");
       budgets.assign(std::size_t(c.layers), attnsel::Index(k));
       how = "a budget of " + budget + " tokens per layer";
     }
@@ -95,8 +96,7 @@ int main(int argc, char** argv) {
                   u.total_bytes, (long long)(dec.position() * c.layers));
     });
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "generate: %s\n", e.what());
-    return 1;
+    return examples::report_failure("generate", e);
   }
   return 0;
 }

@@ -25,11 +25,17 @@ void usage() {
       "  --help     this text");
 }
 
+/// A bad command-line value: one line "kernel_tour: ... (see --help)", exit status 2, as every
+/// example's usage errors (examples/common/cli.hpp).
+struct usage_error : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
 long parse_long(const char* flag, const char* text) {
   char* end = nullptr;
   const long v = std::strtol(text, &end, 10);
   if (end == text || *end != '\0') {
-    throw std::invalid_argument(std::string("kernel_tour: ") + flag + " expects an integer, got '" + text + "'");
+    throw usage_error(std::string(flag) + " expects an integer, got '" + text + "'");
   }
   return v;
 }
@@ -56,7 +62,8 @@ int main(int argc, char** argv) try {
       return 2;
     }
   }
-  if (n < 1 || n > 1000000) throw std::invalid_argument("kernel_tour: --n must be in [1, 1000000], got " + std::to_string(n));
+  if (n < 1 || n > 1000000) throw usage_error("--n must be in [1, 1000000], got " + std::to_string(n));
+  if (k < 1 || k > n) throw usage_error("--k must be in [1, " + std::to_string(n) + "] (at most --n), got " + std::to_string(k));
 
   std::printf("attnsel %s, kernels on %s (%zu float lanes)\n", ATTNSEL_VERSION_STRING,
               attnsel::simd::arch_name<float>(), attnsel::simd::lanes<float>());
@@ -96,7 +103,10 @@ int main(int argc, char** argv) try {
   for (Eigen::Index c = 0; c < received.cols(); ++c) std::printf(" %.3f", received(received.rows() - 1, c));
   std::printf("\n");
   return 0;
+} catch (const usage_error& e) {
+  std::fprintf(stderr, "kernel_tour: %s (see --help)\n", e.what());
+  return 2;
 } catch (const std::exception& e) {
-  std::fprintf(stderr, "%s\n", e.what());
+  std::fprintf(stderr, "kernel_tour: %s\n", e.what());
   return 1;
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
+#include "common/cli.hpp"
 #include "common/picture.hpp"
 
 namespace {
@@ -107,11 +108,11 @@ int main(int argc, char** argv) {
   app.add_option("--picture", a.picture, "PNG heat map of F (empty: none)")->capture_default_str();
   app.add_option("--picture-tokens", a.picture_tokens, "tokens shown in the heat map")->capture_default_str()->check(CLI::Range(2, 4096));
   app.add_option("--every", a.every, "print the cache every this many steps")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  CLI11_PARSE(app, argc, argv);
+  if (const int status = examples::parse_command_line(app, argc, argv, "selective_attention"); status >= 0) return status;
   try {
     if (a.budget == 0) a.budget = a.vars + 2;
-    if (a.budget < 2) throw std::invalid_argument("--budget is " + std::to_string(a.budget) + ", expected >= 2");
-    if (a.vars > a.dim) throw std::invalid_argument("--vars (" + std::to_string(a.vars) + ") must be <= --dim (" + std::to_string(a.dim) + ")");
+    if (a.budget < 2) throw examples::usage_error("--budget is " + std::to_string(a.budget) + ", expected >= 2");
+    if (a.vars > a.dim) throw examples::usage_error("--vars (" + std::to_string(a.vars) + ") must be <= --dim (" + std::to_string(a.dim) + ")");
     const Sequence s = make_sequence(a);
     std::printf("Selective Attention on a variable-assignment sequence: %lld tokens, %lld variables, %lld heads of size %lld\n",
                 (long long)a.tokens, (long long)a.vars, (long long)a.heads, (long long)a.dim);
@@ -147,8 +148,7 @@ int main(int argc, char** argv) {
     decode("SelectiveF", a, s, full, attnsel::evict::SelectiveF{}, true);
     decode("StreamingLLM", a, s, full, attnsel::evict::StreamingLLM{1}, false);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "selective_attention: %s\n", e.what());
-    return 1;
+    return examples::report_failure("selective_attention", e);
   }
   return 0;
 }

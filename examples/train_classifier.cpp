@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cli.hpp"
 #include "common/datasets.hpp"
 
 #if defined(_OPENMP)
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
   app.add_flag("--batch-norm", batch_norm, "batch-normalise the input inside the model");
   app.add_flag("--quiet", quiet, "no progress bar");
   app.add_option("--export-split", export_dir, "write the standardised train.csv and test.csv here (for peer comparisons)");
-  CLI11_PARSE(app, argc, argv);
+  if (const int status = examples::parse_command_line(app, argc, argv, "train_classifier"); status >= 0) return status;
 
   try {
 #if defined(_OPENMP)
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
     std::vector<attnsel::Index> hidden;
     for (const std::string& h : CLI::detail::split(hidden_text, ',')) {
       const long v = std::stol(h);
-      if (v < 0) throw std::invalid_argument("--hidden: widths must be >= 0, got " + h);
+      if (v < 0) throw examples::usage_error("--hidden: widths must be >= 0, got " + h);
       if (v > 0) hidden.push_back(v);
     }
 
@@ -113,7 +114,6 @@ int main(int argc, char** argv) {
                 double(loss.value(out, Yte)), h.steps, h.seconds, h.seconds / double(h.epochs_run));
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "train_classifier: %s\n", e.what());
-    return 1;
+    return examples::report_failure("train_classifier", e);
   }
 }

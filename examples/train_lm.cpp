@@ -23,6 +23,7 @@
 
 #include <unistd.h>  // isatty: the bar only on a terminal
 
+#include "common/cli.hpp"
 #include "common/lm_decoding.hpp"
 
 int main(int argc, char** argv) {
@@ -91,11 +92,11 @@ int main(int argc, char** argv) {
   app.add_option("--save", save, "write the trained model (and the tokenizer) to this file");
   app.add_option("--curve", curve_csv, "write the learning curve (step, train loss, validation loss, seconds) as CSV");
   app.add_flag("--quiet", quiet, "no progress lines");
-  CLI11_PARSE(app, argc, argv);
+  if (const int status = examples::parse_command_line(app, argc, argv, "train_lm"); status >= 0) return status;
 
   try {
     cfg.selective = selective == "on";
-    if (sample > 0 && task != "text") throw std::invalid_argument("--sample: generating needs a text model (--text)");
+    if (sample > 0 && task != "text") throw examples::usage_error("--sample: generating needs a text model (--text)");
     for (const std::string& name : fit_policies) examples::with_policy(name, "--fit-budgets", [](auto) {});  // before training
     using T = float;
     attnsel::CharTokenizer tok;
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
     attnsel::TokenSplit split;
     std::string what;
     if (task == "text") {
-      if (text.empty()) throw std::invalid_argument("--text: a text file is needed (bash scripts/get_data.sh fortunes)");
+      if (text.empty()) throw examples::usage_error("--text: a text file is needed (bash scripts/get_data.sh fortunes)");
       const std::string corpus = attnsel::read_text_file(text);
       tok = attnsel::CharTokenizer::from_corpus(corpus);
       split = attnsel::split_tokens(tok.encode(corpus), val_fraction, test_fraction);
@@ -214,8 +215,7 @@ int main(int argc, char** argv) {
       std::printf("saved: %s\n", save.c_str());
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "train_lm: %s\n", e.what());
-    return 1;
+    return examples::report_failure("train_lm", e);
   }
   return 0;
 }

@@ -17,7 +17,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="$(nproc 2>/dev/null || echo 2)"
 build="${ATTNSEL_BUILD_DIR:-$root/build}"
 
-packages=(cmake g++ make git libeigen3-dev libxsimd-dev zlib1g-dev catch2 libbenchmark-dev libcli11-dev libstb-dev python3)
+packages=(cmake g++ make git libeigen3-dev libxsimd-dev zlib1g-dev catch2 libbenchmark-dev libcli11-dev libstb-dev nlohmann-json3-dev python3)
 
 deps() {
   local missing=()

@@ -17,12 +17,12 @@ namespace examples {
 
 /// Options of feature_selection, with the defaults the program runs with.
 struct FeatureSelectionArgs {
-  std::string data = "digits", label, idx_dir, method = "sa", task = "classification", picture, export_dir;
+  std::string data = "digits", label, idx_dir, method = "sa", task = "classification", picture, export_dir, output;
   attnsel::Index k = 10;
   int epochs = 60, batch = 64;
   double lr = 5e-3, test_fraction = 0.25;
   std::uint64_t seed = 1;
-  bool quiet = false;
+  bool quiet = false, no_picture = false;
   /// The help text when --help (or -h) was given; the other fields then keep their defaults.
   std::string help;
 };
@@ -46,6 +46,8 @@ inline FeatureSelectionArgs parse_feature_selection_args(std::vector<std::string
   app.add_option("--test-fraction", a.test_fraction, "held-out share of a table (stratified)")->capture_default_str()->check(CLI::Range(0.01, 0.9));
   app.add_option("--seed", a.seed, "seed for the split, the models and the random baseline")->capture_default_str();
   app.add_option("--picture", a.picture, "PNG of the selected pixels (image data; default selected_pixels.png)");
+  app.add_flag("--no-picture", a.no_picture, "do not write the PNG");
+  app.add_option("--output", a.output, "save the selection (indices, names, method) as JSON here");
   app.add_flag("--quiet", a.quiet, "no progress bar");
   app.add_option("--export-split", a.export_dir, "write train.csv and test.csv of the split here (for peer comparisons)");
 

@@ -2,6 +2,7 @@
 // command-line names, and sampling text from a decoder.
 #pragma once
 
+#include "cli.hpp"
 #include <attnsel/attnsel.hpp>
 
 #include <cmath>
@@ -20,7 +21,7 @@ auto with_policy(const std::string& name, const char* option, F&& f) {
   if (name == ev::SelectiveF::name) return f(ev::SelectiveF{});
   if (name == ev::H2O::name) return f(ev::H2O{});
   if (name == ev::StreamingLLM::name) return f(ev::StreamingLLM{});
-  throw std::invalid_argument(std::string(option) + ": unknown policy '" + name + "', expected selective, h2o or streaming");
+  throw usage_error(std::string(option) + ": unknown policy '" + name + "', expected selective, h2o or streaming");
 }
 
 /// Feeds `prompt` to `dec`, then samples `count` tokens, each from the softmax of the logits at

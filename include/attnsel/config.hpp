@@ -13,10 +13,14 @@
 ///    (set by `ATTNSEL_DISABLE_SIMD`, or when xsimd finds no instruction set for this TU's flags).
 ///  - `ATTNSEL_SIMD_ARCH_NAME`: the instruction set as a string ("avx2", "sse2", "scalar", ...).
 ///
-/// ODR safety: everything attnsel defines lives in an inline namespace whose name carries the
-/// version and the instruction set this TU was compiled for (`attnsel::abi_v0_1_avx2`, ...). Two
-/// TUs built with different `-m` flags (or one with `ATTNSEL_DISABLE_SIMD`) therefore instantiate
-/// distinct symbols, and the linker cannot merge an AVX-512 body into an SSE2 caller.
+/// ODR safety: attnsel's types (classes, exceptions, options) live in `attnsel::abi_v0_1`, an
+/// inline namespace named after the version only, so a `Dataset`, a `Selection` or a
+/// `parse_error` is the same type in every TU of a program, whatever its `-m` flags. What differs
+/// per instruction set — the SIMD kernels (`simd/`, the Eigen-level ops of `simd/ops.hpp`, the
+/// tile kernels of Selective Attention and the BSR kernels) — sits in one more inline namespace
+/// named after the instruction set this TU was compiled for (`attnsel::simd::arch_avx2`, ...), so
+/// the linker cannot merge an AVX-512 kernel into an SSE2 caller. (Inline member functions of
+/// the shared types are merged like any inline function; see docs/conventions.md.)
 
 #include "version.hpp"
 
@@ -81,8 +85,10 @@
 /// The instruction set the kernels of this TU use, as a string literal.
 #define ATTNSEL_SIMD_ARCH_NAME ATTNSEL_DETAIL_STR2(ATTNSEL_DETAIL_ARCH)
 
-/// Inline ABI namespace: version + instruction set (see the file comment).
-#define ATTNSEL_ABI_NAMESPACE ATTNSEL_DETAIL_CAT(abi_v0_1_, ATTNSEL_DETAIL_ARCH)
+/// Inline ABI namespace of every attnsel type: the version only (see the file comment).
+#define ATTNSEL_ABI_NAMESPACE abi_v0_1
+/// Inline namespace of what differs per instruction set: the kernels.
+#define ATTNSEL_SIMD_ABI_NAMESPACE ATTNSEL_DETAIL_CAT(arch_, ATTNSEL_DETAIL_ARCH)
 
 #define ATTNSEL_NAMESPACE_BEGIN                                                                    \
   namespace attnsel {                                                                              \
@@ -90,6 +96,9 @@
 #define ATTNSEL_NAMESPACE_END                                                                      \
   }                                                                                                \
   }
+/// Opens (closes) the per-instruction-set namespace inside an attnsel namespace.
+#define ATTNSEL_SIMD_NAMESPACE_BEGIN inline namespace ATTNSEL_SIMD_ABI_NAMESPACE {
+#define ATTNSEL_SIMD_NAMESPACE_END }
 
 /// Inline hint for small hot helpers (kept to plain `inline`: xsimd's own force-inlining does
 /// the work inside kernels).

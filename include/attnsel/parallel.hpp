@@ -19,6 +19,17 @@
 
 ATTNSEL_NAMESPACE_BEGIN
 
+/// How many threads attnsel's parallel paths may use when called from here: OpenMP's
+/// `omp_get_max_threads()` (OMP_NUM_THREADS, omp_set_num_threads), or 1 when the program was
+/// compiled without OpenMP (CMake: attnsel::attnsel brings OpenMP unless ATTNSEL_OPENMP=OFF).
+inline int max_threads() noexcept {
+#if defined(_OPENMP)
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
 namespace detail {
 
 /// Products below this many multiply-adds (~0.1 ms on one core) run on one thread.

@@ -339,6 +339,23 @@ std::string decode_message(const std::vector<unsigned char>& b, IdxOptions opt =
 
 }  // namespace
 
+// idx_without_zlib.cpp: the same reader compiled with ATTNSEL_WITH_ZLIB=0, linked into this binary.
+attnsel::IdxArray decode_idx_without_zlib(const unsigned char* data, std::size_t size);
+
+TEST_CASE("the gzip switch is per TU and both readers coexist in one program", "[data][idx]") {
+  static_assert(ATTNSEL_HAS_ZLIB == 1, "the tests are built with zlib");
+  std::vector<unsigned char> b = idx_header(0x08, {3});
+  b.insert(b.end(), {7, 8, 9});
+  const std::vector<unsigned char> gz = gzip_bytes(b);
+  // This TU inflates; the other one says it cannot, and neither copy replaced the other.
+  CHECK(decode_idx(gz.data(), gz.size()).values == std::vector<double>{7, 8, 9});
+  CHECK(decode_idx_without_zlib(b.data(), b.size()).values == std::vector<double>{7, 8, 9});
+  const std::string msg = parse_message([&] { decode_idx_without_zlib(gz.data(), gz.size()); });
+  CHECK(msg.find("without gzip support") != std::string::npos);
+  CHECK(msg.find("ATTNSEL_WITH_ZLIB") != std::string::npos);
+  CHECK(decode_idx(gz.data(), gz.size()).values == std::vector<double>{7, 8, 9});
+}
+
 TEST_CASE("decode_idx: IDX bytes in memory, plain, gzip, concatenated members", "[data][idx]") {
   std::vector<unsigned char> b = idx_header(0x0B, {2, 2});
   b.insert(b.end(), {0x00, 0x01, 0xff, 0xfe, 0x7f, 0xff, 0x80, 0x00});  // 1, -2, 32767, -32768

@@ -5,9 +5,15 @@
 /// @file data/idx.hpp
 /// Reads IDX files (the MNIST format: a big-endian header `0 0 type ndims`, ndims 32-bit sizes,
 /// then the values), plain or gzip-compressed, from a path (`read_idx`) or from bytes in memory
-/// (`decode_idx`). Gzip needs zlib (Debian: zlib1g-dev; the CMake target links it when found):
-/// without it a compressed file is a parse_error saying so. Programs that call these readers
-/// link zlib (ZLIB::ZLIB, -lz); merely including the header does not.
+/// (`decode_idx`).
+///
+/// Gzip is an explicit switch, `ATTNSEL_WITH_ZLIB` (1: inflate with zlib, which the program then
+/// links; 0 or undefined: a compressed file is a parse_error saying so). The attnsel::attnsel
+/// CMake target defines it for every TU that links the target: 1 when zlib was found and the
+/// `ATTNSEL_WITH_ZLIB` option is ON (then it links ZLIB::ZLIB too), else 0. Without CMake, define
+/// it the same way in every TU (`-DATTNSEL_WITH_ZLIB=1 ... -lz`). The readers sit in an inline
+/// namespace named after the switch, so a program whose TUs disagree still links two correct
+/// readers instead of silently keeping one.
 ///
 /// Gzip data is recognised by its magic bytes (1f 8b), not by the file name. Concatenated gzip
 /// members are decoded one after the other and bytes after the last member that do not start a
@@ -35,12 +41,17 @@
 #include "../types.hpp"
 #include "dataset.hpp"
 
-#if __has_include(<zlib.h>)
-#include <zlib.h>
-#define ATTNSEL_HAS_ZLIB 1
-#else
-#define ATTNSEL_HAS_ZLIB 0
+#ifndef ATTNSEL_WITH_ZLIB
+#define ATTNSEL_WITH_ZLIB 0
 #endif
+#if ATTNSEL_WITH_ZLIB
+#include <zlib.h>
+#define ATTNSEL_DETAIL_IDX_NAMESPACE idx_zlib
+#else
+#define ATTNSEL_DETAIL_IDX_NAMESPACE idx_plain
+#endif
+/// 1 when this TU's IDX readers inflate gzip (= ATTNSEL_WITH_ZLIB).
+#define ATTNSEL_HAS_ZLIB ATTNSEL_WITH_ZLIB
 
 ATTNSEL_NAMESPACE_BEGIN
 
@@ -60,6 +71,8 @@ struct IdxOptions {
 };
 
 namespace detail {
+/// The readers, per gzip setting (see the file comment).
+inline namespace ATTNSEL_DETAIL_IDX_NAMESPACE {
 
 inline bool is_gzip(const unsigned char* data, std::size_t size) {
   return size >= 2 && data[0] == 0x1f && data[1] == 0x8b;
@@ -68,7 +81,7 @@ inline bool is_gzip(const unsigned char* data, std::size_t size) {
 /// Inflates gzip data (one or more members) into bytes, at most `max_bytes` of them.
 inline std::vector<unsigned char> gunzip(const unsigned char* data, std::size_t size, std::size_t max_bytes,
                                          const std::string& name) {
-#if ATTNSEL_HAS_ZLIB
+#if ATTNSEL_WITH_ZLIB
   std::vector<unsigned char> out;
   z_stream z{};
   if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw parse_error(name, 0, 0, "cannot initialise zlib");
@@ -108,7 +121,9 @@ inline std::vector<unsigned char> gunzip(const unsigned char* data, std::size_t 
   (void)data;
   (void)size;
   (void)max_bytes;
-  throw parse_error(name, 0, 1, "the data is gzip-compressed and attnsel was compiled without zlib");
+  throw parse_error(name, 0, 1,
+                    "the data is gzip-compressed and this program was compiled without gzip support "
+                    "(ATTNSEL_WITH_ZLIB=0; link zlib and define ATTNSEL_WITH_ZLIB=1)");
 #endif
 }
 
@@ -198,7 +213,10 @@ inline IdxArray parse_idx(const std::vector<unsigned char>& b, const std::string
   return out;
 }
 
+}  // inline namespace ATTNSEL_DETAIL_IDX_NAMESPACE
 }  // namespace detail
+
+inline namespace ATTNSEL_DETAIL_IDX_NAMESPACE {
 
 /// Decodes IDX bytes held in memory, plain or gzip (detected by the magic bytes 1f 8b).
 /// @param data,size the bytes (`data` may be null when `size` is 0).
@@ -295,4 +313,5 @@ Dataset<T> read_idx_dataset(const std::string& images, const std::string& labels
   return idx_dataset<T>(im, read_idx(labels), scale, images, labels);
 }
 
+}  // inline namespace ATTNSEL_DETAIL_IDX_NAMESPACE
 ATTNSEL_NAMESPACE_END

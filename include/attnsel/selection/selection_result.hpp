@@ -33,7 +33,26 @@ struct Selection {
   /// Attention stopped early, e.g. by EarlyStop, or with fewer steps than rounds). Methods that
   /// always finish their rounds set it to features.size().
   std::size_t features_from_training = 0;
+  /// Names of the selected features, in the order of `features`, when the data had names (set
+  /// by `name_features`, kept by io/json.hpp); empty otherwise.
+  std::vector<std::string> feature_names;
 };
+
+/// `s` with the names of its features taken from `names` (one per input column, e.g. a
+/// Dataset's feature_names). @throws std::invalid_argument when a selected index is not a
+/// position in `names`.
+template <class T>
+Selection<T> name_features(Selection<T> s, const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  out.reserve(s.features.size());
+  for (const Index j : s.features) {
+    detail::require(j >= 0 && static_cast<std::size_t>(j) < names.size(), "attnsel::name_features",
+                    "selected feature ", j, " has no name: argument 'names' holds ", names.size(), " names");
+    out.push_back(names[static_cast<std::size_t>(j)]);
+  }
+  s.feature_names = std::move(out);
+  return s;
+}
 
 namespace detail {
 

@@ -103,6 +103,12 @@ class SequentialAttentionSelector {
     void on_backward_end(const StepInfo<T>&) { mask->backward(scale->scale_grad()); }
   };
 
+  /// The training and selection of fit, on checked inputs (X n x d, Y n x 1). Not a template
+  /// on the inputs or the callbacks: one instantiation per T (compile time; ATTNSEL_COMPILED
+  /// puts it in the compiled library).
+  Selection<T> fit_prepared(const RowMatrix<T>& X, const RowMatrix<T>& Y, Index outputs,
+                            detail::ErasedCallbacks<T>& callbacks);
+
   SequentialAttentionOptions<T> opt_;
   Selection<T> last_;
   Index fitted_features_ = 0;
@@ -180,7 +186,14 @@ Selection<T> SequentialAttentionSelector<T>::fit(const Eigen::MatrixBase<DX>& X,
   const RowMatrix<T>& Xc = detail::as_row_matrix<T>(X, converted);
   RowMatrix<T> Y(X.rows(), 1);
   for (Index i = 0; i < y.size(); ++i) Y(i, 0) = T(y.cols() == 1 ? y(i, 0) : y(0, i));
+  detail::ErasedCallbacks<T> erased(callbacks...);
+  return fit_prepared(Xc, Y, outputs, erased);
+}
 
+template <class T>
+Selection<T> SequentialAttentionSelector<T>::fit_prepared(const RowMatrix<T>& Xc, const RowMatrix<T>& Y,
+                                                          Index outputs, detail::ErasedCallbacks<T>& callbacks) {
+  const Index d = Xc.cols();
   AttentionMaskOptions mo;
   mo.k = opt_.k;
   mo.per_round = opt_.per_round;
@@ -206,14 +219,14 @@ Selection<T> SequentialAttentionSelector<T>::fit(const Eigen::MatrixBase<DX>& X,
   TrainOptions<T> to;
   to.epochs = opt_.epochs;
   to.batch_size = opt_.batch_size;
-  to.drop_last = opt_.drop_last && X.rows() >= opt_.batch_size;
+  to.drop_last = opt_.drop_last && Xc.rows() >= opt_.batch_size;
   to.seed = opt_.seed;
   to.learning_rate = ExponentialDecayLR<T>{opt_.learning_rate, opt_.decay_rate, opt_.decay_steps};
 
   MaskHook hook{&mask, scale};
   auto train = [&](auto& optimizer) {
-    if (opt_.task == Task::regression) return attnsel::fit(model, MeanSquaredError<T>{}, optimizer, Xc, Y, to, hook, callbacks...);
-    return attnsel::fit(model, SoftmaxCrossEntropy<T>{}, optimizer, Xc, Y, to, hook, callbacks...);
+    if (opt_.task == Task::regression) return attnsel::fit(model, MeanSquaredError<T>{}, optimizer, Xc, Y, to, hook, callbacks);
+    return attnsel::fit(model, SoftmaxCrossEntropy<T>{}, optimizer, Xc, Y, to, hook, callbacks);
   };
   const TrainHistory<T> h = opt_.optimizer == SelectorOptimizer::adam ? train(adam) : train(sgd);
   mask.finish(!h.stopped_early);

@@ -23,6 +23,7 @@
 ATTNSEL_NAMESPACE_BEGIN
 namespace detail {
 namespace tile {
+ATTNSEL_SIMD_NAMESPACE_BEGIN
 
 /// Scalar reference and fallback. A(i, p) = A[i·ars + p·acs].
 template <class T>
@@ -228,6 +229,7 @@ void softmax_grad(const T* p, const T* dp, T c, T* out, Index n) noexcept {
   for (; i < n; ++i) out[i] = p[i] * (dp[i] - c);
 }
 
+ATTNSEL_SIMD_NAMESPACE_END
 }  // namespace tile
 }  // namespace detail
 ATTNSEL_NAMESPACE_END

@@ -16,6 +16,7 @@
 
 ATTNSEL_NAMESPACE_BEGIN
 namespace simd {
+ATTNSEL_SIMD_NAMESPACE_BEGIN
 
 /// Tag selecting the portable scalar implementation of a kernel. Always available; it is what
 /// the kernels run when `ATTNSEL_SIMD_ENABLED` is 0, and for scalar types xsimd has no batch for.
@@ -58,5 +59,6 @@ constexpr const char* arch_name() noexcept {
   return arch_for<T>::name();
 }
 
+ATTNSEL_SIMD_NAMESPACE_END
 }  // namespace simd
 ATTNSEL_NAMESPACE_END

@@ -14,6 +14,7 @@
 
 ATTNSEL_NAMESPACE_BEGIN
 namespace simd {
+ATTNSEL_SIMD_NAMESPACE_BEGIN
 namespace compat {
 
 /// Sum of the lanes of `b`.
@@ -42,6 +43,7 @@ T reduce_max(const xsimd::batch<T, Arch>& b) noexcept {
 }
 
 }  // namespace compat
+ATTNSEL_SIMD_NAMESPACE_END
 }  // namespace simd
 ATTNSEL_NAMESPACE_END
 

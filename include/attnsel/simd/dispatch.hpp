@@ -15,6 +15,7 @@
 
 ATTNSEL_NAMESPACE_BEGIN
 namespace simd {
+ATTNSEL_SIMD_NAMESPACE_BEGIN
 
 /// sum_i x[i] * y[i].
 template <class T>
@@ -162,5 +163,6 @@ void scan_rows(const T* in, std::size_t in_stride, T* out, std::size_t out_strid
   kernels::scan_rows{}(arch_for<T>{}, in, in_stride, out, out_stride, rows, cols, exclusive);
 }
 
+ATTNSEL_SIMD_NAMESPACE_END
 }  // namespace simd
 ATTNSEL_NAMESPACE_END

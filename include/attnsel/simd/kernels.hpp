@@ -28,6 +28,7 @@
 
 ATTNSEL_NAMESPACE_BEGIN
 namespace simd {
+ATTNSEL_SIMD_NAMESPACE_BEGIN
 namespace kernels {
 
 /// sum_i x[i] * y[i]. Complexity O(n).
@@ -177,6 +178,7 @@ struct scan_rows {
 };
 
 }  // namespace kernels
+ATTNSEL_SIMD_NAMESPACE_END
 }  // namespace simd
 ATTNSEL_NAMESPACE_END
 

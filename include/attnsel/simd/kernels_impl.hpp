@@ -21,6 +21,7 @@
 
 ATTNSEL_NAMESPACE_BEGIN
 namespace simd {
+ATTNSEL_SIMD_NAMESPACE_BEGIN
 namespace kernels {
 namespace detail {
 
@@ -384,6 +385,7 @@ void scan_rows::operator()(Arch, const T* in, std::size_t in_stride, T* out,
 }
 
 }  // namespace kernels
+ATTNSEL_SIMD_NAMESPACE_END
 }  // namespace simd
 ATTNSEL_NAMESPACE_END
 

@@ -128,6 +128,9 @@ std::vector<Index> to_index_vector(const std::size_t* idx, std::size_t n) {
 
 }  // namespace detail
 
+// The checked entry points call this TU's kernels: per instruction set (config.hpp).
+ATTNSEL_SIMD_NAMESPACE_BEGIN
+
 /// Dot product of two vectors of equal size. O(n).
 /// @throws std::invalid_argument if either is not a vector or the sizes differ.
 template <class Dx, class Dy>
@@ -400,4 +403,5 @@ RowMatrix<typename D::Scalar> scan_rows(const Eigen::MatrixBase<D>& X, bool excl
   return out;
 }
 
+ATTNSEL_SIMD_NAMESPACE_END
 ATTNSEL_NAMESPACE_END

@@ -17,6 +17,7 @@
 
 ATTNSEL_NAMESPACE_BEGIN
 namespace simd {
+ATTNSEL_SIMD_NAMESPACE_BEGIN
 
 /// What a softmax pass found: the largest candidate logit and the sum of exp(logit - max) over
 /// the candidates. `log_sum_exp = max + log(sum)`. With no candidate (or every candidate at
@@ -231,5 +232,6 @@ void scan_rows(const T* in, std::size_t in_stride, T* out, std::size_t out_strid
 }
 
 }  // namespace scalar
+ATTNSEL_SIMD_NAMESPACE_END
 }  // namespace simd
 ATTNSEL_NAMESPACE_END

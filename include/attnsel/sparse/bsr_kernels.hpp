@@ -109,6 +109,8 @@ struct Tile {
 /// Y[b, i] = sum_j X[b, j] W[i, j] for rows b in [b0, b1) and block-rows [i0, i1): X is
 /// row-major with leading dimension ldx and C columns, Y row-major with ldy and R columns.
 /// Overwrites those outputs (zeros for empty block-rows).
+// The kernels differ per instruction set (the View and Tile types above do not).
+ATTNSEL_SIMD_NAMESPACE_BEGIN
 struct forward {
   template <class Arch, class T>
   void operator()(Arch, const View<T>& w, const T* x, Index ldx, T* y, Index ldy, Index b0,
@@ -168,6 +170,7 @@ struct transposed {
   }
 };
 
+ATTNSEL_SIMD_NAMESPACE_END
 }  // namespace bsr
 }  // namespace detail
 ATTNSEL_NAMESPACE_END

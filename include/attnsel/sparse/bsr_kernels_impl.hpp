@@ -18,6 +18,7 @@
 ATTNSEL_NAMESPACE_BEGIN
 namespace detail {
 namespace bsr {
+ATTNSEL_SIMD_NAMESPACE_BEGIN
 
 // ---- register widths ----------------------------------------------------------------------
 
@@ -446,6 +447,7 @@ void transposed::operator()(Arch, const View<T>& w, const T* x, Index ldx, T* y,
   if (!simd) transposed{}(simd::scalar_arch{}, w, x, ldx, y, ldy, b0, b1, j0, j1);
 }
 
+ATTNSEL_SIMD_NAMESPACE_END
 }  // namespace bsr
 }  // namespace detail
 ATTNSEL_NAMESPACE_END

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <functional>
 #include <limits>
 #include <ostream>
 #include <string>
@@ -126,6 +127,64 @@ inline constexpr bool is_callback_v =
     has_on_step_begin<C, StepInfo<T>>::value || has_on_backward_end<C, StepInfo<T>>::value ||
     has_on_step_end<C, StepInfo<T>>::value || has_on_epoch_end<C, EpochInfo<T>>::value ||
     has_on_train_end<C, TrainHistory<T>>::value;
+
+/// The callbacks of a pack behind one type: each event calls them in pack order and or-s their
+/// stop results, as fire_* does. Selectors pass one of these to the trainer, so the trainer is
+/// instantiated once per scalar type whatever callbacks their caller gives (compile time; the
+/// cost is one indirect call per event and callback). Holds references: the callbacks must
+/// outlive it.
+template <class T>
+class ErasedCallbacks {
+ public:
+  template <class... Cs>
+  explicit ErasedCallbacks(Cs&... cs) {
+    (add(cs), ...);
+  }
+
+  bool on_train_begin(const StepInfo<T>& i) { return fire(train_begin_, i); }
+  bool on_epoch_begin(const StepInfo<T>& i) { return fire(epoch_begin_, i); }
+  bool on_step_begin(const StepInfo<T>& i) { return fire(step_begin_, i); }
+  bool on_backward_end(const StepInfo<T>& i) { return fire(backward_end_, i); }
+  bool on_step_end(const StepInfo<T>& i) { return fire(step_end_, i); }
+  bool on_epoch_end(const EpochInfo<T>& i) { return fire(epoch_end_, i); }
+  bool on_train_end(const TrainHistory<T>& i) { return fire(train_end_, i); }
+
+ private:
+  template <class Info>
+  using List = std::vector<std::function<bool(const Info&)>>;
+
+  template <class C>
+  void add(C& c) {
+    static_assert(is_callback_v<T, C>,
+                  "attnsel: a callback has none of the events on_train_begin, on_epoch_begin, on_step_begin, "
+                  "on_backward_end, on_step_end, on_epoch_end, on_train_end (see include/attnsel/train/callbacks.hpp)");
+    if constexpr (has_on_train_begin<C, StepInfo<T>>::value)
+      train_begin_.push_back([&c](const StepInfo<T>& i) { return call_on_train_begin(c, i); });
+    if constexpr (has_on_epoch_begin<C, StepInfo<T>>::value)
+      epoch_begin_.push_back([&c](const StepInfo<T>& i) { return call_on_epoch_begin(c, i); });
+    if constexpr (has_on_step_begin<C, StepInfo<T>>::value)
+      step_begin_.push_back([&c](const StepInfo<T>& i) { return call_on_step_begin(c, i); });
+    if constexpr (has_on_backward_end<C, StepInfo<T>>::value)
+      backward_end_.push_back([&c](const StepInfo<T>& i) { return call_on_backward_end(c, i); });
+    if constexpr (has_on_step_end<C, StepInfo<T>>::value)
+      step_end_.push_back([&c](const StepInfo<T>& i) { return call_on_step_end(c, i); });
+    if constexpr (has_on_epoch_end<C, EpochInfo<T>>::value)
+      epoch_end_.push_back([&c](const EpochInfo<T>& i) { return call_on_epoch_end(c, i); });
+    if constexpr (has_on_train_end<C, TrainHistory<T>>::value)
+      train_end_.push_back([&c](const TrainHistory<T>& i) { return call_on_train_end(c, i); });
+  }
+
+  template <class Info>
+  static bool fire(const List<Info>& fs, const Info& info) {
+    bool stop = false;
+    for (const auto& f : fs) stop = f(info) || stop;
+    return stop;
+  }
+
+  List<StepInfo<T>> train_begin_, epoch_begin_, step_begin_, backward_end_, step_end_;
+  List<EpochInfo<T>> epoch_end_;
+  List<TrainHistory<T>> train_end_;
+};
 
 }  // namespace detail
 

@@ -1,8 +1,14 @@
-// Consumer smoke test: the umbrella header compiles and a kernel gives the right answer.
+// Consumer smoke test: the umbrella header compiles, a kernel gives the right answer, and (when
+// the consumer project expects threads, ATTNSEL_EXPECT_THREADS) attnsel's parallel loop really
+// runs on that many threads without the consumer linking OpenMP itself.
 #include <attnsel/attnsel.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
+#include <set>
+#include <thread>
 
 int main() {
   Eigen::VectorXf logits(4), mask(4);
@@ -12,6 +18,22 @@ int main() {
   const double expect = std::exp(3.0) / (std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
   std::printf("attnsel %s (%s): p = [%g %g %g %g]\n", ATTNSEL_VERSION_STRING, ATTNSEL_SIMD_ARCH_NAME,
               p[0], p[1], p[2], p[3]);
-  const bool ok = std::fabs(p[2] - expect) < 1e-6 && p[3] == 0.0f && attnsel::masked_argmax(logits, mask) == 2;
+  bool ok = std::fabs(p[2] - expect) < 1e-6 && p[3] == 0.0f && attnsel::masked_argmax(logits, mask) == 2;
+
+  // The row-chunk loop every threaded path of attnsel goes through, with enough work to go parallel.
+  std::mutex m;
+  std::set<std::thread::id> ids;
+  attnsel::detail::for_row_chunks(64, 1, 1e9, [&](std::ptrdiff_t, std::ptrdiff_t) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // so no thread takes every chunk
+    const std::lock_guard<std::mutex> lock(m);
+    ids.insert(std::this_thread::get_id());
+  });
+  std::printf("parallel loop: %zu thread(s), attnsel::max_threads() = %d\n", ids.size(), attnsel::max_threads());
+#ifdef ATTNSEL_EXPECT_THREADS
+  if (static_cast<int>(ids.size()) != ATTNSEL_EXPECT_THREADS || attnsel::max_threads() != ATTNSEL_EXPECT_THREADS) {
+    std::printf("expected %d threads\n", ATTNSEL_EXPECT_THREADS);
+    ok = false;
+  }
+#endif
   return ok ? 0 : 1;
 }

@@ -1,0 +1,23 @@
+# Runs PROGRAM with ARGS (arguments joined by |) and checks that it fails the way every example fails
+# (examples/common/cli.hpp): exit status STATUS, nothing on stdout, exactly one line on stderr,
+# matching REGEX.
+string(REPLACE "|" ";" args "${ARGS}")
+execute_process(COMMAND "${PROGRAM}" ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REGEX REPLACE "\n$" "" line "${err}")
+set(problems "")
+if(NOT rc STREQUAL "${STATUS}")
+  string(APPEND problems "exit status ${rc}, expected ${STATUS}; ")
+endif()
+if(NOT out STREQUAL "")
+  string(APPEND problems "stdout is not empty; ")
+endif()
+if(line MATCHES "\n")
+  string(APPEND problems "more than one line on stderr; ")
+endif()
+if(NOT line MATCHES "${REGEX}")
+  string(APPEND problems "stderr does not match '${REGEX}'; ")
+endif()
+if(problems)
+  message(FATAL_ERROR "${problems}\nstdout:\n${out}\nstderr:\n${err}")
+endif()
+message(STATUS "exit ${rc}: ${line}")
