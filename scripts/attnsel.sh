@@ -9,6 +9,8 @@
 #   bash scripts/attnsel.sh tsan       the concurrency test under ThreadSanitizer
 #   bash scripts/attnsel.sh fuzz [s]   build the libFuzzer targets with clang and run each for s
 #                                      seconds (default 30) over a copy of fuzz/corpus/
+#   bash scripts/attnsel.sh python     install what is missing, build the Python module and install
+#                                      it for /usr/bin/python3 (then: import attnsel)
 #   bash scripts/attnsel.sh deps       only install the Debian packages that are missing
 # Build folders: build/ (and build-asan/, build-tsan/, build-fuzz/) inside the checkout;
 # ATTNSEL_BUILD_DIR overrides.
@@ -17,7 +19,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="$(nproc 2>/dev/null || echo 2)"
 build="${ATTNSEL_BUILD_DIR:-$root/build}"
 
-packages=(cmake g++ make git libeigen3-dev libxsimd-dev zlib1g-dev catch2 libbenchmark-dev libcli11-dev libstb-dev nlohmann-json3-dev python3)
+packages=(cmake g++ make git libeigen3-dev libxsimd-dev zlib1g-dev catch2 libbenchmark-dev libcli11-dev libstb-dev nlohmann-json3-dev python3
+  pybind11-dev python3-dev python3-numpy python3-sklearn python3-pytest)
 
 deps() {
   local missing=()
@@ -54,6 +57,16 @@ case "${1:-}" in
     shift
     "$build/examples/feature_selection" "$@"
     ;;
+  python)
+    deps
+    configure "$build" -DATTNSEL_BUILD_PYTHON=ON
+    cmake --build "$build" --target _attnsel -j "$jobs"
+    site="$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("platlib"))')"
+    mkdir -p "$site"
+    rm -rf "$site/attnsel"
+    cp -r "$build/python/attnsel" "$site/attnsel"
+    /usr/bin/python3 -c "import attnsel; print('attnsel', attnsel.__version__, 'for /usr/bin/python3 in', attnsel.__path__[0])"
+    ;;
   test)
     deps
     # Benchmarks are built by their own scripts (benchmarks/run*.sh): not here, for CI time.
@@ -68,7 +81,7 @@ case "${1:-}" in
     [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "attnsel: fuzz takes a number of seconds, got '$seconds'" >&2; exit 2; }
     dir="${ATTNSEL_BUILD_DIR:-$root/build}-fuzz"
     configure "$dir" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DATTNSEL_BUILD_FUZZERS=ON \
-      -DATTNSEL_BUILD_TESTS=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_INSTALL=OFF
+      -DATTNSEL_BUILD_TESTS=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_BUILD_PYTHON=OFF -DATTNSEL_INSTALL=OFF
     cmake --build "$dir" --target fuzz_csv fuzz_idx fuzz_args -j "$jobs"
     # Each target mutates a temporary copy of its seed corpus: fuzz/corpus/ is never modified.
     # Crashing inputs are kept in $dir/artifacts/<target>/.
@@ -105,7 +118,7 @@ case "${1:-}" in
     # function names a sanitizer report needs: a fifth less compile time, a third of the objects),
     # still quick to run under ASan.
     configure "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DATTNSEL_SANITIZE=ON \
-      -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_INSTALL=OFF
+      -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_BUILD_PYTHON=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_INSTALL=OFF
     cmake --build "$dir" -j "$jobs"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir "$dir" --output-on-failure -j "$jobs" -LE package
@@ -117,12 +130,12 @@ case "${1:-}" in
     deps
     dir="${ATTNSEL_BUILD_DIR:-$root/build}-tsan"
     configure "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" -DATTNSEL_SANITIZE_THREAD=ON \
-      -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_INSTALL=OFF
+      -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_BUILD_PYTHON=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_INSTALL=OFF
     cmake --build "$dir" --target attnsel_concurrency -j "$jobs"
     OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" "$dir/tests/attnsel_concurrency"
     ;;
   *)
-    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

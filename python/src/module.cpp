@@ -1,0 +1,119 @@
+// attnsel's Python module: the selectors, the Selective Attention kernels and the KV cache over
+// numpy arrays. Holds no algorithm of its own (docs/architecture: python/ binds the headers);
+// the scikit-learn estimators are in attnsel/__init__.py.
+//
+// Arrays: C-contiguous float32 / float64 arrays cross as Eigen::Ref, without a copy; other
+// layouts and dtypes are converted once by pybind11. Fitting releases the GIL. C++
+// std::invalid_argument arrives as ValueError, std::runtime_error as RuntimeError.
+#include "bindings.hpp"
+
+using namespace attnsel_python;
+
+namespace {
+
+template <class T>
+attnsel::SelectiveAttentionOptions attention_options(Index heads, bool selective, Index selector_head, double scale,
+                                                     bool stop_selector_gradient) {
+  attnsel::SelectiveAttentionOptions o;
+  o.heads = heads;
+  o.selective = selective;
+  o.selector_head = selector_head;
+  o.scale = scale;
+  o.stop_selector_gradient = stop_selector_gradient;
+  return o;
+}
+
+template <class T>
+void bind_kernels(py::module_& m) {
+  m.def(
+      "selective_attention",
+      [](Rows<T> Q, Rows<T> K, Rows<T> V, Index heads, bool selective, Index selector_head, double scale) {
+        py::gil_scoped_release release;
+        return attnsel::selective_attention(Q, K, V, attention_options<T>(heads, selective, selector_head, scale, false));
+      },
+      py::arg("Q").noconvert(), py::arg("K").noconvert(), py::arg("V").noconvert(), py::kw_only(), py::arg("heads") = 1,
+      py::arg("selective") = true, py::arg("selector_head") = 0, py::arg("scale") = 0.0);
+  m.def(
+      "selective_attention_backward",
+      [](Rows<T> Q, Rows<T> K, Rows<T> V, Rows<T> dO, Index heads, bool selective, Index selector_head, double scale,
+         bool stop_selector_gradient) {
+        attnsel::SelectiveAttentionGradients<T> g;
+        {
+          py::gil_scoped_release release;
+          g = attnsel::selective_attention_backward(
+              Q, K, V, dO, attention_options<T>(heads, selective, selector_head, scale, stop_selector_gradient));
+        }
+        return py::make_tuple(g.dQ, g.dK, g.dV);
+      },
+      py::arg("Q").noconvert(), py::arg("K").noconvert(), py::arg("V").noconvert(), py::arg("dO").noconvert(),
+      py::kw_only(), py::arg("heads") = 1, py::arg("selective") = true, py::arg("selector_head") = 0,
+      py::arg("scale") = 0.0, py::arg("stop_selector_gradient") = false);
+}
+
+template <class T, class Policy>
+void bind_cache(py::module_& m, const char* name) {
+  using Cache = attnsel::KVCache<T, Policy>;
+  py::class_<Cache>(m, name)
+      .def(py::init([](Index heads, Index head_dim, Index value_dim, Index budget, bool selective, Index selector_head,
+                       double scale) {
+             attnsel::KVCacheOptions o;
+             o.heads = heads;
+             o.head_dim = head_dim;
+             o.value_dim = value_dim;
+             o.budget = budget;
+             o.selective = selective;
+             o.selector_head = selector_head;
+             o.scale = scale;
+             return Cache(o);
+           }),
+           py::kw_only(), py::arg("heads"), py::arg("head_dim"), py::arg("value_dim") = 0, py::arg("budget") = 0,
+           py::arg("selective") = true, py::arg("selector_head") = 0, py::arg("scale") = 0.0)
+      .def(
+          "decode_step",
+          [](Cache& c, Vec<T> q, Vec<T> k, Vec<T> v) {
+            return attnsel::Vector<T>(c.decode_step(q.transpose(), k.transpose(), v.transpose()).transpose());
+          },
+          py::arg("q").noconvert(), py::arg("k").noconvert(), py::arg("v").noconvert())
+      .def(
+          "prefill", [](Cache& c, Rows<T> Q, Rows<T> K, Rows<T> V) { return c.prefill(Q, K, V); },
+          py::arg("Q").noconvert(), py::arg("K").noconvert(), py::arg("V").noconvert())
+      .def_property_readonly("size", &Cache::size)
+      .def_property_readonly("tokens_seen", &Cache::tokens_seen)
+      .def_property_readonly("evicted", &Cache::evicted)
+      .def_property_readonly("nbytes", &Cache::bytes)
+      .def("positions", &Cache::positions)
+      .def("clear", &Cache::clear);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_attnsel, m) {
+  m.doc() = "attnsel's C++ core (use the attnsel package, not this module)";
+  m.attr("__version__") = ATTNSEL_VERSION_STRING;
+  m.attr("simd_arch") = ATTNSEL_SIMD_ARCH_NAME;
+  m.attr("max_threads") = attnsel::max_threads();
+
+  py::class_<attnsel_python::SelectArgs>(m, "SelectArgs")
+      .def(py::init<>())
+      .def_readwrite("method", &SelectArgs::method)
+      .def_readwrite("k", &SelectArgs::k)
+      .def_readwrite("task", &SelectArgs::task)
+      .def_readwrite("hidden", &SelectArgs::hidden)
+      .def_readwrite("epochs", &SelectArgs::epochs)
+      .def_readwrite("batch_size", &SelectArgs::batch_size)
+      .def_readwrite("per_round", &SelectArgs::per_round)
+      .def_readwrite("learning_rate", &SelectArgs::learning_rate)
+      .def_readwrite("group_lasso_scale", &SelectArgs::group_lasso_scale)
+      .def_readwrite("input_batch_norm", &SelectArgs::input_batch_norm)
+      .def_readwrite("seed", &SelectArgs::seed);
+  // float32 first without conversion, so a float32 array is used in place; anything else
+  // becomes float64 (converted once).
+  register_select_float(m);
+  register_select_double(m);
+  bind_kernels<float>(m);
+  bind_kernels<double>(m);
+  bind_cache<float, attnsel::evict::SelectiveF>(m, "KVCacheSelective32");
+  bind_cache<double, attnsel::evict::SelectiveF>(m, "KVCacheSelective");
+  bind_cache<float, attnsel::evict::H2O>(m, "KVCacheH2O32");
+  bind_cache<double, attnsel::evict::H2O>(m, "KVCacheH2O");
+}

@@ -1,0 +1,233 @@
+"""attnsel's Python module: scikit-learn's estimator checks, pipelines, pickling, errors, threads,
+and the Selective Attention kernels against numpy references."""
+import pickle
+import threading
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+from sklearn.linear_model import LogisticRegression, OrthogonalMatchingPursuit
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator
+
+import attnsel
+from attnsel import SequentialAttentionSelector
+
+
+def test_check_estimator():
+    # Every check of scikit-learn 1.2 passes (none is skipped or expected to fail).
+    check_estimator(SequentialAttentionSelector(epochs=20))
+
+
+def test_selects_the_informative_features_in_order():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 12))
+    y = (2.0 * X[:, 7] - 1.5 * X[:, 2] + 0.1 * rng.normal(size=400) > 0).astype(int)
+    sel = SequentialAttentionSelector(2, random_state=0).fit(X, y)
+    assert set(sel.selected_features_) == {7, 2}
+    assert sel.transform(X).shape == (400, 2)
+    assert list(sel.get_support(indices=True)) == sorted(sel.selected_features_)
+    assert sel.n_features_in_ == 12
+    assert list(sel.classes_) == [0, 1]
+    assert sel.features_from_training_ == 2
+    assert len(sel.losses_) == 60
+
+
+def test_omp_matches_scikit_learn():
+    X, y = load_diabetes(return_X_y=True)
+    ours = SequentialAttentionSelector(5, method="omp").fit(X, y)
+    theirs = OrthogonalMatchingPursuit(n_nonzero_coefs=5).fit(X, y)
+    assert set(ours.selected_features_) == set(np.flatnonzero(theirs.coef_))
+
+
+@pytest.mark.parametrize("method", ["lasso", "lly", "sequential_lasso", "group_lasso", "gradient_omp"])
+def test_every_method_runs(method):
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    sel = SequentialAttentionSelector(4, method=method, epochs=5, random_state=1).fit(X, y)
+    assert len(set(sel.selected_features_)) == 4
+    assert sel.method_ != ""
+
+
+def test_regression_and_float32():
+    X, y = load_diabetes(return_X_y=True)
+    sel = SequentialAttentionSelector(3, epochs=10, random_state=0).fit(X.astype(np.float32), y)
+    assert not hasattr(sel, "classes_")  # a continuous y is a regression target
+    assert sel.transform(X.astype(np.float32)).dtype == np.float32
+    assert sel.transform(X).dtype == np.float64
+
+
+def test_same_seed_same_selection_and_pickle_and_clone():
+    X, y = load_digits(return_X_y=True)
+    a = SequentialAttentionSelector(6, epochs=5, random_state=3).fit(X, y)
+    b = SequentialAttentionSelector(6, epochs=5, random_state=3).fit(X, y)
+    assert list(a.selected_features_) == list(b.selected_features_)
+    c = pickle.loads(pickle.dumps(a))
+    assert list(c.selected_features_) == list(a.selected_features_)
+    np.testing.assert_array_equal(c.transform(X), a.transform(X))
+    d = clone(a).fit(X, y)
+    assert list(d.selected_features_) == list(a.selected_features_)
+
+
+def test_pipeline_cross_val_and_grid_search():
+    X, y = load_breast_cancer(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), SequentialAttentionSelector(5, epochs=10, random_state=0),
+                         LogisticRegression(max_iter=500))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.mean() > 0.85
+    grid = GridSearchCV(pipe, {"sequentialattentionselector__n_features_to_select": [2, 6]}, cv=3).fit(X, y)
+    assert grid.best_params_["sequentialattentionselector__n_features_to_select"] in (2, 6)
+
+
+class Frame:
+    """The part of a pandas DataFrame scikit-learn reads names from (pandas is not a dependency)."""
+
+    def __init__(self, values, columns):
+        self.values, self.columns = values, np.asarray(columns, dtype=object)
+
+    def __array__(self, dtype=None):
+        return self.values if dtype is None else self.values.astype(dtype)
+
+    def __len__(self):
+        return len(self.values)
+
+    @property
+    def shape(self):
+        return self.values.shape
+
+
+def test_feature_names_from_columns():
+    data = load_breast_cancer()
+    X = Frame(data.data, data.feature_names)
+    sel = SequentialAttentionSelector(3, epochs=5, random_state=0).fit(X, data.target)
+    assert list(sel.feature_names_in_) == list(data.feature_names)
+    assert list(sel.selected_feature_names_) == [data.feature_names[i] for i in sel.selected_features_]
+    assert set(sel.get_feature_names_out()) == set(sel.selected_feature_names_)
+
+
+def test_bad_input_raises_value_error_with_the_message():
+    X, y = load_digits(return_X_y=True)
+    with pytest.raises(ValueError, match=r"n_features_to_select is 65, expected a value in \[1, 64\]"):
+        SequentialAttentionSelector(65).fit(X, y)
+    with pytest.raises(ValueError, match="method must be one of"):
+        SequentialAttentionSelector(3, method="magic").fit(X, y)
+    Xn = X.astype(float)
+    Xn[3, 4] = np.nan
+    with pytest.raises(ValueError):
+        SequentialAttentionSelector(3).fit(Xn, y)
+    # A C++ check surfaces as ValueError with attnsel's own message.
+    with pytest.raises(ValueError, match="attnsel::SequentialAttentionSelector::fit: option 'epochs' is 0"):
+        SequentialAttentionSelector(3, epochs=0).fit(X, y)
+    with pytest.raises(ValueError, match="linear-regression method"):
+        SequentialAttentionSelector(3, method="omp").fit(X, y)
+    with pytest.raises(TypeError):
+        attnsel._attnsel.select("not an array", y, attnsel._attnsel.SelectArgs())
+
+
+def test_two_threads_fit_at_once():
+    X, y = load_digits(return_X_y=True)
+    want = SequentialAttentionSelector(4, epochs=8, random_state=5).fit(X, y).selected_features_
+    got = [None, None]
+
+    def run(i):
+        got[i] = SequentialAttentionSelector(4, epochs=8, random_state=5).fit(X, y).selected_features_
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for g in got:
+        assert list(g) == list(want)
+
+
+def causal_attention(Q, K, V, heads, F=None):
+    n, hd = Q.shape
+    d = hd // heads
+    out = np.zeros_like(Q)
+    mask = np.tril(np.ones((n, n), dtype=bool))
+    for h in range(heads):
+        s = Q[:, h * d:(h + 1) * d] @ K[:, h * d:(h + 1) * d].T / np.sqrt(d)
+        if F is not None:
+            s = s - F
+        s = np.where(mask, s, -np.inf)
+        p = np.exp(s - s.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        out[:, h * d:(h + 1) * d] = p @ V[:, h * d:(h + 1) * d]
+    return out
+
+
+def selective_F(Q, K, heads):
+    # Head 0's ReLU'd logits, shifted one query down, summed along the queries; no masking of
+    # BOS (token 0) nor of a token by itself.
+    n, hd = Q.shape
+    d = hd // heads
+    S = np.maximum(Q[:, :d] @ K[:, :d].T / np.sqrt(d), 0.0)
+    S = np.tril(S, -1)
+    S[:, 0] = 0.0
+    F = np.zeros_like(S)
+    F[1:] = np.cumsum(S, axis=0)[:-1]
+    return F
+
+
+def test_selective_attention_matches_numpy():
+    rng = np.random.default_rng(1)
+    n, heads, d = 9, 2, 4
+    Q, K, V = (rng.normal(size=(n, heads * d)) for _ in range(3))
+    plain = attnsel.selective_attention(Q, K, V, heads=heads, selective=False)
+    np.testing.assert_allclose(plain, causal_attention(Q, K, V, heads), rtol=1e-10, atol=1e-12)
+    sel = attnsel.selective_attention(Q, K, V, heads=heads)
+    np.testing.assert_allclose(sel, causal_attention(Q, K, V, heads, selective_F(Q, K, heads)), rtol=1e-10, atol=1e-12)
+    f32 = attnsel.selective_attention(*(a.astype(np.float32) for a in (Q, K, V)), heads=heads)
+    assert f32.dtype == np.float32
+    np.testing.assert_allclose(f32, sel, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError):
+        attnsel.selective_attention(Q, K[:-1], V, heads=heads)
+
+
+def test_selective_attention_backward_matches_central_differences():
+    rng = np.random.default_rng(2)
+    n, heads, d = 6, 2, 3
+    Q, K, V = (rng.normal(size=(n, heads * d)) for _ in range(3))
+    R = rng.normal(size=(n, heads * d))
+    dQ, dK, dV = attnsel.selective_attention_backward(Q, K, V, R, heads=heads)
+
+    def loss(q, k, v):
+        return float(np.sum(attnsel.selective_attention(q, k, v, heads=heads) * R))
+
+    h = 1e-6
+    for A, G, which in ((Q, dQ, 0), (K, dK, 1), (V, dV, 2)):
+        num = np.zeros_like(A)
+        for i in range(A.shape[0]):
+            for j in range(A.shape[1]):
+                args = [Q.copy(), K.copy(), V.copy()]
+                args[which][i, j] += h
+                up = loss(*args)
+                args[which][i, j] -= 2 * h
+                num[i, j] = (up - loss(*args)) / (2 * h)
+        np.testing.assert_allclose(G, num, rtol=1e-5, atol=1e-7)
+
+
+def test_kv_cache_decodes_like_full_attention_and_keeps_its_budget():
+    rng = np.random.default_rng(3)
+    n, heads, d = 20, 2, 4
+    Q, K, V = (rng.normal(size=(n, heads * d)) for _ in range(3))
+    full = attnsel.selective_attention(Q, K, V, heads=heads)
+    cache = attnsel.KVCacheSelective(heads=heads, head_dim=d)
+    for t in range(n):
+        out = cache.decode_step(Q[t], K[t], V[t])
+    np.testing.assert_allclose(out, full[-1], rtol=1e-9, atol=1e-12)
+    assert cache.size == n and cache.tokens_seen == n
+    small = attnsel.KVCacheSelective(heads=heads, head_dim=d, budget=5)
+    small.prefill(Q, K, V)
+    assert small.size == 5 and small.evicted == n - 5
+    assert small.nbytes == 5 * heads * 2 * d * 8
+    h2o = attnsel.KVCacheH2O32(heads=heads, head_dim=d, budget=4)
+    for t in range(n):
+        h2o.decode_step(Q[t].astype(np.float32), K[t].astype(np.float32), V[t].astype(np.float32))
+    assert h2o.size == 4
+    with pytest.raises(ValueError):
+        attnsel.KVCacheSelective(heads=heads, head_dim=d, budget=1)
