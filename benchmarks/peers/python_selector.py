@@ -85,7 +85,7 @@ def main():
                 cols = list(sel.selected_features_) if hasattr(sel, "selected_features_") else (
                     sel.cols_ if hasattr(sel, "cols_") else list(np.flatnonzero(sel.get_support())))
                 accs.append(score(cols, Xtr, ytr, Xte, yte))
-            print(f"| {name} | {k} | {label} | {np.mean(accs):.4f} ± {np.std(accs):.4f} | {np.mean(secs):.3f} |")
+            print(f"| {name} | {k} | {label} | {np.mean(accs):.4f} ± {np.std(accs):.4f} | {np.mean(secs):.4g} |")
 
 
 if __name__ == "__main__":
