@@ -42,6 +42,7 @@ sklearn_accuracy|2|script:benchmarks/peers/sklearn_accuracy.sh --seeds 5|text
 sklearn_omp|2|script:benchmarks/peers/sklearn_omp.sh --runs 3 --repeats 7 --small-repeats 1000|timing,text
 sklearn_sfs_digits|2|script:benchmarks/peers/sklearn_sfs_digits.sh --k 20 --seeds 3|timing,text
 python_selector|2|script:benchmarks/peers/python_selector.sh --seeds 3|timing
+compile_time|1|script:benchmarks/compile_time.sh --repeats 3|timing
 torch_mlp_epoch|2|script:benchmarks/peers/torch_mlp_epoch.sh|timing,text
 torch_selective_attention|2|script:benchmarks/peers/torch_selective_attention.sh 2048|timing,text
 torch_sequential_attention|2|script:benchmarks/peers/torch_sequential_attention.sh|timing

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# What a user pays to compile attnsel: wall time and peak compiler memory of
+#   - benchmarks/compile_time/ten_lines.cpp (fits a SequentialAttentionSelector; 10 lines) at -O2,
+#     with <attnsel/attnsel.hpp> and with only <attnsel/selection/selection.hpp>, and -O0;
+#   - an empty TU that includes <attnsel/attnsel.hpp> (the parsing cost alone);
+#   - each example at -O3 (CMake's Release) and feature_selection at -O0.
+# g++ as a user's build would call it (C++17, no -march), one compile at a time, median of
+# --repeats runs for the small TUs. Prints a Markdown table on stdout.
+#   bash benchmarks/compile_time.sh [--repeats 3]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+repeats=3
+[ "${1:-}" = "--repeats" ] && repeats="$2"
+bash "$root/scripts/attnsel.sh" deps >&2
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cxx="${CXX:-g++}"
+common=(-std=c++17 -I"$root/include" -isystem /usr/include/eigen3 -DATTNSEL_WITH_ZLIB=0 -c -o "$work/out.o")
+printf '#include <attnsel/attnsel.hpp>\nint main() { return 0; }\n' > "$work/empty.cpp"
+sed 's|<attnsel/attnsel.hpp>|<attnsel/selection/selection.hpp>|' "$root/benchmarks/compile_time/ten_lines.cpp" > "$work/ten_lines_wing.cpp"
+
+measure() {  # measure REPEATS FLAGS... -- SOURCE: prints "median_seconds max_rss_MB"
+  local n="$1"; shift
+  local flags=() src
+  while [ "$1" != "--" ]; do flags+=("$1"); shift; done
+  src="$2"
+  local times=() rss=0
+  for _ in $(seq "$n"); do
+    /usr/bin/time -f "%e %M" -o "$work/t" "$cxx" "${common[@]}" "${flags[@]}" "$src" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+    read -r t m < "$work/t"
+    times+=("$t")
+    [ "$m" -gt "$rss" ] && rss="$m"
+  done
+  local median
+  median="$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+  echo "$median $((rss / 1024))"
+}
+
+echo "$("$cxx" --version | head -1); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+echo
+echo "| translation unit | flags | seconds (median of runs) | peak compiler memory (MB) |"
+echo "|---|---|---|---|"
+row() {  # row LABEL RUNS FLAGS... -- SOURCE
+  local label="$1" n="$2"; shift 2
+  local flags=("$@")
+  read -r s m <<< "$(measure "$n" "${flags[@]}")"
+  local shown=()
+  for f in "${flags[@]}"; do [ "$f" = "--" ] && break; shown+=("$f"); done
+  echo "| $label | ${shown[*]} | $s ($n) | $m |"
+}
+row "empty TU including attnsel.hpp" "$repeats" -O2 -- "$work/empty.cpp"
+row "ten_lines.cpp (attnsel.hpp)" "$repeats" -O2 -- "$root/benchmarks/compile_time/ten_lines.cpp"
+row "ten_lines.cpp (selection/selection.hpp only)" "$repeats" -O2 -- "$work/ten_lines_wing.cpp"
+row "ten_lines.cpp (attnsel.hpp)" "$repeats" -O0 -- "$root/benchmarks/compile_time/ten_lines.cpp"
+ex=(-I"$root/examples" -DATTNSEL_EXAMPLES_DATA_DIR=\""$root/examples/data"\" -fopenmp)
+for e in feature_selection train_classifier block_pruning selective_attention train_lm generate kernel_tour; do
+  row "examples/$e.cpp" 1 -O3 -DNDEBUG "${ex[@]}" -- "$root/examples/$e.cpp"
+done
+row "examples/feature_selection.cpp" 1 -O0 "${ex[@]}" -- "$root/examples/feature_selection.cpp"
+echo
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
