@@ -36,7 +36,7 @@ measure() {  # measure REPEATS FLAGS... -- SOURCE: prints "median_seconds max_rs
   echo "$median $((rss / 1024))"
 }
 
-echo "$("$cxx" --version | head -1); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+echo "$("$cxx" --version | head -1); $(nproc --all) cores; load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 echo
 echo "| translation unit | flags | seconds (median of runs) | peak compiler memory (MB) |"
 echo "|---|---|---|---|"
@@ -45,7 +45,10 @@ row() {  # row LABEL RUNS FLAGS... -- SOURCE
   local flags=("$@")
   read -r s m <<< "$(measure "$n" "${flags[@]}")"
   local shown=()
-  for f in "${flags[@]}"; do [ "$f" = "--" ] && break; shown+=("$f"); done
+  for f in "${flags[@]}"; do
+    [ "$f" = "--" ] && break
+    case "$f" in -I*|-D*EXAMPLES_DATA_DIR*) ;; *) shown+=("$f") ;; esac  # paths: not shown
+  done
   echo "| $label | ${shown[*]} | $s ($n) | $m |"
 }
 row "empty TU including attnsel.hpp" "$repeats" -O2 -- "$work/empty.cpp"
