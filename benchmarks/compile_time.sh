@@ -3,7 +3,10 @@
 #   - benchmarks/compile_time/ten_lines.cpp (fits a SequentialAttentionSelector; 10 lines) at -O2,
 #     with <attnsel/attnsel.hpp> and with only <attnsel/selection/selection.hpp>, and -O0;
 #   - an empty TU that includes <attnsel/attnsel.hpp> (the parsing cost alone);
-#   - each example at -O3 (CMake's Release) and feature_selection at -O0.
+#   - each example at -O3 (CMake's Release) and feature_selection at -O0;
+#   - compiled mode (docs/conventions.md §7): the library's two TUs (src/instantiate_*.cpp, built
+#     once), then ten_lines.cpp and feature_selection.cpp with -DATTNSEL_COMPILED=1, each linked
+#     against the library's objects and run (so what is timed is a working program).
 # g++ as a user's build would call it (C++17, no -march), one compile at a time, median of
 # --repeats runs for the small TUs. Prints a Markdown table on stdout.
 #   bash benchmarks/compile_time.sh [--repeats 3]
@@ -15,7 +18,8 @@ bash "$root/scripts/attnsel.sh" deps >&2
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cxx="${CXX:-g++}"
-common=(-std=c++17 -I"$root/include" -isystem /usr/include/eigen3 -DATTNSEL_WITH_ZLIB=0 -c -o "$work/out.o")
+out="$work/out.o"
+common=(-std=c++17 -I"$root/include" -isystem /usr/include/eigen3 -DATTNSEL_WITH_ZLIB=0 -c)
 printf '#include <attnsel/attnsel.hpp>\nint main() { return 0; }\n' > "$work/empty.cpp"
 sed 's|<attnsel/attnsel.hpp>|<attnsel/selection/selection.hpp>|' "$root/benchmarks/compile_time/ten_lines.cpp" > "$work/ten_lines_wing.cpp"
 
@@ -26,7 +30,7 @@ measure() {  # measure REPEATS FLAGS... -- SOURCE: prints "median_seconds max_rs
   src="$2"
   local times=() rss=0
   for _ in $(seq "$n"); do
-    /usr/bin/time -f "%e %M" -o "$work/t" "$cxx" "${common[@]}" "${flags[@]}" "$src" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+    /usr/bin/time -f "%e %M" -o "$work/t" "$cxx" "${common[@]}" -o "$out" "${flags[@]}" "$src" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
     read -r t m < "$work/t"
     times+=("$t")
     [ "$m" -gt "$rss" ] && rss="$m"
@@ -60,5 +64,24 @@ for e in feature_selection train_classifier block_pruning selective_attention tr
   row "examples/$e.cpp" 1 -O3 -DNDEBUG "${ex[@]}" -- "$root/examples/$e.cpp"
 done
 row "examples/feature_selection.cpp" 1 -O0 "${ex[@]}" -- "$root/examples/feature_selection.cpp"
+
+# Compiled mode. The library as CMake's Release builds it (with OpenMP, as the target links it).
+for t in float double; do
+  out="$work/lib_$t.o"
+  row "compiled library: src/instantiate_$t.cpp" 1 -O3 -DNDEBUG -fopenmp -- "$root/src/instantiate_$t.cpp"
+done
+linked() {  # linked OBJECT OUTPUT ARGS...: links OBJECT with the library and runs it
+  local obj="$1" exe="$work/$2"
+  shift 2
+  "$cxx" -fopenmp "$obj" "$work/lib_float.o" "$work/lib_double.o" -o "$exe" ${ZLIB_LIBS:-} || exit 1
+  "$exe" "$@" > "$work/run.txt" 2>&1 || { echo "compile_time.sh: $exe failed:" >&2; cat "$work/run.txt" >&2; exit 1; }
+}
+out="$work/ten_lines_compiled.o"
+row "ten_lines.cpp (attnsel.hpp), compiled mode" "$repeats" -O2 -DATTNSEL_COMPILED=1 -fopenmp -- "$root/benchmarks/compile_time/ten_lines.cpp"
+linked "$out" ten_lines
+row "ten_lines.cpp (attnsel.hpp), compiled mode" "$repeats" -O0 -DATTNSEL_COMPILED=1 -fopenmp -- "$root/benchmarks/compile_time/ten_lines.cpp"
+out="$work/feature_selection_compiled.o"
+row "examples/feature_selection.cpp, compiled mode" 1 -O3 -DNDEBUG -DATTNSEL_COMPILED=1 "${ex[@]}" -- "$root/examples/feature_selection.cpp"
+linked "$out" feature_selection --k 3 --epochs 2 --no-picture
 echo
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"

@@ -20,7 +20,7 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 build="${ATTNSEL_BUILD_DIR:-$root/build}"
 
 packages=(cmake g++ make git libeigen3-dev libxsimd-dev zlib1g-dev catch2 libbenchmark-dev libcli11-dev libstb-dev nlohmann-json3-dev python3
-  pybind11-dev python3-dev python3-numpy python3-sklearn python3-pytest)
+  pybind11-dev python3-dev python3-numpy python3-sklearn python3-pytest python3-pandas)
 
 deps() {
   local missing=()
@@ -81,7 +81,7 @@ case "${1:-}" in
     [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "attnsel: fuzz takes a number of seconds, got '$seconds'" >&2; exit 2; }
     dir="${ATTNSEL_BUILD_DIR:-$root/build}-fuzz"
     configure "$dir" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DATTNSEL_BUILD_FUZZERS=ON \
-      -DATTNSEL_BUILD_TESTS=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_BUILD_PYTHON=OFF -DATTNSEL_INSTALL=OFF
+      -DATTNSEL_BUILD_TESTS=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_BUILD_PYTHON=OFF -DATTNSEL_INSTALL=OFF -DATTNSEL_BUILD_COMPILED=OFF
     cmake --build "$dir" --target fuzz_csv fuzz_idx fuzz_args -j "$jobs"
     # Each target mutates a temporary copy of its seed corpus: fuzz/corpus/ is never modified.
     # Crashing inputs are kept in $dir/artifacts/<target>/.
@@ -118,7 +118,8 @@ case "${1:-}" in
     # function names a sanitizer report needs: a fifth less compile time, a third of the objects),
     # still quick to run under ASan.
     configure "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DATTNSEL_SANITIZE=ON \
-      -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_BUILD_PYTHON=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_INSTALL=OFF
+      -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_BUILD_PYTHON=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_INSTALL=OFF \
+      -DATTNSEL_BUILD_COMPILED=OFF
     cmake --build "$dir" -j "$jobs"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir "$dir" --output-on-failure -j "$jobs" -LE package
@@ -130,7 +131,8 @@ case "${1:-}" in
     deps
     dir="${ATTNSEL_BUILD_DIR:-$root/build}-tsan"
     configure "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" -DATTNSEL_SANITIZE_THREAD=ON \
-      -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_BUILD_PYTHON=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_INSTALL=OFF
+      -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_BUILD_PYTHON=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_INSTALL=OFF \
+      -DATTNSEL_BUILD_COMPILED=OFF
     cmake --build "$dir" --target attnsel_concurrency -j "$jobs"
     OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" "$dir/tests/attnsel_concurrency"
     ;;

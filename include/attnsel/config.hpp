@@ -100,6 +100,29 @@
 #define ATTNSEL_SIMD_NAMESPACE_BEGIN inline namespace ATTNSEL_SIMD_ABI_NAMESPACE {
 #define ATTNSEL_SIMD_NAMESPACE_END }
 
+/// Compiled mode, beside header-only use (as fmt's and spdlog's): the CMake target
+/// attnsel::compiled builds the float and double instantiations of the main class templates
+/// (layers, Sequential, losses, optimizers, selectors, pruners, BSR matrices, KV caches,
+/// transformers) once into a library and defines ATTNSEL_COMPILED=1 for its users, whose TUs
+/// then only declare them (`extern template`) and compile much less. Each folder header
+/// (nn/nn.hpp, selection/selection.hpp, ...) lists its instantiations; a TU that includes a
+/// single deeper header instantiates for itself, which is still correct, only slower to build.
+#ifndef ATTNSEL_COMPILED
+#define ATTNSEL_COMPILED 0
+#endif
+#define ATTNSEL_DETAIL_UNPAREN(...) __VA_ARGS__
+/// X-macro callbacks of the folders' lists: `X((class Dense<T>))` declares or defines one.
+#define ATTNSEL_DETAIL_EXTERN_INSTANCE(what) extern template ATTNSEL_DETAIL_UNPAREN what;
+#define ATTNSEL_DETAIL_DEFINE_INSTANCE(what) template ATTNSEL_DETAIL_UNPAREN what;
+#if ATTNSEL_COMPILED
+#define ATTNSEL_DETAIL_DECLARE_COMPILED(list)                                                      \
+  ATTNSEL_NAMESPACE_BEGIN                                                                          \
+  list(ATTNSEL_DETAIL_EXTERN_INSTANCE, float) list(ATTNSEL_DETAIL_EXTERN_INSTANCE, double)          \
+  ATTNSEL_NAMESPACE_END
+#else
+#define ATTNSEL_DETAIL_DECLARE_COMPILED(list)
+#endif
+
 /// Inline hint for small hot helpers (kept to plain `inline`: xsimd's own force-inlining does
 /// the work inside kernels).
 #define ATTNSEL_INLINE inline

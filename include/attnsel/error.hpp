@@ -11,9 +11,12 @@
 ///   and column.
 
 #include <cstddef>
+#include <initializer_list>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "config.hpp"
@@ -51,24 +54,95 @@ class parse_error : public std::runtime_error {
 
 namespace detail {
 
+/// One piece of an error message: text, a number, or anything else `operator<<` prints. The
+/// checks below take their pieces through this one type, so a TU instantiates one small
+/// forwarding template per distinct `require(...)` signature and a single message builder,
+/// not an `ostringstream` chain per signature (compile time: docs/conventions.md §7).
+class MessagePart {
+ public:
+  MessagePart(const char* text) noexcept : kind_(Kind::text), text_(text ? text : "(null)") {}
+  MessagePart(const std::string& text) noexcept : kind_(Kind::text), text_(text.c_str()) {}
+  MessagePart(char c) noexcept : kind_(Kind::character), char_(c) {}
+  MessagePart(float v) noexcept : kind_(Kind::floating), double_(v) {}
+  MessagePart(double v) noexcept : kind_(Kind::floating), double_(v) {}
+  MessagePart(long double v) noexcept : kind_(Kind::long_floating), long_double_(v) {}
+  template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, char>, int> = 0>
+  MessagePart(I v) noexcept {
+    if constexpr (std::is_signed_v<I>) {
+      kind_ = Kind::signed_integer;
+      signed_ = static_cast<long long>(v);
+    } else {
+      kind_ = Kind::unsigned_integer;
+      unsigned_ = static_cast<unsigned long long>(v);
+    }
+  }
+  /// Anything else that prints (enums, string views, user types): printed once, here.
+  template <class X, std::enable_if_t<!std::is_arithmetic_v<X> && !std::is_convertible_v<const X&, const char*> &&
+                                          !std::is_same_v<X, std::string>,
+                                      int> = 0>
+  MessagePart(const X& x) : kind_(Kind::owned) {
+    std::ostringstream os;
+    os << x;
+    owned_ = os.str();
+  }
+
+  void print(std::ostream& os) const {
+    switch (kind_) {
+      case Kind::text: os << text_; break;
+      case Kind::character: os << char_; break;
+      case Kind::signed_integer: os << signed_; break;
+      case Kind::unsigned_integer: os << unsigned_; break;
+      case Kind::floating: os << double_; break;  // a float prints as its double, as operator<< does
+      case Kind::long_floating: os << long_double_; break;
+      case Kind::owned: os << owned_; break;
+    }
+  }
+
+ private:
+  enum class Kind { text, character, signed_integer, unsigned_integer, floating, long_floating, owned };
+  Kind kind_;
+  union {
+    const char* text_;
+    char char_;
+    long long signed_;
+    unsigned long long unsigned_;
+    double double_;
+    long double long_double_;
+  };
+  std::string owned_;
+};
+
+/// The pieces printed one after the other into one string.
+inline std::string join_message(std::initializer_list<MessagePart> parts) {
+  std::ostringstream os;
+  for (const MessagePart& p : parts) p.print(os);
+  return os.str();
+}
+
+/// Throws std::invalid_argument with "<function>: <pieces...>".
+[[noreturn]] inline void throw_invalid_message(const char* function, std::initializer_list<MessagePart> parts) {
+  std::ostringstream os;
+  os << function << ": ";
+  for (const MessagePart& p : parts) p.print(os);
+  throw std::invalid_argument(os.str());
+}
+
 /// Concatenates any streamable pieces into one string.
 template <class... Parts>
 std::string concat(const Parts&... parts) {
-  std::ostringstream os;
-  (os << ... << parts);
-  return os.str();
+  return join_message({MessagePart(parts)...});
 }
 
 /// Throws std::invalid_argument with "<function>: <pieces...>".
 template <class... Parts>
 [[noreturn]] void throw_invalid(const char* function, const Parts&... parts) {
-  throw std::invalid_argument(concat(function, ": ", parts...));
+  throw_invalid_message(function, {MessagePart(parts)...});
 }
 
 /// Throws std::invalid_argument unless `condition` holds.
 template <class... Parts>
 void require(bool condition, const char* function, const Parts&... parts) {
-  if (!condition) throw_invalid(function, parts...);
+  if (!condition) throw_invalid_message(function, {MessagePart(parts)...});
 }
 
 }  // namespace detail

@@ -23,15 +23,22 @@ template <class T>
 using Vec = Eigen::Ref<const attnsel::Vector<T>>;
 
 /// Options of every selector, as Python passes them (one dict of keyword arguments).
+/// The options of one selection; the defaults are the C++ selector's own (the Python signature
+/// repeats them, and test_python_defaults_are_the_cpp_defaults keeps the two equal).
 struct SelectArgs {
+  static const attnsel::SequentialAttentionOptions<double>& cpp() {
+    static const attnsel::SequentialAttentionOptions<double> defaults{};
+    return defaults;
+  }
   std::string method = "sequential_attention";
-  Index k = 10;
+  Index k = cpp().k;
   std::string task = "classification";
-  std::vector<Index> hidden{67};
-  Index epochs = 60, batch_size = 64, per_round = 1;
-  double learning_rate = 5e-3, group_lasso_scale = 0.01;
-  bool input_batch_norm = true;
-  std::uint64_t seed = 1;
+  std::vector<Index> hidden = cpp().hidden;
+  Index epochs = cpp().epochs, batch_size = cpp().batch_size, per_round = cpp().per_round;
+  double learning_rate = cpp().learning_rate;
+  double group_lasso_scale = 0.01;  // the default of attnsel::sequential_group_lasso
+  bool input_batch_norm = cpp().input_batch_norm;
+  std::uint64_t seed = cpp().seed;
 };
 
 inline attnsel::Task parse_task(const std::string& t) {

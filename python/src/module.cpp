@@ -11,7 +11,6 @@ using namespace attnsel_python;
 
 namespace {
 
-template <class T>
 attnsel::SelectiveAttentionOptions attention_options(Index heads, bool selective, Index selector_head, double scale,
                                                      bool stop_selector_gradient) {
   attnsel::SelectiveAttentionOptions o;
@@ -29,7 +28,7 @@ void bind_kernels(py::module_& m) {
       "selective_attention",
       [](Rows<T> Q, Rows<T> K, Rows<T> V, Index heads, bool selective, Index selector_head, double scale) {
         py::gil_scoped_release release;
-        return attnsel::selective_attention(Q, K, V, attention_options<T>(heads, selective, selector_head, scale, false));
+        return attnsel::selective_attention(Q, K, V, attention_options(heads, selective, selector_head, scale, false));
       },
       py::arg("Q").noconvert(), py::arg("K").noconvert(), py::arg("V").noconvert(), py::kw_only(), py::arg("heads") = 1,
       py::arg("selective") = true, py::arg("selector_head") = 0, py::arg("scale") = 0.0);
@@ -41,7 +40,7 @@ void bind_kernels(py::module_& m) {
         {
           py::gil_scoped_release release;
           g = attnsel::selective_attention_backward(
-              Q, K, V, dO, attention_options<T>(heads, selective, selector_head, scale, stop_selector_gradient));
+              Q, K, V, dO, attention_options(heads, selective, selector_head, scale, stop_selector_gradient));
         }
         return py::make_tuple(g.dQ, g.dK, g.dV);
       },

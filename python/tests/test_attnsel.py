@@ -4,6 +4,7 @@ import pickle
 import threading
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
@@ -20,6 +21,16 @@ from attnsel import SequentialAttentionSelector
 def test_check_estimator():
     # Every check of scikit-learn 1.2 passes (none is skipped or expected to fail).
     check_estimator(SequentialAttentionSelector(epochs=20))
+
+
+def test_python_defaults_are_the_cpp_defaults():
+    import inspect
+
+    cpp = attnsel._attnsel.SelectArgs()  # default-constructed from the C++ options
+    params = inspect.signature(SequentialAttentionSelector).parameters
+    for name in ("epochs", "batch_size", "learning_rate", "per_round", "input_batch_norm", "group_lasso_scale"):
+        assert params[name].default == getattr(cpp, name), name
+    assert list(params["hidden"].default) == list(cpp.hidden)
 
 
 def test_selects_the_informative_features_in_order():
@@ -82,30 +93,24 @@ def test_pipeline_cross_val_and_grid_search():
     assert grid.best_params_["sequentialattentionselector__n_features_to_select"] in (2, 6)
 
 
-class Frame:
-    """The part of a pandas DataFrame scikit-learn reads names from (pandas is not a dependency)."""
-
-    def __init__(self, values, columns):
-        self.values, self.columns = values, np.asarray(columns, dtype=object)
-
-    def __array__(self, dtype=None):
-        return self.values if dtype is None else self.values.astype(dtype)
-
-    def __len__(self):
-        return len(self.values)
-
-    @property
-    def shape(self):
-        return self.values.shape
-
-
-def test_feature_names_from_columns():
-    data = load_breast_cancer()
-    X = Frame(data.data, data.feature_names)
-    sel = SequentialAttentionSelector(3, epochs=5, random_state=0).fit(X, data.target)
-    assert list(sel.feature_names_in_) == list(data.feature_names)
-    assert list(sel.selected_feature_names_) == [data.feature_names[i] for i in sel.selected_features_]
+def test_feature_names_from_pandas_columns():
+    data = load_breast_cancer(as_frame=True)
+    X, y = data.data, data.target  # a pandas DataFrame and Series
+    assert isinstance(X, pd.DataFrame)
+    sel = SequentialAttentionSelector(3, epochs=5, random_state=0).fit(X, y)
+    assert list(sel.feature_names_in_) == list(X.columns)
+    assert list(sel.selected_feature_names_) == [X.columns[i] for i in sel.selected_features_]
     assert set(sel.get_feature_names_out()) == set(sel.selected_feature_names_)
+    # The same data as a numpy array selects the same features (the frame crosses as float64).
+    plain = SequentialAttentionSelector(3, epochs=5, random_state=0).fit(X.to_numpy(), y.to_numpy())
+    assert list(plain.selected_features_) == list(sel.selected_features_)
+    # transform keeps the names when scikit-learn is asked for pandas output.
+    out = sel.set_output(transform="pandas").transform(X)
+    assert isinstance(out, pd.DataFrame)
+    assert set(out.columns) == set(sel.selected_feature_names_)
+    # A frame with other column names is refused, as scikit-learn's own estimators do.
+    with pytest.raises(ValueError, match="feature names"):
+        sel.transform(X.rename(columns=lambda c: c + " (renamed)"))
 
 
 def test_bad_input_raises_value_error_with_the_message():

@@ -13,3 +13,8 @@
 #include "split.hpp"
 #include "text.hpp"
 #include "variable_assignment.hpp"
+
+/// The instantiations of this folder in compiled mode (config.hpp: ATTNSEL_COMPILED).
+#define ATTNSEL_DETAIL_DATA_TEMPLATES(X, T) \
+  X((class Standardizer<T>)) X((class MinMaxScaler<T>))
+ATTNSEL_DETAIL_DECLARE_COMPILED(ATTNSEL_DETAIL_DATA_TEMPLATES)

@@ -11,3 +11,9 @@
 #include "train_lm.hpp"
 #include "serialize.hpp"
 #include "budgets.hpp"
+
+/// The instantiations of this folder in compiled mode (config.hpp: ATTNSEL_COMPILED).
+#define ATTNSEL_DETAIL_LM_TEMPLATES(X, T) \
+  X((class CausalSelfAttention<T>)) X((class TransformerBlock<T>)) X((class TransformerLM<T>)) \
+  X((class LMDecoder<T, evict::SelectiveF>)) X((class LMDecoder<T, evict::H2O>)) X((class LMDecoder<T, evict::StreamingLLM>))
+ATTNSEL_DETAIL_DECLARE_COMPILED(ATTNSEL_DETAIL_LM_TEMPLATES)

@@ -333,7 +333,7 @@ const RowMatrix<T>& TransformerLM<T>::forward(const std::vector<std::int32_t>& i
   if (head_) {
     head_->forward(Hf_, logits_, train);
   } else {
-    detail::chunked_product<T>(Hf_, tok_.table().value.transpose(), logits_);
+    detail::chunked_product<T>(Hf_, tok_.table().value, detail::Op::transpose, logits_);
   }
   return logits_;
 }
@@ -410,7 +410,7 @@ double TransformerLM<T>::backward(const std::vector<std::int32_t>& targets) {
   if (head_) {
     head_->backward(Hf_, logits_, dlogits_, &dHf_);
   } else {
-    detail::chunked_product<T>(dlogits_, tok_.table().value, dHf_);
+    detail::chunked_product<T>(dlogits_, tok_.table().value, detail::Op::none, dHf_);
     detail::chunked_gram<T>(dlogits_, Hf_, dE_out);
   }
   lnf_.backward(X_.back(), Hf_, dHf_, &dX_);

@@ -36,25 +36,78 @@ void check_backward(const char* layer, const RowMatrix<T>& X, const RowMatrix<T>
             ", expected ", X.rows(), "x", out);
 }
 
+/// Strided row-major views: every dense product of the training floor runs on these, through
+/// `matmul` below, so a TU instantiates Eigen's product dispatch three times per scalar type
+/// (A·B, Aᵀ·B, A·Bᵀ) rather than once per expression shape (a Block, a Transpose of a Block, …
+/// each its own GEMM dispatch and GEMV fallbacks; docs/conventions.md §7). The same Eigen
+/// kernels and blocking run as on the matrices themselves: the same bits.
+template <class T>
+using RowView = Eigen::Map<RowMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+template <class T>
+using ConstRowView = Eigen::Map<const RowMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+/// Views of a whole matrix, of rows [r0, r0 + rows), of columns [c0, c0 + cols): `in_*` to
+/// read, `out_*` to write.
+template <class T>
+ConstRowView<T> in_rows(const RowMatrix<T>& M, Index r0, Index rows) {
+  return ConstRowView<T>(M.data() + r0 * M.cols(), rows, M.cols(), Eigen::OuterStride<>(M.cols()));
+}
+template <class T>
+ConstRowView<T> in_view(const RowMatrix<T>& M) {
+  return in_rows(M, 0, M.rows());
+}
+template <class T>
+ConstRowView<T> in_cols(const RowMatrix<T>& M, Index c0, Index cols) {
+  return ConstRowView<T>(M.data() + c0, M.rows(), cols, Eigen::OuterStride<>(M.cols()));
+}
+template <class T>
+RowView<T> out_rows(RowMatrix<T>& M, Index r0, Index rows) {
+  return RowView<T>(M.data() + r0 * M.cols(), rows, M.cols(), Eigen::OuterStride<>(M.cols()));
+}
+template <class T>
+RowView<T> out_view(RowMatrix<T>& M) {
+  return out_rows(M, 0, M.rows());
+}
+template <class T>
+RowView<T> out_cols(RowMatrix<T>& M, Index c0, Index cols) {
+  return RowView<T>(M.data() + c0, M.rows(), cols, Eigen::OuterStride<>(M.cols()));
+}
+
+/// Whether a matmul operand enters as itself or transposed.
+enum class Op { none, transpose };
+
+/// C = op_a(A) · op_b(B), C already of the product's shape (not both transposed). Threads: as
+/// the caller's scope allows Eigen (ThreadsForWork / SingleThreadScope).
+template <class T>
+void matmul(const ConstRowView<T>& A, Op op_a, const ConstRowView<T>& B, Op op_b, RowView<T> C) {
+  if (op_a == Op::transpose) {
+    C.noalias() = A.transpose() * B;
+  } else if (op_b == Op::transpose) {
+    C.noalias() = A * B.transpose();
+  } else {
+    C.noalias() = A * B;
+  }
+}
+
 /// Rows per chunk (and columns per chunk of a gradient product) of the thread-count
 /// independent products below.
 constexpr Index product_row_chunk = 256;
 constexpr Index product_col_chunk = 64;
 
-/// Y = A·B (+ the row `bias`) with A's rows in fixed chunks of product_row_chunk, each chunk one
-/// single-threaded Eigen product, the chunks on OpenMP threads: every row of Y is the same
+/// Y = A·op(B) (+ the row `bias`) with A's rows in fixed chunks of product_row_chunk, each chunk
+/// one single-threaded Eigen product, the chunks on OpenMP threads: every row of Y is the same
 /// for any thread count (Eigen's own parallel product picks its blocking, and so its rounding,
 /// by the thread count).
-template <class T, class DB>
-void chunked_product(const RowMatrix<T>& A, const Eigen::MatrixBase<DB>& B, RowMatrix<T>& Y,
+template <class T>
+void chunked_product(const RowMatrix<T>& A, const RowMatrix<T>& B, Op op_b, RowMatrix<T>& Y,
                      const RowMatrix<T>* bias = nullptr) {
-  Y.resize(A.rows(), B.cols());
-  const double madds = double(A.rows()) * double(A.cols()) * double(B.cols());
+  const Index out = op_b == Op::transpose ? B.rows() : B.cols();
+  Y.resize(A.rows(), out);
+  const double madds = double(A.rows()) * double(A.cols()) * double(out);
   for_row_chunks(A.rows(), product_row_chunk, madds * (omp_parallel_pass / omp_parallel_work), [&](Index r0, Index r1) {
     const SingleThreadScope one;
-    auto y = Y.middleRows(r0, r1 - r0);
-    y.noalias() = A.middleRows(r0, r1 - r0) * B;
-    if (bias) y.rowwise() += bias->row(0);
+    matmul<T>(in_rows(A, r0, r1 - r0), Op::none, in_view(B), op_b, out_rows(Y, r0, r1 - r0));
+    if (bias) Y.middleRows(r0, r1 - r0).rowwise() += bias->row(0);
   });
 }
 
@@ -73,7 +126,7 @@ void chunked_gram(const RowMatrix<T>& X, const RowMatrix<T>& D, RowMatrix<T>& G,
     const SingleThreadScope one;
     for (Index c = c0; c < c1; ++c) {
       const Index j0 = c * product_col_chunk, w = std::min(C, j0 + product_col_chunk) - j0;
-      G.middleCols(j0, w).noalias() = X.transpose() * D.middleCols(j0, w);
+      matmul<T>(in_view(X), Op::transpose, in_cols(D, j0, w), Op::none, out_cols(G, j0, w));
       if (colsum)
         for (Index r = 0; r < D.rows(); ++r) colsum->row(0).segment(j0, w) += D.row(r).segment(j0, w);
     }
@@ -139,12 +192,12 @@ void Dense<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) {
   if (has_mask_) W_eff_.noalias() = W_.value.cwiseProduct(M_);
   const RowMatrix<T>& W = effective_weight();
   if (thread_independent_) {
-    detail::chunked_product<T>(X, W, Y, &b_.value);
+    detail::chunked_product<T>(X, W, detail::Op::none, Y, &b_.value);
     return;
   }
   Y.resize(X.rows(), output_size());
   const detail::ThreadsForWork threads(double(X.rows()) * double(input_size()) * double(output_size()));
-  Y.noalias() = X * W;
+  detail::matmul<T>(detail::in_view(X), detail::Op::none, detail::in_view(W), detail::Op::none, detail::out_view(Y));
   const auto bias = b_.value.row(0);
   detail::for_row_chunks(Y.rows(), 64, double(Y.size()), [&](Index r0, Index r1) { Y.middleRows(r0, r1 - r0).rowwise() += bias; });
 }
@@ -159,22 +212,29 @@ void Dense<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const RowMat
       W_.grad.noalias() = G_.cwiseProduct(M_);
       dM_.noalias() = G_.cwiseProduct(W_.value);
     }
-    if (dX) detail::chunked_product<T>(dY, effective_weight().transpose(), *dX);
+    if (dX) detail::chunked_product<T>(dY, effective_weight(), detail::Op::transpose, *dX);
     return;
   }
   const detail::ThreadsForWork threads(double(X.rows()) * double(input_size()) * double(output_size()));
+  using detail::Op;
+  using detail::in_view;
+  using detail::out_view;
   if (has_mask_) {
-    G_.noalias() = X.transpose() * dY;
+    G_.resize(input_size(), output_size());
+    detail::matmul<T>(in_view(X), Op::transpose, in_view(dY), Op::none, out_view(G_));
     W_.grad.noalias() = G_.cwiseProduct(M_);
     dM_.noalias() = G_.cwiseProduct(W_.value);
   } else {
-    W_.grad.noalias() = X.transpose() * dY;
+    W_.grad.resize(input_size(), output_size());
+    detail::matmul<T>(in_view(X), Op::transpose, in_view(dY), Op::none, out_view(W_.grad));
   }
   ones_.setOnes(1, dY.rows());
-  b_.grad.noalias() = ones_ * dY;  // column sums as a GEMV (row-major colwise().sum() is strided)
+  b_.grad.resize(1, output_size());
+  // Column sums as a GEMV (row-major colwise().sum() is strided).
+  detail::matmul<T>(in_view(ones_), Op::none, in_view(dY), Op::none, out_view(b_.grad));
   if (dX) {
     dX->resize(dY.rows(), input_size());
-    dX->noalias() = dY * effective_weight().transpose();
+    detail::matmul<T>(in_view(dY), Op::none, in_view(effective_weight()), Op::transpose, out_view(*dX));
   }
 }
 

@@ -11,3 +11,8 @@
 #include "optimizer.hpp"
 #include "schedule.hpp"
 #include "sgd.hpp"
+
+/// The instantiations of this folder in compiled mode (config.hpp: ATTNSEL_COMPILED).
+#define ATTNSEL_DETAIL_OPTIM_TEMPLATES(X, T) \
+  X((class Adam<T>)) X((class SGD<T>))
+ATTNSEL_DETAIL_DECLARE_COMPILED(ATTNSEL_DETAIL_OPTIM_TEMPLATES)

@@ -11,3 +11,8 @@
 #include "schedule.hpp"
 #include "pruners.hpp"
 #include "prune_training.hpp"
+
+/// The instantiations of this folder in compiled mode (config.hpp: ATTNSEL_COMPILED).
+#define ATTNSEL_DETAIL_PRUNING_TEMPLATES(X, T) \
+  X((class SequentialAttentionPP<T>)) X((class MagnitudePruner<T>)) X((class PowerpropPruner<T>)) X((class ACDCPruner<T>))
+ATTNSEL_DETAIL_DECLARE_COMPILED(ATTNSEL_DETAIL_PRUNING_TEMPLATES)

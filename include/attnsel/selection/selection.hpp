@@ -16,3 +16,8 @@
 #include "omp.hpp"
 #include "selection_result.hpp"
 #include "sequential_attention.hpp"
+
+/// The instantiations of this folder in compiled mode (config.hpp: ATTNSEL_COMPILED).
+#define ATTNSEL_DETAIL_SELECTION_TEMPLATES(X, T) \
+  X((class AttentionMask<T>)) X((class SequentialAttentionSelector<T>))
+ATTNSEL_DETAIL_DECLARE_COMPILED(ATTNSEL_DETAIL_SELECTION_TEMPLATES)

@@ -224,11 +224,14 @@ Selection<T> SequentialAttentionSelector<T>::fit_prepared(const RowMatrix<T>& Xc
   to.learning_rate = ExponentialDecayLR<T>{opt_.learning_rate, opt_.decay_rate, opt_.decay_steps};
 
   MaskHook hook{&mask, scale};
-  auto train = [&](auto& optimizer) {
-    if (opt_.task == Task::regression) return attnsel::fit(model, MeanSquaredError<T>{}, optimizer, Xc, Y, to, hook, callbacks);
-    return attnsel::fit(model, SoftmaxCrossEntropy<T>{}, optimizer, Xc, Y, to, hook, callbacks);
-  };
-  const TrainHistory<T> h = opt_.optimizer == SelectorOptimizer::adam ? train(adam) : train(sgd);
+  // One instantiation of the trainer for the two losses and two optimizers (compile time).
+  const MeanSquaredError<T> mse;
+  const SoftmaxCrossEntropy<T> cross_entropy;
+  const detail::LossRef<T> loss =
+      opt_.task == Task::regression ? detail::LossRef<T>(mse) : detail::LossRef<T>(cross_entropy);
+  detail::OptimizerRef<T> optimizer =
+      opt_.optimizer == SelectorOptimizer::adam ? detail::OptimizerRef<T>(adam) : detail::OptimizerRef<T>(sgd);
+  const TrainHistory<T> h = attnsel::fit(model, loss, optimizer, Xc, Y, to, hook, callbacks);
   mask.finish(!h.stopped_early);
 
   Selection<T> s;

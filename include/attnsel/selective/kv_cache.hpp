@@ -361,8 +361,10 @@ class KVCache {
   }
 
   void apply_drops() {
-    for (Index s = size_ - 1; s >= 0; --s)
-      if (pos_[std::size_t(s)] != seen_ - 1 && policy_.drop(state(), s)) remove(s);
+    if constexpr (detail::has_drop<Policy, T>::value) {  // (compiles for every policy: compiled mode)
+      for (Index s = size_ - 1; s >= 0; --s)
+        if (pos_[std::size_t(s)] != seen_ - 1 && policy_.drop(state(), s)) remove(s);
+    }
   }
 
   void step(const T* q, const T* k, const T* v, T* out) {

@@ -10,3 +10,8 @@
 #include "heads.hpp"
 #include "selective_attention.hpp"
 #include "kv_cache.hpp"
+
+/// The instantiations of this folder in compiled mode (config.hpp: ATTNSEL_COMPILED).
+#define ATTNSEL_DETAIL_SELECTIVE_TEMPLATES(X, T) \
+  X((class KVCache<T, evict::SelectiveF>)) X((class KVCache<T, evict::H2O>)) X((class KVCache<T, evict::StreamingLLM>))
+ATTNSEL_DETAIL_DECLARE_COMPILED(ATTNSEL_DETAIL_SELECTIVE_TEMPLATES)

@@ -10,3 +10,8 @@
 #include "bsr.hpp"
 #include "bsr_impl.hpp"
 #include "bsr_kernels.hpp"
+
+/// The instantiations of this folder in compiled mode (config.hpp: ATTNSEL_COMPILED).
+#define ATTNSEL_DETAIL_SPARSE_TEMPLATES(X, T) \
+  X((class BlockSparseMatrix<T>))
+ATTNSEL_DETAIL_DECLARE_COMPILED(ATTNSEL_DETAIL_SPARSE_TEMPLATES)

@@ -65,6 +65,71 @@ template <class M>
 struct has_input_buffer<M, std::void_t<decltype(std::declval<M&>().input_buffer()),
                                        decltype(std::declval<M&>().forward_input(true))>> : std::true_type {};
 
+/// A loss seen through function pointers, and an optimizer likewise: a caller that picks its
+/// loss or optimizer at run time (the selectors: by task and option) instantiates `fit` once
+/// instead of once per combination (compile time, docs/conventions.md §7). An indirect call per
+/// batch; the same arithmetic as the object itself.
+template <class T>
+class LossRef {
+ public:
+  template <class L>
+  explicit LossRef(const L& loss) noexcept
+      : loss_(&loss),
+        name_(loss.metric_name()),
+        value_([](const void* l, const RowMatrix<T>& out, const RowMatrix<T>& target) {
+          return static_cast<const L*>(l)->value(out, target);
+        }),
+        value_and_grad_([](const void* l, const RowMatrix<T>& out, const RowMatrix<T>& target, RowMatrix<T>& grad) {
+          return static_cast<const L*>(l)->value_and_grad(out, target, grad);
+        }),
+        metric_([](const void* l, const RowMatrix<T>& out, const RowMatrix<T>& target) {
+          return static_cast<const L*>(l)->metric(out, target);
+        }) {}
+
+  T value(const RowMatrix<T>& out, const RowMatrix<T>& target) const { return value_(loss_, out, target); }
+  T value_and_grad(const RowMatrix<T>& out, const RowMatrix<T>& target, RowMatrix<T>& grad) const {
+    return value_and_grad_(loss_, out, target, grad);
+  }
+  T metric(const RowMatrix<T>& out, const RowMatrix<T>& target) const { return metric_(loss_, out, target); }
+  const char* metric_name() const noexcept { return name_; }
+
+ private:
+  const void* loss_;
+  const char* name_;
+  T (*value_)(const void*, const RowMatrix<T>&, const RowMatrix<T>&);
+  T (*value_and_grad_)(const void*, const RowMatrix<T>&, const RowMatrix<T>&, RowMatrix<T>&);
+  T (*metric_)(const void*, const RowMatrix<T>&, const RowMatrix<T>&);
+};
+
+template <class T>
+class OptimizerRef {
+ public:
+  template <class O>
+  explicit OptimizerRef(O& optimizer) noexcept
+      : optimizer_(&optimizer),
+        holds_([](const void* o, const Parameter<T>* p) { return static_cast<const O*>(o)->holds(p); }),
+        add_([](void* o, const std::vector<Parameter<T>*>& params) {
+          static_cast<O*>(o)->add_parameters(params);
+        }),
+        get_rate_([](const void* o) { return T(static_cast<const O*>(o)->learning_rate()); }),
+        set_rate_([](void* o, T rate) { static_cast<O*>(o)->set_learning_rate(rate); }),
+        step_([](void* o) { static_cast<O*>(o)->step(); }) {}
+
+  bool holds(const Parameter<T>* p) const { return holds_(optimizer_, p); }
+  void add_parameters(const std::vector<Parameter<T>*>& params) { add_(optimizer_, params); }
+  T learning_rate() const { return get_rate_(optimizer_); }
+  void set_learning_rate(T rate) { set_rate_(optimizer_, rate); }
+  void step() { step_(optimizer_); }
+
+ private:
+  void* optimizer_;
+  bool (*holds_)(const void*, const Parameter<T>*);
+  void (*add_)(void*, const std::vector<Parameter<T>*>&);
+  T (*get_rate_)(const void*);
+  void (*set_rate_)(void*, T);
+  void (*step_)(void*);
+};
+
 }  // namespace detail
 
 /// Trains `model` on (X, Y) and returns the per-epoch history.
@@ -125,7 +190,7 @@ TrainHistory<T> fit(Model& model, const Loss& loss, Optimizer& optimizer, const 
   const std::size_t total = batches * static_cast<std::size_t>(options.epochs);
 
   TrainHistory<T> history;
-  history.metric_name = Loss::metric_name();
+  history.metric_name = loss.metric_name();
   std::vector<Index> order(n);
   std::iota(order.begin(), order.end(), Index(0));
   Rng rng(options.seed);
@@ -197,7 +262,7 @@ TrainHistory<T> fit(Model& model, const Loss& loss, Optimizer& optimizer, const 
     e.epoch = epoch;
     e.epochs = options.epochs;
     e.train_loss = epoch_rows ? T(epoch_loss / epoch_rows) : T(0);
-    e.metric_name = Loss::metric_name();
+    e.metric_name = loss.metric_name();
     if (has_val) {
       const RowMatrix<T> pred = model.predict(*options.validation_X);
       e.has_validation = true;

@@ -1,6 +1,8 @@
 // Consumer smoke test: the umbrella header compiles, a kernel gives the right answer, and (when
 // the consumer project expects threads, ATTNSEL_EXPECT_THREADS) attnsel's parallel loop really
-// runs on that many threads without the consumer linking OpenMP itself.
+// runs on that many threads without the consumer linking OpenMP itself. Linked to
+// attnsel::compiled (ATTNSEL_COMPILED=1), it also fits a selector whose training comes from
+// the library.
 #include <attnsel/attnsel.hpp>
 
 #include <chrono>
@@ -33,6 +35,17 @@ int main() {
   if (static_cast<int>(ids.size()) != ATTNSEL_EXPECT_THREADS || attnsel::max_threads() != ATTNSEL_EXPECT_THREADS) {
     std::printf("expected %d threads\n", ATTNSEL_EXPECT_THREADS);
     ok = false;
+  }
+#endif
+#if ATTNSEL_COMPILED
+  {
+    attnsel::RowMatrix<float> X = attnsel::RowMatrix<float>::Random(200, 12);
+    const attnsel::Vector<float> y = (X.col(7).array() > 0).cast<float>();
+    attnsel::SequentialAttentionOptions<float> o;
+    o.k = 2;
+    const attnsel::Selection<float> s = attnsel::SequentialAttentionSelector<float>(o).fit(X, y);
+    std::printf("compiled mode: selected %lld first (expected 7)\n", static_cast<long long>(s.features[0]));
+    ok = ok && s.features[0] == 7;
   }
 #endif
   return ok ? 0 : 1;
