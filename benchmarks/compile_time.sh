@@ -2,7 +2,9 @@
 # What a user pays to compile attnsel: wall time and peak compiler memory of
 #   - benchmarks/compile_time/ten_lines.cpp (fits a SequentialAttentionSelector; 10 lines) at -O2,
 #     with <attnsel/attnsel.hpp> and with only <attnsel/selection/selection.hpp>, and -O0;
-#   - an empty TU that includes <attnsel/attnsel.hpp> (the parsing cost alone);
+#   - an empty TU that includes <attnsel/attnsel.hpp> (the parsing cost alone), and the same TU
+#     with one explicit instantiation of a part of what ten_lines.cpp's fit uses (Dense alone,
+#     its three Eigen products alone, BatchNorm, ...): where the time goes;
 #   - each example at -O3 (CMake's Release) and feature_selection at -O0;
 #   - compiled mode (docs/conventions.md §7): the library's two TUs (src/instantiate_*.cpp, built
 #     once), then ten_lines.cpp and feature_selection.cpp with -DATTNSEL_COMPILED=1, each linked
@@ -59,6 +61,19 @@ row "empty TU including attnsel.hpp" "$repeats" -O2 -- "$work/empty.cpp"
 row "ten_lines.cpp (attnsel.hpp)" "$repeats" -O2 -- "$root/benchmarks/compile_time/ten_lines.cpp"
 row "ten_lines.cpp (selection/selection.hpp only)" "$repeats" -O2 -- "$work/ten_lines_wing.cpp"
 row "ten_lines.cpp (attnsel.hpp)" "$repeats" -O0 -- "$root/benchmarks/compile_time/ten_lines.cpp"
+# Where ten_lines.cpp's time goes: the empty TU plus one explicit instantiation of what its fit
+# uses (subtract the empty TU's time for the part's own cost; the parts add up to about the whole).
+part() {  # part LABEL DECLARATION
+  printf '#include <attnsel/attnsel.hpp>\n%s\nint main() { return 0; }\n' "$2" > "$work/part.cpp"
+  row "empty TU + \`$1\`" "$repeats" -O2 -- "$work/part.cpp"
+}
+part "Dense<float>" "template class attnsel::Dense<float>;"
+part "detail::matmul<float>"  \
+  "template void attnsel::detail::matmul<float>(const attnsel::detail::ConstRowView<float>&, attnsel::detail::Op, const attnsel::detail::ConstRowView<float>&, attnsel::detail::Op, attnsel::detail::RowView<float>);"
+part "BatchNorm<float>" "template class attnsel::BatchNorm<float>;"
+part "AttentionMask<float>" "template class attnsel::AttentionMask<float>;"
+part "Adam<float> + SGD<float>" "template class attnsel::Adam<float>; template class attnsel::SGD<float>;"
+part "ReLU, FeatureScale, Sequential, SoftmaxCrossEntropy, MeanSquaredError<float>" "template class attnsel::ReLU<float>; template class attnsel::FeatureScale<float>; template class attnsel::Sequential<float>; template struct attnsel::SoftmaxCrossEntropy<float>; template struct attnsel::MeanSquaredError<float>;"
 ex=(-I"$root/examples" -DATTNSEL_EXAMPLES_DATA_DIR=\""$root/examples/data"\" -fopenmp)
 for e in feature_selection train_classifier block_pruning selective_attention train_lm generate kernel_tour; do
   row "examples/$e.cpp" 1 -O3 -DNDEBUG "${ex[@]}" -- "$root/examples/$e.cpp"
@@ -83,5 +98,9 @@ row "ten_lines.cpp (attnsel.hpp), compiled mode" "$repeats" -O0 -DATTNSEL_COMPIL
 out="$work/feature_selection_compiled.o"
 row "examples/feature_selection.cpp, compiled mode" 1 -O3 -DNDEBUG -DATTNSEL_COMPILED=1 "${ex[@]}" -- "$root/examples/feature_selection.cpp"
 linked "$out" feature_selection --k 3 --epochs 2 --no-picture
+echo
+echo "\`detail::matmul<float>\` is the three Eigen products (A·B, Aᵀ·B, A·Bᵀ on strided row-major maps) that"
+echo "every Dense forward and backward pass runs. Compiled mode: the library's TUs are built once; the"
+echo "compiled-mode TUs are linked against them and run (ten_lines; feature_selection --k 3 --epochs 2)."
 echo
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"

@@ -5,7 +5,9 @@
 //  - BlockPruning + fit trains the network whatever the order of the registrations;
 //  - AttentionMask::finish() completes an early-stopped selection from the last trained logits
 //    (it used to redraw the logits between the missing picks);
-//  - SequentialAttentionOptions' defaults select well on a bundled table.
+//  - SequentialAttentionOptions' defaults select well on a bundled table;
+//  - (issue #16's session) the LLY baseline's model and Sequential LASSO's penalty, the last two
+//    backward passes without a finite-difference check, at a late step of their training path.
 #include <attnsel/attnsel.hpp>
 
 #include <algorithm>
@@ -71,6 +73,31 @@ struct StepProbe {
     const RowMatrix<double> numeric_w = gradcheck::numeric(W.value, [&] { return batch_loss(Xb, Yb, s.tau); });
     weight_error = gradcheck::rel_error(analytic_w, numeric_w);
     batch_loss(Xb, Yb, s.tau);  // restores the pruner's state for the unperturbed values
+  }
+};
+
+// A fit callback that, at step `at`, compares every parameter's gradient of `model` (Sequential,
+// the LLY model, ...) with central differences of that step's cross-entropy batch loss.
+template <class Model>
+struct EveryParameterProbe {
+  Model* model;
+  std::size_t at;
+  std::vector<double> errors{}, norms{};
+  std::vector<std::string> names{};
+  void on_backward_end(const attnsel::StepInfo<double>& s) {
+    if (s.step != at) return;
+    const RowMatrix<double> Xb = *s.batch_X, Yb = *s.batch_Y;
+    auto loss = [&] {
+      RowMatrix<double> g;
+      return attnsel::SoftmaxCrossEntropy<double>{}.value_and_grad(model->forward(Xb, true), Yb, g);
+    };
+    for (attnsel::Parameter<double>* p : model->parameters()) {
+      const RowMatrix<double> analytic = p->grad;
+      norms.push_back(analytic.norm());
+      names.push_back(p->name);
+      errors.push_back(gradcheck::rel_error(analytic, gradcheck::numeric(p->value, loss)));
+    }
+    loss();  // the model's buffers as they were for the unperturbed parameters
   }
 };
 
@@ -256,25 +283,7 @@ TEST_CASE("Every parameter's gradient at a late step of fit matches central diff
   model.emplace<attnsel::Dense<double>>(7, 6, rng);
   model.emplace<attnsel::ReLU<double>>(6);
   model.emplace<attnsel::Dense<double>>(6, 2, rng);
-  struct Probe {
-    Sequential<double>* model;
-    std::size_t at;
-    std::vector<double> errors;
-    std::vector<std::string> names;
-    void on_backward_end(const attnsel::StepInfo<double>& s) {
-      if (s.step != at) return;
-      const RowMatrix<double> Xb = *s.batch_X, Yb = *s.batch_Y;
-      auto loss = [&] {
-        RowMatrix<double> g;
-        return attnsel::SoftmaxCrossEntropy<double>{}.value_and_grad(model->forward(Xb, true), Yb, g);
-      };
-      for (attnsel::Parameter<double>* p : model->parameters()) {
-        const RowMatrix<double> analytic = p->grad;
-        errors.push_back(gradcheck::rel_error(analytic, gradcheck::numeric(p->value, loss)));
-        names.push_back(p->name);
-      }
-    }
-  } probe{&model, 4, {}, {}};
+  EveryParameterProbe<Sequential<double>> probe{&model, 4};
   attnsel::Adam<double> adam({0.01});
   attnsel::TrainOptions<double> t;
   t.epochs = 2;
@@ -285,4 +294,82 @@ TEST_CASE("Every parameter's gradient at a late step of fit matches central diff
     INFO("parameter " << probe.names[i]);
     CHECK(probe.errors[i] < 1e-6);
   }
+}
+
+TEST_CASE("LLY's attention network and MLP gradients at a late step of fit match central differences",
+          "[training_paths][selection]") {
+  // The LLY baseline's model (attention net → batch mean → softmax → weights on the MLP's input),
+  // trained by the same path lly_selection uses; at step 4 every parameter's gradient (the MLP's
+  // and the attention network's, through the softmax and the batch mean) is compared with central
+  // differences of that step's batch loss.
+  RowMatrix<double> X, Y;
+  planted_classes<double>(48, 6, 21, X, Y);
+  attnsel::SequentialAttentionOptions<double> o;
+  o.hidden = {5};
+  o.epochs = 2;
+  o.batch_size = 16;
+  o.learning_rate = 0.02;
+  attnsel::detail::LLYModel<double> model(6, 2, o);
+  EveryParameterProbe<attnsel::detail::LLYModel<double>> probe{&model, 4};
+  const RowMatrix<double> Ycol = Y;
+  attnsel::detail::train_selector_model(model, o, X, Ycol, probe);
+  REQUIRE(probe.errors.size() == 12);  // BN gamma/beta, two MLP Dense, three attention Dense
+  for (std::size_t i = 0; i < probe.errors.size(); ++i) {
+    INFO("parameter " << i << " (" << probe.names[i] << "), gradient norm " << probe.norms[i]);
+    CHECK(probe.errors[i] < 1e-6);
+  }
+  // The attention network's last kernel gets a real gradient through the softmax.
+  CHECK(probe.norms[probe.norms.size() - 2] > 1e-8);
+}
+
+TEST_CASE("Sequential LASSO's penalised first-layer gradient at a late step of fit matches central differences",
+          "[training_paths][selection]") {
+  // The Sequential LASSO hook adds the gradient of scale · Σ_{i unselected} ||W[i, :]||₂ to the
+  // first layer's weight gradient; by the path sequential_lasso_selection trains with, at step 4
+  // (after the first selections) that gradient is compared with central differences of the batch
+  // loss plus the penalty over the rows still unselected.
+  RowMatrix<double> X, Y;
+  planted_classes<double>(48, 6, 22, X, Y);
+  attnsel::SequentialAttentionOptions<double> o;
+  o.k = 2;
+  o.hidden = {5};
+  o.input_batch_norm = false;
+  o.epochs = 2;
+  o.batch_size = 16;
+  o.learning_rate = 0.05;  // the rows grow well away from the norm's kink at 0
+  attnsel::Dense<double>* first = nullptr;
+  attnsel::Sequential<double> model = attnsel::detail::lasso_model(6, 2, o, first);
+  std::vector<char> chosen(6, 0);
+  attnsel::Selection<double> selection;
+  const double scale = 0.3;
+  attnsel::detail::SequentialLassoHook<double> hook{first, &chosen, &selection, 2, 1, o.start, 0.999, scale};
+  struct Probe {
+    attnsel::Sequential<double>* model;
+    attnsel::Dense<double>* first;
+    const std::vector<char>* chosen;
+    double scale;
+    std::size_t at;
+    double error = -1;
+    Index selected_then = 0;
+    void on_backward_end(const attnsel::StepInfo<double>& s) {
+      if (s.step != at) return;
+      const RowMatrix<double> Xb = *s.batch_X, Yb = *s.batch_Y;
+      RowMatrix<double>& W = first->weight().value;
+      auto objective = [&] {
+        RowMatrix<double> g;
+        double f = attnsel::SoftmaxCrossEntropy<double>{}.value_and_grad(model->forward(Xb, true), Yb, g);
+        for (Index i = 0; i < W.rows(); ++i)
+          if (!(*chosen)[std::size_t(i)]) f += scale * W.row(i).norm();
+        return f;
+      };
+      const RowMatrix<double> analytic = first->weight().grad;
+      error = gradcheck::rel_error(analytic, gradcheck::numeric(W, objective));
+      selected_then = Index(std::count(chosen->begin(), chosen->end(), char(1)));
+    }
+  } probe{&model, first, &chosen, scale, 4};
+  attnsel::detail::train_selector_model(model, o, X, Y, hook, probe);
+  CHECK(probe.selected_then >= 1);  // the check covers selected (unpenalised) and unselected rows
+  CHECK(probe.selected_then < 6);
+  CHECK(probe.error >= 0);
+  CHECK(probe.error < 1e-6);
 }

@@ -133,6 +133,36 @@ std::vector<T> row_norms(const RowMatrix<T>& W) {
   return n;
 }
 
+/// The Sequential LASSO callback: selects by row norm of the first layer at the start of each
+/// phase, and after each backward pass adds the gradient of the group penalty
+/// `scale · Σ_{i unselected} ||W[i, :]||₂` to the first layer's weight gradient.
+template <class T>
+struct SequentialLassoHook {
+  Dense<T>* first;
+  std::vector<char>* chosen;
+  Selection<T>* s;
+  Index T_rounds, per_round;
+  double start, stop;
+  T scale;
+  void on_step_begin(const StepInfo<T>& info) {
+    if (info.tau < start) return;
+    const double q = (info.tau - start) / (stop - start);
+    const Index phase = std::min<Index>(T_rounds, Index(std::ceil(q * double(T_rounds))));
+    if (phase > Index(s->history.size()) && Index(s->features.size()) < T_rounds * per_round) {
+      s->history.push_back(row_norms(first->weight().value));
+      select_top(s->history.back(), *chosen, s->features, per_round);
+    }
+  }
+  void on_backward_end(const StepInfo<T>&) {
+    RowMatrix<T>& W = first->weight().value;
+    for (Index i = 0; i < W.rows(); ++i) {
+      if ((*chosen)[std::size_t(i)]) continue;
+      const T n = W.row(i).norm();
+      if (n > T(0)) first->weight().grad.row(i) += (scale / n) * W.row(i);
+    }
+  }
+};
+
 }  // namespace detail
 
 /// Sequential LASSO (group penalty on unselected rows of a linear first layer). See the file
@@ -154,31 +184,7 @@ Selection<T> sequential_lasso_selection(const Eigen::MatrixBase<DX>& X, const Ei
   std::vector<char> chosen(static_cast<std::size_t>(d), 0);
   Selection<T> s;
   s.method = T_rounds == 1 ? "group_lasso" : "sequential_lasso";
-  struct Hook {
-    Dense<T>* first;
-    std::vector<char>* chosen;
-    Selection<T>* s;
-    Index T_rounds, per_round;
-    double start, stop;
-    T scale;
-    void on_step_begin(const StepInfo<T>& info) {
-      if (info.tau < start) return;
-      const double q = (info.tau - start) / (stop - start);
-      const Index phase = std::min<Index>(T_rounds, Index(std::ceil(q * double(T_rounds))));
-      if (phase > Index(s->history.size()) && Index(s->features.size()) < T_rounds * per_round) {
-        s->history.push_back(detail::row_norms(first->weight().value));
-        detail::select_top(s->history.back(), *chosen, s->features, per_round);
-      }
-    }
-    void on_backward_end(const StepInfo<T>&) {
-      RowMatrix<T>& W = first->weight().value;
-      for (Index i = 0; i < W.rows(); ++i) {
-        if ((*chosen)[std::size_t(i)]) continue;
-        const T n = W.row(i).norm();
-        if (n > T(0)) first->weight().grad.row(i) += (scale / n) * W.row(i);
-      }
-    }
-  } hook{first, &chosen, &s, T_rounds, o.per_round, o.start, stop, group_lasso_scale};
+  detail::SequentialLassoHook<T> hook{first, &chosen, &s, T_rounds, o.per_round, o.start, stop, group_lasso_scale};
   const TrainHistory<T> h = detail::train_selector_model(model, o, Xc, Y, hook, callbacks...);
   s.features_from_training = s.features.size();
   if (Index(s.features.size()) < o.k) {
