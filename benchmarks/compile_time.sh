@@ -10,7 +10,10 @@
 #     once), then ten_lines.cpp and feature_selection.cpp with -DATTNSEL_COMPILED=1, each linked
 #     against the library's objects and run (so what is timed is a working program).
 # g++ as a user's build would call it (C++17, no -march), one compile at a time, median of
-# --repeats runs for the small TUs. Prints a Markdown table on stdout.
+# --repeats runs for the small TUs. The first table's TUs are compiled round-robin (each round
+# compiles every one of them once), so a drift of the machine's speed during the run reaches them
+# alike: compare them with each other, and with the empty TU as the yardstick of the machine's
+# speed. Prints Markdown tables on stdout.
 #   bash benchmarks/compile_time.sh [--repeats 3]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,10 +60,33 @@ row() {  # row LABEL RUNS FLAGS... -- SOURCE
   done
   echo "| $label | ${shown[*]} | $s ($n) | $m |"
 }
-row "empty TU including attnsel.hpp" "$repeats" -O2 -- "$work/empty.cpp"
-row "ten_lines.cpp (attnsel.hpp)" "$repeats" -O2 -- "$root/benchmarks/compile_time/ten_lines.cpp"
-row "ten_lines.cpp (selection/selection.hpp only)" "$repeats" -O2 -- "$work/ten_lines_wing.cpp"
-row "ten_lines.cpp (attnsel.hpp)" "$repeats" -O0 -- "$root/benchmarks/compile_time/ten_lines.cpp"
+# The round-robin group: header-only and compiled mode side by side. Compiling a compiled-mode TU
+# needs no library (only linking it does: after the library's rows below).
+ten="$root/benchmarks/compile_time/ten_lines.cpp"
+g_label=("empty TU including attnsel.hpp" "ten_lines.cpp (attnsel.hpp)" "ten_lines.cpp (attnsel.hpp), compiled mode"
+  "ten_lines.cpp (selection/selection.hpp only)" "ten_lines.cpp (attnsel.hpp)" "ten_lines.cpp (attnsel.hpp), compiled mode")
+g_flags=("-O2" "-O2" "-O2 -DATTNSEL_COMPILED=1 -fopenmp" "-O2" "-O0" "-O0 -DATTNSEL_COMPILED=1 -fopenmp")
+g_src=("$work/empty.cpp" "$ten" "$ten" "$work/ten_lines_wing.cpp" "$ten" "$ten")
+g_out=("$work/out.o" "$work/out.o" "$work/ten_lines_compiled.o" "$work/out.o" "$work/out.o" "$work/out.o")
+declare -a g_times g_rss
+for _ in $(seq "$repeats"); do
+  for i in "${!g_label[@]}"; do
+    # shellcheck disable=SC2086  # the flags are words
+    /usr/bin/time -f "%e %M" -o "$work/t" "$cxx" "${common[@]}" -o "${g_out[$i]}" ${g_flags[$i]} "${g_src[$i]}" 2>"$work/err" ||
+      { cat "$work/err" >&2; exit 1; }
+    read -r t m < "$work/t"
+    g_times[$i]="${g_times[$i]:-} $t"
+    [ "$m" -gt "${g_rss[$i]:-0}" ] && g_rss[$i]="$m"
+  done
+done
+for i in "${!g_label[@]}"; do
+  # shellcheck disable=SC2086
+  median="$(printf '%s\n' ${g_times[$i]} | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+  echo "| ${g_label[$i]} | ${g_flags[$i]} | $median ($repeats, round-robin) | $((g_rss[$i] / 1024)) |"
+done
+echo
+echo "| translation unit | flags | seconds (median of runs) | peak compiler memory (MB) |"
+echo "|---|---|---|---|"
 # Where ten_lines.cpp's time goes: the empty TU plus one explicit instantiation of what its fit
 # uses (subtract the empty TU's time for the part's own cost; the parts add up to about the whole).
 part() {  # part LABEL DECLARATION
@@ -91,10 +117,7 @@ linked() {  # linked OBJECT OUTPUT ARGS...: links OBJECT with the library and ru
   "$cxx" -fopenmp "$obj" "$work/lib_float.o" "$work/lib_double.o" -o "$exe" ${ZLIB_LIBS:-} || exit 1
   "$exe" "$@" > "$work/run.txt" 2>&1 || { echo "compile_time.sh: $exe failed:" >&2; cat "$work/run.txt" >&2; exit 1; }
 }
-out="$work/ten_lines_compiled.o"
-row "ten_lines.cpp (attnsel.hpp), compiled mode" "$repeats" -O2 -DATTNSEL_COMPILED=1 -fopenmp -- "$root/benchmarks/compile_time/ten_lines.cpp"
-linked "$out" ten_lines
-row "ten_lines.cpp (attnsel.hpp), compiled mode" "$repeats" -O0 -DATTNSEL_COMPILED=1 -fopenmp -- "$root/benchmarks/compile_time/ten_lines.cpp"
+linked "$work/ten_lines_compiled.o" ten_lines  # the -O2 compiled-mode object of the first table
 out="$work/feature_selection_compiled.o"
 row "examples/feature_selection.cpp, compiled mode" 1 -O3 -DNDEBUG -DATTNSEL_COMPILED=1 "${ex[@]}" -- "$root/examples/feature_selection.cpp"
 linked "$out" feature_selection --k 3 --epochs 2 --no-picture
