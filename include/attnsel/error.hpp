@@ -61,7 +61,8 @@ namespace detail {
 class MessagePart {
  public:
   MessagePart(const char* text) noexcept : kind_(Kind::text), text_(text ? text : "(null)") {}
-  MessagePart(const std::string& text) noexcept : kind_(Kind::text), text_(text.c_str()) {}
+  /// All of the string, NUL bytes too (CSV messages quote raw fields), as `os << text` printed it.
+  MessagePart(const std::string& text) noexcept : kind_(Kind::sized_text), text_(text.data()), size_(text.size()) {}
   MessagePart(char c) noexcept : kind_(Kind::character), char_(c) {}
   MessagePart(float v) noexcept : kind_(Kind::floating), double_(v) {}
   MessagePart(double v) noexcept : kind_(Kind::floating), double_(v) {}
@@ -89,6 +90,7 @@ class MessagePart {
   void print(std::ostream& os) const {
     switch (kind_) {
       case Kind::text: os << text_; break;
+      case Kind::sized_text: os.write(text_, static_cast<std::streamsize>(size_)); break;
       case Kind::character: os << char_; break;
       case Kind::signed_integer: os << signed_; break;
       case Kind::unsigned_integer: os << unsigned_; break;
@@ -99,7 +101,7 @@ class MessagePart {
   }
 
  private:
-  enum class Kind { text, character, signed_integer, unsigned_integer, floating, long_floating, owned };
+  enum class Kind { text, sized_text, character, signed_integer, unsigned_integer, floating, long_floating, owned };
   Kind kind_;
   union {
     const char* text_;
@@ -109,6 +111,7 @@ class MessagePart {
     double double_;
     long double long_double_;
   };
+  std::size_t size_ = 0;  // of sized_text
   std::string owned_;
 };
 

@@ -24,7 +24,8 @@ using Vec = Eigen::Ref<const attnsel::Vector<T>>;
 
 /// Options of every selector, as Python passes them (one dict of keyword arguments).
 /// The options of one selection; the defaults are the C++ selector's own (the Python signature
-/// repeats them, and test_python_defaults_are_the_cpp_defaults keeps the two equal).
+/// repeats them, and test_python_defaults_are_the_cpp_defaults keeps the two equal; the group
+/// LASSO scale is a default argument in C++, repeated here by hand).
 struct SelectArgs {
   static const attnsel::SequentialAttentionOptions<double>& cpp() {
     static const attnsel::SequentialAttentionOptions<double> defaults{};
@@ -36,7 +37,7 @@ struct SelectArgs {
   std::vector<Index> hidden = cpp().hidden;
   Index epochs = cpp().epochs, batch_size = cpp().batch_size, per_round = cpp().per_round;
   double learning_rate = cpp().learning_rate;
-  double group_lasso_scale = 0.01;  // the default of attnsel::sequential_group_lasso
+  double group_lasso_scale = 0.01;  // the default argument of attnsel::sequential_lasso_selection
   bool input_batch_norm = cpp().input_batch_norm;
   std::uint64_t seed = cpp().seed;
 };
