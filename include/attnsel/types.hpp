@@ -40,3 +40,22 @@ bool all_finite(const Eigen::DenseBase<D>& x) {
 }  // namespace detail
 
 ATTNSEL_NAMESPACE_END
+
+// Compiled mode (config.hpp): a TU may share Eigen matrices with the compiled library only when
+// both have Eigen's alignment class (EIGEN_MAX_ALIGN_BYTES: 16 up to SSE4.2, 32 with AVX, 64 with
+// AVX-512), as code built for a larger class assumes its matrices are aligned that far. The library
+// defines one marker per class (src/alignment.cpp) and every user TU refers to its own, so a
+// mismatch fails at link time, naming the class the TU was built for, instead of crashing later.
+#define ATTNSEL_DETAIL_ALIGNMENT_MARKER                                                            \
+  ATTNSEL_DETAIL_CAT(ATTNSEL_DETAIL_CAT(compiled_library_built_for_eigen_max_align_bytes_,        \
+                                        EIGEN_MAX_ALIGN_BYTES),                                    \
+                     ATTNSEL_DETAIL_CAT(_static_, EIGEN_MAX_STATIC_ALIGN_BYTES))
+#if ATTNSEL_COMPILED && (defined(__GNUC__) || defined(__clang__))
+ATTNSEL_NAMESPACE_BEGIN
+namespace detail {
+extern const int ATTNSEL_DETAIL_ALIGNMENT_MARKER;
+// Kept by `used` in every TU (an address, so no code runs): the linker must find the marker.
+[[gnu::used]] static const int* const compiled_library_alignment_check = &ATTNSEL_DETAIL_ALIGNMENT_MARKER;
+}  // namespace detail
+ATTNSEL_NAMESPACE_END
+#endif
