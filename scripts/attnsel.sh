@@ -52,7 +52,7 @@ case "${1:-}" in
     ;;
   example)
     deps
-    configure "$build"
+    configure "$build" -DATTNSEL_EXAMPLES_COMPILED=OFF
     cmake --build "$build" --target feature_selection -j "$jobs"
     shift
     "$build/examples/feature_selection" "$@"
@@ -69,8 +69,9 @@ case "${1:-}" in
     ;;
   test)
     deps
-    # Benchmarks are built by their own scripts (benchmarks/run*.sh): not here, for CI time.
-    configure "$build" -DATTNSEL_BUILD_BENCHMARKS=OFF
+    # Benchmarks are built by their own scripts (benchmarks/run*.sh): not here, for CI time; the
+    # examples link attnsel::compiled here (CI time), header-only for `example`.
+    configure "$build" -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_EXAMPLES_COMPILED=ON
     cmake --build "$build" -j "$jobs"
     ctest --test-dir "$build" --output-on-failure -j "$jobs"
     ;;

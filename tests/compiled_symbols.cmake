@@ -16,7 +16,10 @@ foreach(symbol
     "BatchNorm<double>::forward"
     "vtable for attnsel::abi_v0_1::Dense<float>"
     "TransformerLM<float>::backward"
-    "KVCache<double, attnsel::abi_v0_1::evict::SelectiveF>::step(")
+    "KVCache<double, attnsel::abi_v0_1::evict::SelectiveF>::step("
+    "detail::omp_prepared<float>"
+    "detail::lasso_path_prepared<double>"
+    "detail::linear_sa_prepared<float>")
   string(FIND "${defs_HEADER_ONLY}" "${symbol}" in_header_only)
   string(FIND "${defs_COMPILED}" "${symbol}" in_compiled)
   string(FIND "${defs_LIBRARY}" "${symbol}" in_library)

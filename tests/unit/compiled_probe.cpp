@@ -60,6 +60,22 @@ void run(const char* type) {
   o.input_batch_norm = false;
   print_selection("regression/sgd", attnsel::SequentialAttentionSelector<T>(o).fit(X, reg));
 
+  // The linear baselines (their cores are in the library too).
+  attnsel::OmpOptions omp;
+  for (auto variant : {attnsel::OmpOptions::Precompute::gram, attnsel::OmpOptions::Precompute::lazy_gram,
+                       attnsel::OmpOptions::Precompute::residual}) {
+    omp.precompute = variant;
+    const attnsel::OmpResult<T> r = attnsel::orthogonal_matching_pursuit(X, reg, 4, omp);
+    print_selection("omp", r);
+    print("  coef", r.coef.data(), std::size_t(r.coef.size()));
+  }
+  attnsel::LassoPathOptions lasso;
+  lasso.n_lambdas = 20;
+  print_selection("lasso path", attnsel::lasso_path_selection(X, reg, 3, lasso));
+  attnsel::LinearSequentialAttentionOptions lsa;
+  lsa.steps = 50;
+  print_selection("linear sequential attention", attnsel::linear_sequential_attention(X, reg, 3, lsa));
+
   // A small Selective Attention transformer: loss and backward, then a KV-cache decode.
   attnsel::TransformerConfig c;
   c.vocab = 11;

@@ -30,21 +30,35 @@ struct LassoPathOptions {
   bool standardize = true;
 };
 
+namespace detail {
+/// The path of lasso_path_selection on the prepared problem (Xc, yc as the options ask): one
+/// instantiation per scalar type (compile time; compiled mode).
+template <class T>
+Selection<T> lasso_path_prepared(const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& Xc, const Vector<T>& yc, Index k,
+                                 const LassoPathOptions& options);
+}  // namespace detail
+
 /// @throws std::invalid_argument for k outside [1, d], shape mismatches, NaN/inf, bad options.
 template <class DX, class Dy>
 Selection<typename DX::Scalar> lasso_path_selection(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<Dy>& y,
                                                     Index k, const LassoPathOptions& options = {}) {
-  using T = typename DX::Scalar;
-  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
-  using Vec = Vector<T>;
   constexpr const char* fn = "attnsel::lasso_path_selection";
-  const Index n = X.rows(), d = X.cols();
+  const Index d = X.cols();
   detail::require(options.n_lambdas >= 2, fn, "option 'n_lambdas' is ", options.n_lambdas, ", expected >= 2");
   detail::require(options.eps > 0 && options.eps < 1, fn, "option 'eps' is ", options.eps, ", expected a value in (0, 1)");
   detail::require(options.max_sweeps >= 1, fn, "option 'max_sweeps' is ", options.max_sweeps, ", expected >= 1");
   detail::require(std::isfinite(options.tol) && options.tol > 0, fn, "option 'tol' is ", options.tol,
                   ", expected a finite value > 0");
-  auto [Xc, yc] = detail::linear_problem(fn, X, y, k, d, options.fit_intercept, options.standardize);
+  const auto [Xc, yc] = detail::linear_problem(fn, X, y, k, d, options.fit_intercept, options.standardize);
+  return detail::lasso_path_prepared(Xc, yc, k, options);
+}
+
+template <class T>
+Selection<T> detail::lasso_path_prepared(const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& Xc, const Vector<T>& yc,
+                                         Index k, const LassoPathOptions& options) {
+  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using Vec = Vector<T>;
+  const Index n = Xc.rows(), d = Xc.cols();
   Mat G = Mat::Zero(d, d);
   G.template selfadjointView<Eigen::Lower>().rankUpdate(Xc.transpose());
   G.template triangularView<Eigen::StrictlyUpper>() = G.transpose();

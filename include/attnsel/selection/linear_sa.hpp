@@ -42,14 +42,19 @@ struct LinearSequentialAttentionOptions {
   double l2 = 1.0;
 };
 
+namespace detail {
+/// The rounds of linear_sequential_attention on the prepared problem (centred, unit-variance
+/// columns Xs, centred yc): one instantiation per scalar type (compile time; compiled mode).
+template <class T>
+Selection<T> linear_sa_prepared(const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& Xs, const Vector<T>& yc, Index k,
+                                const LinearSequentialAttentionOptions& options);
+}  // namespace detail
+
 /// @throws std::invalid_argument for k outside [1, min(n, d)], shape mismatches, NaN/inf, bad
 ///         options.
 template <class DX, class Dy>
 Selection<typename DX::Scalar> linear_sequential_attention(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<Dy>& y,
                                                            Index k, const LinearSequentialAttentionOptions& options = {}) {
-  using T = typename DX::Scalar;
-  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
-  using Vec = Vector<T>;
   constexpr const char* fn = "attnsel::linear_sequential_attention";
   const Index n = X.rows(), d = X.cols();
   detail::require(options.steps >= 1, fn, "option 'steps' is ", options.steps, ", expected >= 1");
@@ -58,7 +63,15 @@ Selection<typename DX::Scalar> linear_sequential_attention(const Eigen::MatrixBa
   detail::require(std::isfinite(options.l2) && options.l2 >= 0, fn, "option 'l2' is ", options.l2,
                   ", expected a finite value >= 0");
   const auto [Xs, yc] = detail::linear_problem(fn, X, y, k, std::min(n, d), true, true);
+  return detail::linear_sa_prepared(Xs, yc, k, options);
+}
 
+template <class T>
+Selection<T> detail::linear_sa_prepared(const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& Xs, const Vector<T>& yc,
+                                        Index k, const LinearSequentialAttentionOptions& options) {
+  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using Vec = Vector<T>;
+  const Index n = Xs.rows(), d = Xs.cols();
   Selection<T> out;
   out.method = "linear_sequential_attention";
   std::vector<char> chosen(static_cast<std::size_t>(d), 0);

@@ -254,6 +254,18 @@ struct OmpResult : Selection<T> {
   Index exact_evaluations = 0;
 };
 
+namespace detail {
+
+/// OMP on a prepared working X (column-major view, centred/normalised as the options ask) and y
+/// (not centred yet): everything after the input checks. Not a template on the caller's input
+/// types, so one instantiation per scalar type (compile time; in compiled mode it comes from the
+/// library). `scanned`: X was already checked for NaN/inf (it was copied).
+template <class T>
+OmpResult<T> omp_prepared(const OmpView<T>& Xw, Vector<T> yc, bool scanned, const Eigen::Matrix<T, 1, Eigen::Dynamic>& x_mean,
+                          const Vector<T>& norms, Index k, const OmpOptions& options);
+
+}  // namespace detail
+
 /// @throws std::invalid_argument for k outside [1, min(n, d)], shape mismatches, NaN/inf.
 template <class DX, class Dy>
 OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<Dy>& y,
@@ -261,7 +273,6 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
   using T = typename DX::Scalar;
   using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;  // column-major: columns are features
   using Vec = Vector<T>;
-  using Precompute = OmpOptions::Precompute;
   constexpr const char* fn = "attnsel::orthogonal_matching_pursuit";
   static_assert(std::is_floating_point_v<T>, "attnsel::orthogonal_matching_pursuit needs a floating-point X");
   const Index n = X.rows(), d = X.cols();
@@ -321,6 +332,18 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
 
   Vec yc(n);
   for (Index i = 0; i < n; ++i) yc(i) = T(y.cols() == 1 ? y(i, 0) : y(0, i));
+  return detail::omp_prepared<T>(Xw, std::move(yc), copy, x_mean, norms, k, options);
+}
+
+template <class T>
+OmpResult<T> detail::omp_prepared(const OmpView<T>& Xw, Vector<T> yc, bool scanned, const Eigen::Matrix<T, 1, Eigen::Dynamic>& x_mean,
+                                  const Vector<T>& norms, Index k, const OmpOptions& options) {
+  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using Vec = Vector<T>;
+  using Precompute = OmpOptions::Precompute;
+  constexpr const char* fn = "attnsel::orthogonal_matching_pursuit";
+  const Index n = Xw.rows(), d = Xw.cols();
+  const bool centre = options.fit_intercept;
   T y_mean(0);
   if (centre) {
     y_mean = yc.mean();
@@ -454,7 +477,7 @@ OmpResult<typename DX::Scalar> orthogonal_matching_pursuit(const Eigen::MatrixBa
   if (!have_b) detail::correlations(Xw, yc, b);
   // Without a copy X was not scanned: a NaN or inf in column j makes b_j NaN or inf (inf·0 is
   // NaN), so only a non-finite b calls for the scan (finite X whose products overflow passes).
-  if (!copy && !detail::all_finite(b)) detail::require(detail::all_finite(Xw), fn, "argument 'X' holds NaN or inf");
+  if (!scanned && !detail::all_finite(b)) detail::require(detail::all_finite(Xw), fn, "argument 'X' holds NaN or inf");
   detail::require(detail::all_finite(yc), fn, "argument 'y' holds NaN or inf");
   out.mixed = mixed;
   if (use_gram) {

@@ -18,6 +18,13 @@
 #include "sequential_attention.hpp"
 
 /// The instantiations of this folder in compiled mode (config.hpp: ATTNSEL_COMPILED).
-#define ATTNSEL_DETAIL_SELECTION_TEMPLATES(X, T) \
-  X((class AttentionMask<T>)) X((class SequentialAttentionSelector<T>))
+#define ATTNSEL_DETAIL_SELECTION_TEMPLATES(X, T)                                                                      \
+  X((class AttentionMask<T>)) X((class SequentialAttentionSelector<T>))                                                 \
+  X((OmpResult<T> detail::omp_prepared<T>(const detail::OmpView<T>&, Vector<T>, bool,                                  \
+                                          const Eigen::Matrix<T, 1, Eigen::Dynamic>&, const Vector<T>&, Index,         \
+                                          const OmpOptions&)))                                                          \
+  X((Selection<T> detail::linear_sa_prepared<T>(const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>&,               \
+                                                const Vector<T>&, Index, const LinearSequentialAttentionOptions&)))     \
+  X((Selection<T> detail::lasso_path_prepared<T>(const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>&,              \
+                                                 const Vector<T>&, Index, const LassoPathOptions&)))
 ATTNSEL_DETAIL_DECLARE_COMPILED(ATTNSEL_DETAIL_SELECTION_TEMPLATES)
