@@ -84,53 +84,7 @@ class LMDecoder {
   /// Feeds one token per sequence (tokens.size() = batch) and returns the batch × vocab logits.
   /// @throws std::invalid_argument for the wrong number of tokens, a token outside [0, vocab), or
   ///         a full context.
-  const RowMatrix<T>& step(const std::vector<std::int32_t>& tokens) {
-    constexpr const char* fn = "attnsel::LMDecoder::step";
-    const TransformerConfig& c = model_.config();
-    detail::require(Index(tokens.size()) == batch_, fn, "argument 'tokens' holds ", tokens.size(),
-                    " tokens, expected one per sequence (", batch_, ")");
-    for (std::size_t b = 0; b < tokens.size(); ++b)
-      detail::require(tokens[b] >= 0 && Index(tokens[b]) < c.vocab, fn, "argument 'tokens' holds ", tokens[b],
-                      " for sequence ", b, ", expected a token id in [0, ", c.vocab, ")");
-    detail::require(pos_ < c.context, fn, "position ", pos_, " is beyond the model's context of ", c.context,
-                    " tokens (call reset() to start a new sequence)");
-    const Index B = batch_;
-    x_.resize(B, c.width);
-    for (Index b = 0; b < B; ++b)
-      x_.row(b) = model_.token_embedding().table().value.row(tokens[std::size_t(b)]) +
-                  model_.position_embedding().table().value.row(pos_);
-    for (Index l = 0; l < c.layers; ++l) {
-      const TransformerBlock<T>& blk = model_.block(l);
-      const CausalSelfAttention<T>& a = blk.attention();
-      const Index A = a.heads() * a.head_dim();
-      norm(blk.norm1(), x_, h_);
-      affine(a.qkv(), h_, qkv_);
-      o_.resize(B, A);
-      KVCache<T, Policy>* layer_caches = &caches_[std::size_t(l * B)];
-      const double work = 2.0 * double(B) * double(layer_caches[0].size() + 1) * double(A);
-      detail::for_row_chunks(B, 1, work, [&](Index b0, Index b1) {
-        for (Index b = b0; b < b1; ++b) {
-          const T* row = qkv_.data() + b * qkv_.cols();
-          layer_caches[b].decode_step(row, row + A, row + 2 * A, o_.data() + b * A);
-        }
-      });
-      affine(a.output(), o_, y_);
-      x_ += y_;
-      norm(blk.norm2(), x_, h_);
-      affine(blk.mlp_in(), h_, u_);
-      const T k = T(0.7978845608028654), q = T(0.044715);
-      u_ = (T(0.5) * u_.array() * (T(1) + (k * (u_.array() + q * u_.array().cube())).tanh())).matrix();
-      affine(blk.mlp_out(), u_, y_);
-      x_ += y_;
-    }
-    norm(model_.final_norm(), x_, h_);
-    if (const Dense<T>* head = model_.output_layer())
-      affine(*head, h_, logits_);
-    else
-      logits_.noalias() = h_ * model_.token_embedding().table().value.transpose();
-    ++pos_;
-    return logits_;
-  }
+  const RowMatrix<T>& step(const std::vector<std::int32_t>& tokens);
 
   /// Forgets the sequences: empty caches, position 0 (the budgets and policy stay).
   void reset() {
@@ -193,5 +147,54 @@ class LMDecoder {
   std::vector<std::int32_t> one_;
   RowMatrix<T> x_, h_, qkv_, o_, y_, u_, logits_;
 };
+
+template <class T, class Policy>
+const RowMatrix<T>& LMDecoder<T, Policy>::step(const std::vector<std::int32_t>& tokens) {
+  constexpr const char* fn = "attnsel::LMDecoder::step";
+  const TransformerConfig& c = model_.config();
+  detail::require(Index(tokens.size()) == batch_, fn, "argument 'tokens' holds ", tokens.size(),
+                  " tokens, expected one per sequence (", batch_, ")");
+  for (std::size_t b = 0; b < tokens.size(); ++b)
+    detail::require(tokens[b] >= 0 && Index(tokens[b]) < c.vocab, fn, "argument 'tokens' holds ", tokens[b],
+                    " for sequence ", b, ", expected a token id in [0, ", c.vocab, ")");
+  detail::require(pos_ < c.context, fn, "position ", pos_, " is beyond the model's context of ", c.context,
+                  " tokens (call reset() to start a new sequence)");
+  const Index B = batch_;
+  x_.resize(B, c.width);
+  for (Index b = 0; b < B; ++b)
+    x_.row(b) = model_.token_embedding().table().value.row(tokens[std::size_t(b)]) +
+                model_.position_embedding().table().value.row(pos_);
+  for (Index l = 0; l < c.layers; ++l) {
+    const TransformerBlock<T>& blk = model_.block(l);
+    const CausalSelfAttention<T>& a = blk.attention();
+    const Index A = a.heads() * a.head_dim();
+    norm(blk.norm1(), x_, h_);
+    affine(a.qkv(), h_, qkv_);
+    o_.resize(B, A);
+    KVCache<T, Policy>* layer_caches = &caches_[std::size_t(l * B)];
+    const double work = 2.0 * double(B) * double(layer_caches[0].size() + 1) * double(A);
+    detail::for_row_chunks(B, 1, work, [&](Index b0, Index b1) {
+      for (Index b = b0; b < b1; ++b) {
+        const T* row = qkv_.data() + b * qkv_.cols();
+        layer_caches[b].decode_step(row, row + A, row + 2 * A, o_.data() + b * A);
+      }
+    });
+    affine(a.output(), o_, y_);
+    x_ += y_;
+    norm(blk.norm2(), x_, h_);
+    affine(blk.mlp_in(), h_, u_);
+    const T k = T(0.7978845608028654), q = T(0.044715);
+    u_ = (T(0.5) * u_.array() * (T(1) + (k * (u_.array() + q * u_.array().cube())).tanh())).matrix();
+    affine(blk.mlp_out(), u_, y_);
+    x_ += y_;
+  }
+  norm(model_.final_norm(), x_, h_);
+  if (const Dense<T>* head = model_.output_layer())
+    affine(*head, h_, logits_);
+  else
+    logits_.noalias() = h_ * model_.token_embedding().table().value.transpose();
+  ++pos_;
+  return logits_;
+}
 
 ATTNSEL_NAMESPACE_END

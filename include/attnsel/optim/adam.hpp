@@ -59,39 +59,42 @@ class Adam : public detail::OptimizerBase<T, detail::AdamState<T>> {
   }
 
   /// Applies one update to every trainable registered parameter from its current grad.
-  void step() {
-    const std::size_t t = this->iterations_ + 1;
-    const T c1 = T(1) - T(std::pow(double(opt_.beta1), double(t)));
-    const T c2 = T(1) - T(std::pow(double(opt_.beta2), double(t)));
-    const T b1 = opt_.beta1, b2 = opt_.beta2;
-    for (auto& e : this->entries_) {
-      if (!e.param->trainable) continue;
-      this->check_shapes(e);
-      const T lr = this->lr_for(e);
-      const T wd = this->decay_for(e, opt_.weight_decay);
-      const T l2 = this->l2_for(e, opt_.l2);
-      const T eps = opt_.epsilon;
-      T* wp = e.param->value.data();
-      T* gp = e.param->grad.data();
-      T* mp = e.state.m.data();
-      T* vp = e.state.v.data();
-      detail::for_chunks(e.param->value.size(), [&](Index begin, Index len) {
-        Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> w(wp + begin, len), g(gp + begin, len), m(mp + begin, len),
-            v(vp + begin, len);
-        if (l2 != T(0)) g += l2 * w;
-        m = b1 * m + (T(1) - b1) * g;
-        v = b2 * v + (T(1) - b2) * g.square();
-        if (wd != T(0)) w -= (lr * wd) * w;
-        w -= (lr / c1) * m / ((v / c2).sqrt() + eps);
-      });
-    }
-    ++this->iterations_;
-  }
+  void step();
 
   const AdamOptions<T>& options() const noexcept { return opt_; }
 
  private:
   AdamOptions<T> opt_;
 };
+
+template <class T>
+void Adam<T>::step() {
+  const std::size_t t = this->iterations_ + 1;
+  const T c1 = T(1) - T(std::pow(double(opt_.beta1), double(t)));
+  const T c2 = T(1) - T(std::pow(double(opt_.beta2), double(t)));
+  const T b1 = opt_.beta1, b2 = opt_.beta2;
+  for (auto& e : this->entries_) {
+    if (!e.param->trainable) continue;
+    this->check_shapes(e);
+    const T lr = this->lr_for(e);
+    const T wd = this->decay_for(e, opt_.weight_decay);
+    const T l2 = this->l2_for(e, opt_.l2);
+    const T eps = opt_.epsilon;
+    T* wp = e.param->value.data();
+    T* gp = e.param->grad.data();
+    T* mp = e.state.m.data();
+    T* vp = e.state.v.data();
+    detail::for_chunks(e.param->value.size(), [&](Index begin, Index len) {
+      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> w(wp + begin, len), g(gp + begin, len), m(mp + begin, len),
+          v(vp + begin, len);
+      if (l2 != T(0)) g += l2 * w;
+      m = b1 * m + (T(1) - b1) * g;
+      v = b2 * v + (T(1) - b2) * g.square();
+      if (wd != T(0)) w -= (lr * wd) * w;
+      w -= (lr / c1) * m / ((v / c2).sqrt() + eps);
+    });
+  }
+  ++this->iterations_;
+}
 
 ATTNSEL_NAMESPACE_END

@@ -46,29 +46,32 @@ class SGD : public detail::OptimizerBase<T, detail::MomentumState<T>> {
   }
 
   /// Applies one update to every trainable registered parameter from its current grad.
-  void step() {
-    for (auto& e : this->entries_) {
-      if (!e.param->trainable) continue;
-      this->check_shapes(e);
-      const T lr = this->lr_for(e);
-      const T wd = this->decay_for(e, opt_.weight_decay);
-      auto w = e.param->value.array();
-      auto v = e.state.v.array();
-      if (opt_.momentum == T(0)) {
-        w -= lr * (e.param->grad.array() + wd * w);
-      } else if (opt_.nesterov) {
-        v = opt_.momentum * v + e.param->grad.array() + wd * w;
-        w -= lr * (e.param->grad.array() + wd * w + opt_.momentum * v);
-      } else {
-        v = opt_.momentum * v + e.param->grad.array() + wd * w;
-        w -= lr * v;
-      }
-    }
-    ++this->iterations_;
-  }
+  void step();
 
  private:
   SGDOptions<T> opt_;
 };
+
+template <class T>
+void SGD<T>::step() {
+  for (auto& e : this->entries_) {
+    if (!e.param->trainable) continue;
+    this->check_shapes(e);
+    const T lr = this->lr_for(e);
+    const T wd = this->decay_for(e, opt_.weight_decay);
+    auto w = e.param->value.array();
+    auto v = e.state.v.array();
+    if (opt_.momentum == T(0)) {
+      w -= lr * (e.param->grad.array() + wd * w);
+    } else if (opt_.nesterov) {
+      v = opt_.momentum * v + e.param->grad.array() + wd * w;
+      w -= lr * (e.param->grad.array() + wd * w + opt_.momentum * v);
+    } else {
+      v = opt_.momentum * v + e.param->grad.array() + wd * w;
+      w -= lr * v;
+    }
+  }
+  ++this->iterations_;
+}
 
 ATTNSEL_NAMESPACE_END

@@ -367,43 +367,7 @@ class KVCache {
     }
   }
 
-  void step(const T* q, const T* k, const T* v, T* out) {
-    const Index H = o_.heads, d = o_.head_dim, dv = dv_;
-    if (o_.budget > 0 && size_ >= o_.budget) {
-      const Index victim = policy_.victim(state());
-      remove(victim >= 0 && victim < size_ ? victim : 0);
-    }
-    reserve(size_ + 1);
-    const Index me = size_;
-    std::copy(k, k + H * d, keys_.row(me).data());
-    std::copy(v, v + H * dv, values_.row(me).data());
-    pos_[std::size_t(me)] = seen_;
-    f_[std::size_t(me)] = T(0);
-    att_[std::size_t(me)] = T(0);
-    ++size_;
-    const Index n = size_;
-    // One head's cached keys (values) are an n × d block of rows with stride H·d: the logits are
-    // a matrix-vector product with it and the output one with its transpose.
-    using Rows = Eigen::Map<const RowMatrix<T>, 0, Eigen::OuterStride<>>;
-    using Vec = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>;
-    using ConstVec = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
-    Vec logits(logits_.data(), n), att(att_.data(), n);
-    for (Index h = 0; h < H; ++h) {
-      const Rows keys(keys_.data() + h * d, n, d, Eigen::OuterStride<>(H * d));
-      logits.noalias() = scale_ * (keys * ConstVec(q + h * d, d));
-      if (h == o_.selector_head) Vec(raw_.data(), n) = logits;
-      if (o_.selective) logits -= ConstVec(f_.data(), n);
-      simd::softmax(logits.data(), logits.data(), std::size_t(n));
-      const Rows values(values_.data() + h * dv, n, dv, Eigen::OuterStride<>(H * dv));
-      Vec(out + h * dv, dv).noalias() = values.transpose() * logits;
-      att += logits;
-    }
-    if (o_.selective)  // this query's votes on every earlier token except BOS
-      for (Index s = 0; s < n; ++s)
-        if (s != me && pos_[std::size_t(s)] != 0 && raw_[std::size_t(s)] > T(0)) f_[std::size_t(s)] += raw_[std::size_t(s)];
-    ++seen_;
-    if constexpr (detail::has_drop<Policy, T>::value) apply_drops();
-  }
+  void step(const T* q, const T* k, const T* v, T* out);
 
   KVCacheOptions o_;
   Policy policy_;
@@ -415,5 +379,44 @@ class KVCache {
   std::vector<T> q_, k_, v_;
   Index size_ = 0, seen_ = 0, evicted_ = 0, capacity_ = 0;
 };
+
+template <class T, class Policy>
+void KVCache<T, Policy>::step(const T* q, const T* k, const T* v, T* out) {
+  const Index H = o_.heads, d = o_.head_dim, dv = dv_;
+  if (o_.budget > 0 && size_ >= o_.budget) {
+    const Index victim = policy_.victim(state());
+    remove(victim >= 0 && victim < size_ ? victim : 0);
+  }
+  reserve(size_ + 1);
+  const Index me = size_;
+  std::copy(k, k + H * d, keys_.row(me).data());
+  std::copy(v, v + H * dv, values_.row(me).data());
+  pos_[std::size_t(me)] = seen_;
+  f_[std::size_t(me)] = T(0);
+  att_[std::size_t(me)] = T(0);
+  ++size_;
+  const Index n = size_;
+  // One head's cached keys (values) are an n × d block of rows with stride H·d: the logits are
+  // a matrix-vector product with it and the output one with its transpose.
+  using Rows = Eigen::Map<const RowMatrix<T>, 0, Eigen::OuterStride<>>;
+  using Vec = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>;
+  using ConstVec = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
+  Vec logits(logits_.data(), n), att(att_.data(), n);
+  for (Index h = 0; h < H; ++h) {
+    const Rows keys(keys_.data() + h * d, n, d, Eigen::OuterStride<>(H * d));
+    logits.noalias() = scale_ * (keys * ConstVec(q + h * d, d));
+    if (h == o_.selector_head) Vec(raw_.data(), n) = logits;
+    if (o_.selective) logits -= ConstVec(f_.data(), n);
+    simd::softmax(logits.data(), logits.data(), std::size_t(n));
+    const Rows values(values_.data() + h * dv, n, dv, Eigen::OuterStride<>(H * dv));
+    Vec(out + h * dv, dv).noalias() = values.transpose() * logits;
+    att += logits;
+  }
+  if (o_.selective)  // this query's votes on every earlier token except BOS
+    for (Index s = 0; s < n; ++s)
+      if (s != me && pos_[std::size_t(s)] != 0 && raw_[std::size_t(s)] > T(0)) f_[std::size_t(s)] += raw_[std::size_t(s)];
+  ++seen_;
+  if constexpr (detail::has_drop<Policy, T>::value) apply_drops();
+}
 
 ATTNSEL_NAMESPACE_END
