@@ -5,11 +5,16 @@
 #   - an empty TU that includes <attnsel/attnsel.hpp> (the parsing cost alone), and the same TU
 #     with one explicit instantiation of a part of what ten_lines.cpp's fit uses (Dense alone,
 #     its three Eigen products alone, BatchNorm, ...): where the time goes;
+#   - two yardsticks: a program of Eigen alone that runs one product (compile_time/eigen_product.cpp),
+#     and ten_lines.cpp against a copy of include/ in which compile_time/stub_bodies.py emptied the
+#     bodies of the three products, BatchNorm's passes and the optimizers' step (compiled, not run:
+#     what the rest of the fit costs if those parts cost nothing);
 #   - each example at -O3 (CMake's Release) and feature_selection at -O0;
 #   - compiled mode (docs/conventions.md §7): the library's two TUs (src/instantiate_*.cpp, built
 #     once), then ten_lines.cpp and feature_selection.cpp with -DATTNSEL_COMPILED=1, each linked
 #     against the library's objects and run (so what is timed is a working program).
-# g++ as a user's build would call it (C++17, no -march), one compile at a time, median of
+# g++ as a user's build of the CMake target would call it (C++17, -fopenmp, which the target adds
+# when OpenMP is found; no -march), one compile at a time, median of
 # --repeats runs for the small TUs. The first table's TUs are compiled round-robin (each round
 # compiles every one of them once), so a drift of the machine's speed during the run reaches them
 # alike: compare them with each other, and with the empty TU as the yardstick of the machine's
@@ -24,9 +29,13 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cxx="${CXX:-g++}"
 out="$work/out.o"
-common=(-std=c++17 -I"$root/include" -isystem /usr/include/eigen3 -DATTNSEL_WITH_ZLIB=0 -c)
+common=(-std=c++17 -fopenmp -I"$root/include" -isystem /usr/include/eigen3 -DATTNSEL_WITH_ZLIB=0 -c)
 printf '#include <attnsel/attnsel.hpp>\nint main() { return 0; }\n' > "$work/empty.cpp"
 sed 's|<attnsel/attnsel.hpp>|<attnsel/selection/selection.hpp>|' "$root/benchmarks/compile_time/ten_lines.cpp" > "$work/ten_lines_wing.cpp"
+# The floor: the library's headers include each other by relative paths, so including the copy's
+# umbrella header by its path compiles the copy alone.
+/usr/bin/python3 "$root/benchmarks/compile_time/stub_bodies.py" "$root/include" "$work/stubbed"
+sed "s|<attnsel/attnsel.hpp>|\"$work/stubbed/attnsel/attnsel.hpp\"|" "$root/benchmarks/compile_time/ten_lines.cpp" > "$work/ten_lines_stubbed.cpp"
 
 measure() {  # measure REPEATS FLAGS... -- SOURCE: prints "median_seconds max_rss_MB"
   local n="$1"; shift
@@ -64,10 +73,13 @@ row() {  # row LABEL RUNS FLAGS... -- SOURCE
 # needs no library (only linking it does: after the library's rows below).
 ten="$root/benchmarks/compile_time/ten_lines.cpp"
 g_label=("empty TU including attnsel.hpp" "ten_lines.cpp (attnsel.hpp)" "ten_lines.cpp (attnsel.hpp), compiled mode"
-  "ten_lines.cpp (selection/selection.hpp only)" "ten_lines.cpp (attnsel.hpp)" "ten_lines.cpp (attnsel.hpp), compiled mode")
-g_flags=("-O2" "-O2" "-O2 -DATTNSEL_COMPILED=1 -fopenmp" "-O2" "-O0" "-O0 -DATTNSEL_COMPILED=1 -fopenmp")
-g_src=("$work/empty.cpp" "$ten" "$ten" "$work/ten_lines_wing.cpp" "$ten" "$ten")
-g_out=("$work/out.o" "$work/out.o" "$work/ten_lines_compiled.o" "$work/out.o" "$work/out.o" "$work/out.o")
+  "ten_lines.cpp (selection/selection.hpp only)" "ten_lines.cpp (attnsel.hpp)" "ten_lines.cpp (attnsel.hpp), compiled mode"
+  "yardstick: eigen_product.cpp (Eigen alone, one product)"
+  "yardstick: ten_lines.cpp, products, BatchNorm and optimizer steps emptied (stub_bodies.py)")
+g_flags=("-O2" "-O2" "-O2 -DATTNSEL_COMPILED=1" "-O2" "-O0" "-O0 -DATTNSEL_COMPILED=1" "-O2" "-O2")
+g_src=("$work/empty.cpp" "$ten" "$ten" "$work/ten_lines_wing.cpp" "$ten" "$ten"
+  "$root/benchmarks/compile_time/eigen_product.cpp" "$work/ten_lines_stubbed.cpp")
+g_out=("$work/out.o" "$work/out.o" "$work/ten_lines_compiled.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o")
 declare -a g_times g_rss
 for _ in $(seq "$repeats"); do
   for i in "${!g_label[@]}"; do
@@ -100,7 +112,7 @@ part "BatchNorm<float>" "template class attnsel::BatchNorm<float>;"
 part "AttentionMask<float>" "template class attnsel::AttentionMask<float>;"
 part "Adam<float> + SGD<float>" "template class attnsel::Adam<float>; template class attnsel::SGD<float>;"
 part "ReLU, FeatureScale, Sequential, SoftmaxCrossEntropy, MeanSquaredError<float>" "template class attnsel::ReLU<float>; template class attnsel::FeatureScale<float>; template class attnsel::Sequential<float>; template struct attnsel::SoftmaxCrossEntropy<float>; template struct attnsel::MeanSquaredError<float>;"
-ex=(-I"$root/examples" -DATTNSEL_EXAMPLES_DATA_DIR=\""$root/examples/data"\" -fopenmp)
+ex=(-I"$root/examples" -DATTNSEL_EXAMPLES_DATA_DIR=\""$root/examples/data"\")
 for e in feature_selection train_classifier block_pruning selective_attention train_lm generate kernel_tour; do
   row "examples/$e.cpp" 1 -O3 -DNDEBUG "${ex[@]}" -- "$root/examples/$e.cpp"
 done
@@ -109,7 +121,7 @@ row "examples/feature_selection.cpp" 1 -O0 "${ex[@]}" -- "$root/examples/feature
 # Compiled mode. The library as CMake's Release builds it (with OpenMP, as the target links it).
 for t in float double; do
   out="$work/lib_$t.o"
-  row "compiled library: src/instantiate_$t.cpp" 1 -O3 -DNDEBUG -fopenmp -- "$root/src/instantiate_$t.cpp"
+  row "compiled library: src/instantiate_$t.cpp" 1 -O3 -DNDEBUG -- "$root/src/instantiate_$t.cpp"
 done
 linked() {  # linked OBJECT OUTPUT ARGS...: links OBJECT with the library and runs it
   local obj="$1" exe="$work/$2"
@@ -125,5 +137,8 @@ echo
 echo "\`detail::matmul<float>\` is the three Eigen products (A·B, Aᵀ·B, A·Bᵀ on strided row-major maps) that"
 echo "every Dense forward and backward pass runs. Compiled mode: the library's TUs are built once; the"
 echo "compiled-mode TUs are linked against them and run (ten_lines; feature_selection --k 3 --epochs 2)."
+echo "Every compile has \`-std=c++17 -fopenmp\` (what the CMake target adds) besides the flags shown. The"
+echo "yardsticks are not programs a user runs: the Eigen one shows what one run-time-sized product"
+echo "costs to compile, the stubbed one what the rest of ten_lines' fit costs (the second is compiled, never run)."
 echo
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
