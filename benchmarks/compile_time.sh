@@ -10,9 +10,10 @@
 #     bodies of the three products, BatchNorm's passes and the optimizers' step (compiled, not run:
 #     what the rest of the fit costs if those parts cost nothing);
 #   - each example at -O3 (CMake's Release) and feature_selection at -O0;
-#   - compiled mode (docs/conventions.md §7): the library's two TUs (src/instantiate_*.cpp, built
-#     once), then ten_lines.cpp and feature_selection.cpp with -DATTNSEL_COMPILED=1, each linked
-#     against the library's objects and run (so what is timed is a working program).
+#   - compiled mode (docs/conventions.md §7): the library's TUs (src/instantiate_*.cpp timed, and
+#     src/alignment.cpp, built once), then ten_lines.cpp and feature_selection.cpp with
+#     -DATTNSEL_COMPILED=1, each linked against the library's objects and run (so what is timed is
+#     a working program).
 # g++ as a user's build of the CMake target would call it (C++17, -fopenmp, which the target adds
 # when OpenMP is found; no -march), one compile at a time, median of
 # --repeats runs for the small TUs. The first table's TUs are compiled round-robin (each round
@@ -123,10 +124,12 @@ for t in float double; do
   out="$work/lib_$t.o"
   row "compiled library: src/instantiate_$t.cpp" 1 -O3 -DNDEBUG -- "$root/src/instantiate_$t.cpp"
 done
+# The library's third TU, its alignment marker (a few lines; not timed).
+"$cxx" "${common[@]}" -O3 -DNDEBUG -o "$work/lib_alignment.o" "$root/src/alignment.cpp"
 linked() {  # linked OBJECT OUTPUT ARGS...: links OBJECT with the library and runs it
   local obj="$1" exe="$work/$2"
   shift 2
-  "$cxx" -fopenmp "$obj" "$work/lib_float.o" "$work/lib_double.o" -o "$exe" ${ZLIB_LIBS:-} || exit 1
+  "$cxx" -fopenmp "$obj" "$work/lib_float.o" "$work/lib_double.o" "$work/lib_alignment.o" -o "$exe" ${ZLIB_LIBS:-} || exit 1
   "$exe" "$@" > "$work/run.txt" 2>&1 || { echo "compile_time.sh: $exe failed:" >&2; cat "$work/run.txt" >&2; exit 1; }
 }
 linked "$work/ten_lines_compiled.o" ten_lines  # the -O2 compiled-mode object of the first table
