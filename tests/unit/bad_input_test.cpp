@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "tiny_lm.hpp"
+
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
 #define ATTNSEL_BAD_INPUT_FD_CAPTURE 1
@@ -50,13 +52,7 @@ namespace {
 
 /// A tiny LM configuration for the rows that need a model (vocabulary 5, context 8, width 8).
 attnsel::TransformerConfig tiny_lm_config(attnsel::Index layers) {
-  attnsel::TransformerConfig c;
-  c.vocab = 5;
-  c.context = 8;
-  c.layers = layers;
-  c.heads = 2;
-  c.width = 8;
-  return c;
+  return lm_config(5, 8, layers, 2, 8);
 }
 
 using M = RowMatrix<double>;
@@ -1422,13 +1418,7 @@ std::vector<Case> selective_cases() {
 }
 
 TransformerConfig tiny_lm_config() {
-  TransformerConfig c;
-  c.vocab = 6;
-  c.context = 8;
-  c.layers = 1;
-  c.heads = 2;
-  c.width = 8;
-  return c;
+  return lm_config(6, 8, 1, 2, 8);
 }
 
 std::vector<Case> lm_cases() {

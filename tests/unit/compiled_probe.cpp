@@ -10,6 +10,8 @@
 #include <exception>
 #include <vector>
 
+#include "tiny_lm.hpp"
+
 namespace {
 
 template <class T>
@@ -77,12 +79,7 @@ void run(const char* type) {
   print_selection("linear sequential attention", attnsel::linear_sequential_attention(X, reg, 3, lsa));
 
   // A small Selective Attention transformer: loss and backward, then a KV-cache decode.
-  attnsel::TransformerConfig c;
-  c.vocab = 11;
-  c.context = 8;
-  c.layers = 1;
-  c.heads = 2;
-  c.width = 8;
+  attnsel::TransformerConfig c = lm_config(11, 8, 1, 2, 8);
   c.mlp_ratio = 2;
   attnsel::TransformerLM<T> lm(c);
   std::vector<std::int32_t> ids(16), targets(16);

@@ -22,6 +22,7 @@
 
 #include "../catch_compat.hpp"
 #include "gradcheck.hpp"
+#include "tiny_lm.hpp"
 
 using attnsel::Index;
 using attnsel::RowMatrix;
@@ -175,12 +176,7 @@ TEST_CASE("a two-layer selective TransformerLM: all parameters' gradients match 
           "[lm][gradcheck]") {
   for (bool tied : {true, false}) {
     INFO("tied embeddings = " << tied << " (untied: head_dim 3)");
-    attnsel::TransformerConfig c;
-    c.vocab = 7;
-    c.context = 8;
-    c.layers = 2;
-    c.heads = 2;
-    c.width = 8;
+    attnsel::TransformerConfig c = lm_config(7, 8, 2, 2, 8);
     c.mlp_ratio = 2;
     c.tied_embeddings = tied;
     c.head_dim = tied ? 0 : 3;  // untied: an attention inner width (6) unlike the model width
@@ -239,12 +235,7 @@ TEST_CASE("memory loss: the value of its definition, and a whole LM's gradients 
 
   for (bool tied : {true, false}) {
     INFO("tied embeddings = " << tied);
-    attnsel::TransformerConfig c;
-    c.vocab = 7;
-    c.context = 8;
-    c.layers = 2;
-    c.heads = 2;
-    c.width = 8;
+    attnsel::TransformerConfig c = lm_config(7, 8, 2, 2, 8);
     c.mlp_ratio = 2;
     c.tied_embeddings = tied;
     c.selective = true;
@@ -364,12 +355,7 @@ M reference_logits(attnsel::TransformerLM<double>& lm, const std::vector<std::in
 TEST_CASE("TransformerLM's forward equals a materialised reference (plain within 1e-5 in float)", "[lm]") {
   for (bool selective : {false, true}) {
     INFO("selective = " << selective);
-    attnsel::TransformerConfig c;
-    c.vocab = 11;
-    c.context = 16;
-    c.layers = 2;
-    c.heads = 4;
-    c.width = 16;
+    attnsel::TransformerConfig c = lm_config(11, 16, 2, 4, 16);
     c.selective = selective;
     attnsel::TransformerLM<double> ref_model(c);
     attnsel::TransformerLM<float> lm(c);
@@ -392,12 +378,7 @@ TEST_CASE("LMDecoder: token-by-token logits equal the full forward's at every po
   for (bool selective : {false, true}) {
     for (bool tied : {true, false}) {
       INFO("selective = " << selective << ", tied = " << tied);
-      attnsel::TransformerConfig c;
-      c.vocab = 13;
-      c.context = 24;
-      c.layers = 2;
-      c.heads = 4;
-      c.width = 16;
+      attnsel::TransformerConfig c = lm_config(13, 24, 2, 4, 16);
       c.selective = selective;
       c.tied_embeddings = tied;
       c.selector_heads = {1, 2};
@@ -472,12 +453,7 @@ TEST_CASE("LMDecoder: token-by-token logits equal the full forward's at every po
 
 TEST_CASE("evaluate_decoding equals the full forward's evaluation without budgets; fit_budgets walks down within the tolerance",
           "[lm][decode][budgets]") {
-  attnsel::TransformerConfig c;
-  c.vocab = 9;
-  c.context = 20;
-  c.layers = 2;
-  c.heads = 2;
-  c.width = 16;
+  attnsel::TransformerConfig c = lm_config(9, 20, 2, 2, 16);
   attnsel::TransformerLM<float> lm(c);
   attnsel::Rng rng(6);
   randomise(lm.parameters(), rng, 0.3);
@@ -526,12 +502,7 @@ TEST_CASE("evaluate_decoding equals the full forward's evaluation without budget
 }
 
 TEST_CASE("TransformerLM overfits one batch with AdamW", "[lm]") {
-  attnsel::TransformerConfig c;
-  c.vocab = 12;
-  c.context = 16;
-  c.layers = 2;
-  c.heads = 2;
-  c.width = 32;
+  attnsel::TransformerConfig c = lm_config(12, 16, 2, 2, 32);
   attnsel::TransformerLM<float> lm(c);
   attnsel::Rng rng(2);
   std::vector<std::int32_t> ids, targets;
@@ -558,12 +529,7 @@ TEST_CASE("TransformerLM overfits one batch with AdamW", "[lm]") {
 }
 
 TEST_CASE("TransformerLM: the same seed gives the same model and losses; 1 and 2 threads agree", "[lm][determinism]") {
-  attnsel::TransformerConfig c;
-  c.vocab = 20;
-  c.context = 64;
-  c.layers = 2;
-  c.heads = 4;
-  c.width = 64;
+  attnsel::TransformerConfig c = lm_config(20, 64, 2, 4, 64);
   c.mlp_ratio = 6;
   c.dropout = 0.1;
   // 16 sequences of 64 tokens at width 64: above the threshold at which the sequences' attention
@@ -678,12 +644,7 @@ TEST_CASE("save_lm / load_lm round-trip; truncated, foreign and mismatched files
   const fs::path dir = fs::temp_directory_path() / ("attnsel_lm_io_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string path = (dir / "model.bin").string();
-  attnsel::TransformerConfig c;
-  c.vocab = 9;
-  c.context = 12;
-  c.layers = 2;
-  c.heads = 2;
-  c.width = 8;
+  attnsel::TransformerConfig c = lm_config(9, 12, 2, 2, 8);
   c.tied_embeddings = false;
   c.selector_heads = {1, 0};
   attnsel::TransformerLM<float> lm(c);

@@ -288,3 +288,27 @@ TEST_CASE("layers and models reject bad shapes with clear errors", "[nn][errors]
   ATTNSEL_CHECK_INVALID(SoftmaxCrossEntropy<double>{}.value(M::Zero(2, 3), y), "holds 0.5");
   ATTNSEL_CHECK_INVALID(MeanSquaredError<double>{}.value(M::Zero(2, 3), M::Zero(3, 3)), "'target'", "3x3", "expected 2x3");
 }
+
+TEST_CASE("the shared product rejects mismatched shapes and two transposed operands", "[nn][errors]") {
+  using attnsel::detail::in_view;
+  using attnsel::detail::Op;
+  using attnsel::detail::out_view;
+  const M A = M::Ones(4, 3), B = M::Ones(3, 2), Bt = M::Ones(2, 3);
+  M C = M::Zero(4, 2);
+  attnsel::detail::matmul<double>(in_view(A), Op::none, in_view(B), Op::none, out_view(C));
+  CHECK(C(3, 1) == 3.0);
+  C.setZero();
+  attnsel::detail::matmul<double>(in_view(A), Op::none, in_view(Bt), Op::transpose, out_view(C));
+  CHECK(C(3, 1) == 3.0);
+  M G = M::Zero(3, 2), D = M::Ones(4, 2);
+  attnsel::detail::matmul<double>(in_view(A), Op::transpose, in_view(D), Op::none, out_view(G));
+  CHECK(G(2, 1) == 4.0);
+  ATTNSEL_CHECK_INVALID(attnsel::detail::matmul<double>(in_view(A), Op::none, in_view(Bt), Op::none, out_view(C)),
+                        "attnsel::detail::matmul", "op(A) is 4x3, op(B) 2x3");
+  M wrong = M::Zero(4, 3);
+  ATTNSEL_CHECK_INVALID(attnsel::detail::matmul<double>(in_view(A), Op::none, in_view(B), Op::none, out_view(wrong)),
+                        "C 4x3");
+  M sq = M::Zero(3, 3);
+  ATTNSEL_CHECK_INVALID(attnsel::detail::matmul<double>(in_view(sq), Op::transpose, in_view(sq), Op::transpose, out_view(sq)),
+                        "both transposed");
+}

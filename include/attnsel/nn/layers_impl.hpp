@@ -76,11 +76,18 @@ RowView<T> out_cols(RowMatrix<T>& M, Index c0, Index cols) {
 /// Whether a matmul operand enters as itself or transposed.
 enum class Op { none, transpose };
 
-/// C = op_a(A) · op_b(B), C already of the product's shape (not both transposed). Threads: as
-/// the caller's scope allows Eigen (ThreadsForWork / SingleThreadScope).
+/// C = op_a(A) · op_b(B), C already of the product's shape, not both transposed (either is an
+/// internal error and throws; Eigen's own size asserts are off under NDEBUG). Threads: as the
+/// caller's scope allows Eigen (ThreadsForWork / SingleThreadScope).
 template <class T>
 void matmul(const ConstRowView<T>& A, Op op_a, const ConstRowView<T>& B, Op op_b, RowView<T> C) {
-  if (op_a == Op::transpose) {
+  const bool ta = op_a == Op::transpose, tb = op_b == Op::transpose;
+  const Index m = ta ? A.cols() : A.rows(), k = ta ? A.rows() : A.cols();
+  const Index kb = tb ? B.cols() : B.rows(), n = tb ? B.rows() : B.cols();
+  require(!(ta && tb) && k == kb && C.rows() == m && C.cols() == n, "attnsel::detail::matmul",
+          "internal error: op(A) is ", m, "x", k, ", op(B) ", kb, "x", n, ", C ", C.rows(), "x", C.cols(),
+          ta && tb ? ", both transposed" : "", " (argument 'C' must be op(A)·op(B), at most one operand transposed)");
+  if (ta) {
     C.noalias() = A.transpose() * B;
   } else if (op_b == Op::transpose) {
     C.noalias() = A * B.transpose();
