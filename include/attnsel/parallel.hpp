@@ -14,6 +14,7 @@
 #endif
 
 #include <cstddef>
+#include <exception>
 
 #include "config.hpp"
 
@@ -86,10 +87,40 @@ class ThreadsForWork {
 #endif
 };
 
+/// Carries an exception out of an OpenMP parallel region, which it must not leave by itself
+/// (that is std::terminate): each iteration's body runs in `run`, the first exception any thread
+/// throws is kept (the other iterations still run), and `rethrow` throws it on the calling
+/// thread after the region. Bodies that allocate (Eigen temporaries, GEMM blocking) can throw
+/// std::bad_alloc.
+class ParallelErrors {
+ public:
+  template <class F>
+  void run(F&& f) noexcept {
+    try {
+      f();
+    } catch (...) {
+      keep(std::current_exception());
+    }
+  }
+  void rethrow() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void keep(std::exception_ptr e) noexcept {
+#if defined(_OPENMP)
+#pragma omp critical(attnsel_parallel_errors)
+#endif
+    if (!error_) error_ = std::move(e);
+  }
+  std::exception_ptr error_;
+};
+
 /// Runs f(begin, end) over the rows [0, rows) in consecutive chunks of `chunk` rows (the last
 /// one shorter), on OpenMP threads when `elements` (the values the loop touches) reaches
 /// omp_parallel_pass. The chunks do not depend on the thread count, so per-chunk partial results
-/// combined in chunk order are bitwise the same on any number of threads. f must not throw.
+/// combined in chunk order are bitwise the same on any number of threads. What f throws reaches
+/// the caller (on threads: the first exception, after every chunk ran; ParallelErrors).
 template <class F>
 void for_row_chunks(std::ptrdiff_t rows, std::ptrdiff_t chunk, double elements, F&& f) {
   if (rows <= 0) return;
@@ -97,8 +128,10 @@ void for_row_chunks(std::ptrdiff_t rows, std::ptrdiff_t chunk, double elements, 
   const std::ptrdiff_t n = (rows + chunk - 1) / chunk;
 #if defined(_OPENMP)
   if (n >= 2 && elements >= omp_parallel_pass && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+    ParallelErrors errors;
 #pragma omp parallel for schedule(static)
-    for (std::ptrdiff_t c = 0; c < n; ++c) f(c * chunk, c + 1 == n ? rows : (c + 1) * chunk);
+    for (std::ptrdiff_t c = 0; c < n; ++c) errors.run([&] { f(c * chunk, c + 1 == n ? rows : (c + 1) * chunk); });
+    errors.rethrow();
     return;
   }
 #endif

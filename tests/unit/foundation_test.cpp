@@ -4,10 +4,15 @@
 
 #include <attnsel/attnsel.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <stdexcept>
 #include <string>
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 int attnsel_odr_a();
 int attnsel_odr_b();
@@ -69,4 +74,31 @@ TEST_CASE("detail::all_finite finds NaN and inf anywhere, in either storage orde
 TEST_CASE("the library links from several TUs of one binary (ODR)", "[foundation]") {
   CHECK(attnsel_odr_a() == 1);
   CHECK(attnsel_odr_b() == 1);
+}
+
+TEST_CASE("an exception thrown on an OpenMP thread reaches the caller of the parallel helpers", "[foundation][errors]") {
+  // Enough work to go parallel on 2 threads when built with OpenMP. Without the hand-over an
+  // exception leaving the parallel region is std::terminate, and this test aborts.
+#if defined(_OPENMP)
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(2);
+#endif
+  std::atomic<int> ran{0};
+  CHECK_THROWS_WITH(attnsel::detail::for_row_chunks(8 * 16, 16, 1e9,
+                                                    [&](std::ptrdiff_t r0, std::ptrdiff_t) {
+                                                      ++ran;
+                                                      if (r0 == 3 * 16) throw std::runtime_error("chunk 3 failed");
+                                                    }),
+                    "chunk 3 failed");
+  ran = 0;
+  CHECK_THROWS_WITH(attnsel::detail::for_chunks(attnsel::Index(1) << 17,
+                                                [&](attnsel::Index begin, attnsel::Index) {
+                                                  ++ran;
+                                                  if (begin == 0) throw std::invalid_argument("piece 0 failed");
+                                                }),
+                    "piece 0 failed");
+#if defined(_OPENMP)
+  CHECK(ran == 8);  // the other pieces still ran
+  omp_set_num_threads(saved);
+#endif
 }

@@ -62,8 +62,10 @@ template <class F>
 void for_sequences(Index B, double work, F&& f) {
 #if defined(_OPENMP)
   if (B >= 2 && work >= omp_parallel_work && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+    ParallelErrors errors;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (Index b = 0; b < B; ++b) f(b, false);
+    for (Index b = 0; b < B; ++b) errors.run([&] { f(b, false); });
+    errors.rethrow();
     return;
   }
 #endif
@@ -381,8 +383,10 @@ double cross_entropy(const RowMatrix<T>& Z, const std::vector<std::int32_t>& tar
   };
 #if defined(_OPENMP)
   if (double(R) * double(Z.cols()) >= omp_parallel_pass && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+    ParallelErrors errors;
 #pragma omp parallel for schedule(static)
-    for (Index i = 0; i < R; ++i) one_row(i);
+    for (Index i = 0; i < R; ++i) errors.run([&] { one_row(i); });
+    errors.rethrow();
   } else
 #endif
   {

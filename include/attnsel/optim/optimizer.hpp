@@ -13,6 +13,7 @@
 
 #include "../error.hpp"
 #include "../nn/parameter.hpp"
+#include "../parallel.hpp"
 #include "../types.hpp"
 
 ATTNSEL_NAMESPACE_BEGIN
@@ -125,8 +126,10 @@ void for_chunks(Index n, F&& f) {
   constexpr Index chunk = Index(1) << 14;
   if (n >= 4 * chunk) {
     const Index pieces = (n + chunk - 1) / chunk;
+    ParallelErrors errors;
 #pragma omp parallel for schedule(static)
-    for (Index p = 0; p < pieces; ++p) f(p * chunk, std::min(chunk, n - p * chunk));
+    for (Index p = 0; p < pieces; ++p) errors.run([&] { f(p * chunk, std::min(chunk, n - p * chunk)); });
+    errors.rethrow();
     return;
   }
 #endif

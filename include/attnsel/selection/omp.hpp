@@ -75,12 +75,16 @@ void gram_matrix(const OmpView<T>& X, Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dy
     for (Index i = 0; i < nb; ++i)
       for (Index j = 0; j <= i; ++j) blocks.emplace_back(i, j);
     // Eigen's GEMM runs on one thread inside a parallel region.
+    ParallelErrors errors;
 #pragma omp parallel for schedule(dynamic)
     for (long long p = 0; p < static_cast<long long>(blocks.size()); ++p) {
-      const Index i = blocks[std::size_t(p)].first, j = blocks[std::size_t(p)].second;
-      const Index ri = std::min(B, d - i * B), rj = std::min(B, d - j * B);
-      G.block(i * B, j * B, ri, rj).noalias() = X.middleCols(i * B, ri).transpose() * X.middleCols(j * B, rj);
+      errors.run([&] {
+        const Index i = blocks[std::size_t(p)].first, j = blocks[std::size_t(p)].second;
+        const Index ri = std::min(B, d - i * B), rj = std::min(B, d - j * B);
+        G.block(i * B, j * B, ri, rj).noalias() = X.middleCols(i * B, ri).transpose() * X.middleCols(j * B, rj);
+      });
     }
+    errors.rethrow();
     G.template triangularView<Eigen::StrictlyUpper>() = G.transpose();
     return;
   }
@@ -159,8 +163,10 @@ class LazyGram {
     const Index R = std::clamp<Index>((d + 2 * threads - 1) / (2 * threads), 16, 128);
     const Index nr = (d + R - 1) / R;
     if (threads > 1 && nr >= 2 && double(n) * double(d) * double(B) >= omp_parallel_work) {
+      ParallelErrors errors;
 #pragma omp parallel for schedule(dynamic)
-      for (Index p = 0; p < nr; ++p) rows_of_G(p * R, std::min(R, d - p * R));
+      for (Index p = 0; p < nr; ++p) errors.run([&] { rows_of_G(p * R, std::min(R, d - p * R)); });
+      errors.rethrow();
     } else
 #endif
     {

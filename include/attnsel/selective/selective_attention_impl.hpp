@@ -15,6 +15,7 @@
 #include <omp.h>
 #endif
 
+#include "../parallel.hpp"
 #include "../simd/dispatch.hpp"
 #include "selective_attention.hpp"
 #include "tile_kernels.hpp"
@@ -374,12 +375,14 @@ void selective_attention(const HeadsView<const T>& Q, const HeadsView<const T>& 
       sd::forward_heads(p, O, 0, p.H, lse, votes);
     } else {
 #ifdef _OPENMP
+      detail::ParallelErrors errors;  // forward_heads allocates its tiles
 #pragma omp parallel num_threads(nt)
       {
         const Index t = sd::thread_id();
         const Index hb = t * p.H / nt, he = (t + 1) * p.H / nt;
-        sd::forward_heads(p, O, hb, he, lse, t == 0 ? votes : nullptr);
+        errors.run([&] { sd::forward_heads(p, O, hb, he, lse, t == 0 ? votes : nullptr); });
       }
+      errors.rethrow();
 #endif
     }
   }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../error.hpp"
+#include "../parallel.hpp"
 #include "../simd/arch.hpp"
 #include "bsr.hpp"
 #include "bsr_kernels.hpp"
@@ -45,8 +46,10 @@ void run_tasks(Index n, int threads, Task&& task) {
 #if defined(_OPENMP)
   if (threads > 1 && n > 1) {
     const long long count = static_cast<long long>(n);
+    ParallelErrors errors;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (long long t = 0; t < count; ++t) task(Index(t));
+    for (long long t = 0; t < count; ++t) errors.run([&] { task(Index(t)); });
+    errors.rethrow();
     return;
   }
 #else
