@@ -5,10 +5,12 @@
 #   - an empty TU that includes <attnsel/attnsel.hpp> (the parsing cost alone), and the same TU
 #     with one explicit instantiation of a part of what ten_lines.cpp's fit uses (Dense alone,
 #     its three Eigen products alone, BatchNorm, ...): where the time goes;
-#   - two yardsticks: a program of Eigen alone that runs one product (compile_time/eigen_product.cpp),
+#   - yardsticks: a program of Eigen alone that runs one product (compile_time/eigen_product.cpp),
 #     and ten_lines.cpp against a copy of include/ in which compile_time/stub_bodies.py emptied the
 #     bodies of the three products, BatchNorm's passes and the optimizers' step (compiled, not run:
-#     what the rest of the fit costs if those parts cost nothing);
+#     what the rest of the fit costs if those parts cost nothing); and compile_time/eigen_parts.cpp,
+#     Eigen alone with matmul's three products whole or one of their run-time paths (the small-size
+#     lazy product, the matrix-vector products, the blocked GEMM) alone;
 #   - each example at -O3 (CMake's Release) and feature_selection at -O0;
 #   - compiled mode (docs/conventions.md §7): the library's TUs (src/instantiate_*.cpp timed, and
 #     src/alignment.cpp, built once), then ten_lines.cpp and feature_selection.cpp with
@@ -113,6 +115,13 @@ part "BatchNorm<float>" "template class attnsel::BatchNorm<float>;"
 part "AttentionMask<float>" "template class attnsel::AttentionMask<float>;"
 part "Adam<float> + SGD<float>" "template class attnsel::Adam<float>; template class attnsel::SGD<float>;"
 part "ReLU, FeatureScale, Sequential, SoftmaxCrossEntropy, MeanSquaredError<float>" "template class attnsel::ReLU<float>; template class attnsel::FeatureScale<float>; template class attnsel::Sequential<float>; template struct attnsel::SoftmaxCrossEntropy<float>; template struct attnsel::MeanSquaredError<float>;"
+# Where a product's time goes (Eigen alone; subtract the PART=0 row).
+eparts="$root/benchmarks/compile_time/eigen_parts.cpp"
+row "yardstick: eigen_parts.cpp, Eigen's headers alone" "$repeats" -O2 -DPART=0 -- "$eparts"
+row "yardstick: eigen_parts.cpp, matmul's three products (operator*)" "$repeats" -O2 -DPART=1 -- "$eparts"
+row "yardstick: eigen_parts.cpp, their small-size path alone (lazyProduct)" "$repeats" -O2 -DPART=2 -- "$eparts"
+row "yardstick: eigen_parts.cpp, their GEMV paths alone" "$repeats" -O2 -DPART=3 -- "$eparts"
+row "yardstick: eigen_parts.cpp, one direct call of Eigen's GEMM kernel" "$repeats" -O2 -DPART=4 -- "$eparts"
 ex=(-I"$root/examples" -DATTNSEL_EXAMPLES_DATA_DIR=\""$root/examples/data"\")
 for e in feature_selection train_classifier block_pruning selective_attention train_lm generate kernel_tour; do
   row "examples/$e.cpp" 1 -O3 -DNDEBUG "${ex[@]}" -- "$root/examples/$e.cpp"
@@ -143,5 +152,8 @@ echo "compiled-mode TUs are linked against them and run (ten_lines; feature_sele
 echo "Every compile has \`-std=c++17 -fopenmp\` (what the CMake target adds) besides the flags shown. The"
 echo "yardsticks are not programs a user runs: the Eigen one shows what one run-time-sized product"
 echo "costs to compile, the stubbed one what the rest of ten_lines' fit costs (the second is compiled, never run)."
+echo "The eigen_parts.cpp rows take matmul's three products apart: Eigen's dispatch instantiates, for each"
+echo "product, a small-size lazy product, two matrix-vector products and the blocked GEMM; each row compiles"
+echo "one of those paths for all three (the GEMM row: one product's kernel, called directly)."
 echo
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
