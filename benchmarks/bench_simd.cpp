@@ -227,6 +227,88 @@ void std_sort_top_k(Data<T>& d) {
   benchmark::DoNotOptimize(idx.data());
 }
 
+// ---- the dense product (simd/gemm.hpp) against Eigen's, on the training floor's shapes ----
+// op(A)·op(B) with A, B row-major; "nn" = A·B, "tn" = Aᵀ·B (a weight gradient), "nt" = A·Bᵀ
+// (an input gradient). Named gemm_<ops>_<m>x<k>x<n>/impl/type/<m·k·n>.
+
+template <class T>
+using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+template <class T>
+struct GemmData {
+  GemmData(Eigen::Index m, Eigen::Index k, Eigen::Index n, bool trans_a, bool trans_b)
+      : A(trans_a ? k : m, trans_a ? m : k), B(trans_b ? n : k, trans_b ? k : n), C(m, n), ta(trans_a), tb(trans_b) {
+    std::mt19937_64 g(7);
+    std::uniform_real_distribution<double> u(-1, 1);
+    for (Eigen::Index i = 0; i < A.size(); ++i) A.data()[i] = T(u(g));
+    for (Eigen::Index i = 0; i < B.size(); ++i) B.data()[i] = T(u(g));
+  }
+  attnsel::simd::GemmOperand<T> a() const {
+    return ta ? attnsel::simd::GemmOperand<T>{A.data(), 1, A.cols()} : attnsel::simd::GemmOperand<T>{A.data(), A.cols(), 1};
+  }
+  attnsel::simd::GemmOperand<T> b() const {
+    return tb ? attnsel::simd::GemmOperand<T>{B.data(), 1, B.cols()} : attnsel::simd::GemmOperand<T>{B.data(), B.cols(), 1};
+  }
+  RowMat<T> A, B, C;
+  bool ta, tb;
+};
+
+template <class T, class Arch>
+void run_gemm(GemmData<T>& d, std::vector<T>& work) {
+  const auto m = std::size_t(d.C.rows()), n = std::size_t(d.C.cols());
+  const auto kk = std::size_t(d.ta ? d.A.rows() : d.A.cols());
+  k::gemm{}(Arch{}, m, n, kk, d.a(), d.b(), d.C.data(), n, work.data());
+  benchmark::ClobberMemory();
+}
+template <class T>
+void eigen_gemm(GemmData<T>& d) {
+  if (d.ta)
+    d.C.noalias() = d.A.transpose() * d.B;
+  else if (d.tb)
+    d.C.noalias() = d.A * d.B.transpose();
+  else
+    d.C.noalias() = d.A * d.B;
+  benchmark::ClobberMemory();
+}
+
+template <class T>
+void add_gemm(Eigen::Index m, Eigen::Index kk, Eigen::Index n, bool ta, bool tb, bool with_scalar) {
+  const std::string ops = std::string(ta ? "t" : "n") + (tb ? "t" : "n");
+  const std::string base = "gemm_" + ops + "_" + std::to_string(m) + "x" + std::to_string(kk) + "x" + std::to_string(n);
+  const std::string tail = std::string("/") + type_name<T>() + "/" + std::to_string(m * kk * n);
+  auto reg = [&](const char* impl, int which) {
+    benchmark::RegisterBenchmark((base + "/" + impl + tail).c_str(), [=](benchmark::State& s) {
+      GemmData<T> d(m, kk, n, ta, tb);
+      std::vector<T> work(k::gemm_work_size<T, default_arch>(std::size_t(n), std::size_t(kk)) + 1);
+      for (auto _ : s) {
+        if (which == 0) run_gemm<T, default_arch>(d, work);
+        if (which == 1) run_gemm<T, scalar_arch>(d, work);
+        if (which == 2) eigen_gemm<T>(d);
+      }
+      s.SetItemsProcessed(static_cast<int64_t>(s.iterations()) * static_cast<int64_t>(m * kk * n));
+    });
+  };
+  reg("simd", 0);
+  if (with_scalar) reg("scalar", 1);
+  reg("eigen", 2);
+}
+
+template <class T>
+void register_gemm() {
+  // MNIST MLP (784 -> 67 -> 10, batch 256): forward, weight gradient, input gradient.
+  add_gemm<T>(256, 784, 67, false, false, true);
+  add_gemm<T>(784, 256, 67, true, false, false);
+  add_gemm<T>(256, 67, 784, false, true, false);
+  add_gemm<T>(256, 67, 10, false, false, true);
+  add_gemm<T>(67, 256, 10, true, false, false);
+  add_gemm<T>(256, 10, 67, false, true, false);
+  // One row (a single prediction), and a larger square product.
+  add_gemm<T>(1, 784, 67, false, false, true);
+  add_gemm<T>(1, 67, 784, false, true, false);
+  add_gemm<T>(512, 512, 512, false, false, false);
+  add_gemm<T>(512, 512, 512, false, true, false);
+}
+
 // ---- registration ----
 
 template <class T>
@@ -300,6 +382,13 @@ bool verify() {
   check(k::argmax{}(default_arch{}, a.x.data(), a.mask.data(), a.x.size()) ==
             k::argmax{}(scalar_arch{}, a.x.data(), a.mask.data(), a.x.size()),
         "masked_argmax");
+  for (int ops = 0; ops < 3; ++ops) {
+    GemmData<T> g(37, 300, 45, ops == 1, ops == 2), e(37, 300, 45, ops == 1, ops == 2);
+    std::vector<T> work(k::gemm_work_size<T, default_arch>(45, 300) + 1);
+    run_gemm<T, default_arch>(g, work);
+    eigen_gemm<T>(e);
+    check(g.C.isApprox(e.C, T(tol)), "gemm");
+  }
   return ok;
 }
 
@@ -309,6 +398,8 @@ int main(int argc, char** argv) {
   if (!verify<float>() || !verify<double>()) return 1;
   register_all<float>();
   register_all<double>();
+  register_gemm<float>();
+  register_gemm<double>();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("attnsel_simd_arch", ATTNSEL_SIMD_ARCH_NAME);

@@ -10,6 +10,7 @@
 #include "arch.hpp"
 #include "compat.hpp"
 #include "dispatch.hpp"
+#include "gemm.hpp"
 #include "kernels.hpp"
 #include "ops.hpp"
 #include "scalar.hpp"
