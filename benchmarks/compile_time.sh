@@ -12,6 +12,8 @@
 #     Eigen alone with matmul's three products whole or one of their run-time paths (the small-size
 #     lazy product, the matrix-vector products, the blocked GEMM) alone;
 #   - each example at -O3 (CMake's Release) and feature_selection at -O0;
+#   - own kernels (-DATTNSEL_OWN_KERNELS=1, header-only): ten_lines.cpp in the first table and
+#     feature_selection.cpp at -O3, each linked and run;
 #   - compiled mode (docs/conventions.md §7): the library's TUs (src/instantiate_*.cpp timed, and
 #     src/alignment.cpp, built once), then ten_lines.cpp and feature_selection.cpp with
 #     -DATTNSEL_COMPILED=1, each linked against the library's objects and run (so what is timed is
@@ -76,13 +78,14 @@ row() {  # row LABEL RUNS FLAGS... -- SOURCE
 # needs no library (only linking it does: after the library's rows below).
 ten="$root/benchmarks/compile_time/ten_lines.cpp"
 g_label=("empty TU including attnsel.hpp" "ten_lines.cpp (attnsel.hpp)" "ten_lines.cpp (attnsel.hpp), compiled mode"
+  "ten_lines.cpp (attnsel.hpp), own kernels"
   "ten_lines.cpp (selection/selection.hpp only)" "ten_lines.cpp (attnsel.hpp)" "ten_lines.cpp (attnsel.hpp), compiled mode"
   "yardstick: eigen_product.cpp (Eigen alone, one product)"
   "yardstick: ten_lines.cpp, products, BatchNorm and optimizer steps emptied (stub_bodies.py)")
-g_flags=("-O2" "-O2" "-O2 -DATTNSEL_COMPILED=1" "-O2" "-O0" "-O0 -DATTNSEL_COMPILED=1" "-O2" "-O2")
-g_src=("$work/empty.cpp" "$ten" "$ten" "$work/ten_lines_wing.cpp" "$ten" "$ten"
+g_flags=("-O2" "-O2" "-O2 -DATTNSEL_COMPILED=1" "-O2 -DATTNSEL_OWN_KERNELS=1" "-O2" "-O0" "-O0 -DATTNSEL_COMPILED=1" "-O2" "-O2")
+g_src=("$work/empty.cpp" "$ten" "$ten" "$ten" "$work/ten_lines_wing.cpp" "$ten" "$ten"
   "$root/benchmarks/compile_time/eigen_product.cpp" "$work/ten_lines_stubbed.cpp")
-g_out=("$work/out.o" "$work/out.o" "$work/ten_lines_compiled.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o")
+g_out=("$work/out.o" "$work/out.o" "$work/ten_lines_compiled.o" "$work/ten_lines_own.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o")
 declare -a g_times g_rss
 for _ in $(seq "$repeats"); do
   for i in "${!g_label[@]}"; do
@@ -104,13 +107,19 @@ echo "| translation unit | flags | seconds (median of runs) | peak compiler memo
 echo "|---|---|---|---|"
 # Where ten_lines.cpp's time goes: the empty TU plus one explicit instantiation of what its fit
 # uses (subtract the empty TU's time for the part's own cost; the parts add up to about the whole).
-part() {  # part LABEL DECLARATION
+part() {  # part LABEL DECLARATION [FLAGS...]
   printf '#include <attnsel/attnsel.hpp>\n%s\nint main() { return 0; }\n' "$2" > "$work/part.cpp"
-  row "empty TU + \`$1\`" "$repeats" -O2 -- "$work/part.cpp"
+  local label="$1"
+  shift 2
+  row "empty TU + \`$label\`" "$repeats" -O2 "$@" -- "$work/part.cpp"
 }
 part "Dense<float>" "template class attnsel::Dense<float>;"
 part "detail::matmul<float>"  \
   "template void attnsel::detail::matmul<float>(const attnsel::detail::ConstRowView<float>&, attnsel::detail::Op, const attnsel::detail::ConstRowView<float>&, attnsel::detail::Op, attnsel::detail::RowView<float>);"
+part "Dense<float>" "template class attnsel::Dense<float>;" -DATTNSEL_OWN_KERNELS=1
+part "detail::matmul<float>"  \
+  "template void attnsel::detail::matmul<float>(const attnsel::detail::ConstRowView<float>&, attnsel::detail::Op, const attnsel::detail::ConstRowView<float>&, attnsel::detail::Op, attnsel::detail::RowView<float>);" \
+  -DATTNSEL_OWN_KERNELS=1
 part "BatchNorm<float>" "template class attnsel::BatchNorm<float>;"
 part "AttentionMask<float>" "template class attnsel::AttentionMask<float>;"
 part "Adam<float> + SGD<float>" "template class attnsel::Adam<float>; template class attnsel::SGD<float>;"
@@ -127,6 +136,18 @@ for e in feature_selection train_classifier block_pruning selective_attention tr
   row "examples/$e.cpp" 1 -O3 -DNDEBUG "${ex[@]}" -- "$root/examples/$e.cpp"
 done
 row "examples/feature_selection.cpp" 1 -O0 "${ex[@]}" -- "$root/examples/feature_selection.cpp"
+# Own kernels (ATTNSEL_OWN_KERNELS=1, header-only): the -O2 ten_lines object of the first table and
+# feature_selection at -O3, each linked and run.
+out="$work/feature_selection_own.o"
+row "examples/feature_selection.cpp, own kernels" 1 -O3 -DNDEBUG -DATTNSEL_OWN_KERNELS=1 "${ex[@]}" -- "$root/examples/feature_selection.cpp"
+run_alone() {  # run_alone OBJECT OUTPUT ARGS...: links OBJECT alone (header-only) and runs it
+  local obj="$1" exe="$work/$2"
+  shift 2
+  "$cxx" -fopenmp "$obj" -o "$exe" ${ZLIB_LIBS:-} || exit 1
+  "$exe" "$@" > "$work/run.txt" 2>&1 || { echo "compile_time.sh: $exe failed:" >&2; cat "$work/run.txt" >&2; exit 1; }
+}
+run_alone "$work/ten_lines_own.o" ten_lines_own
+run_alone "$out" feature_selection_own --k 3 --epochs 2 --no-picture
 
 # Compiled mode. The library as CMake's Release builds it (with OpenMP, as the target links it).
 for t in float double; do
@@ -147,7 +168,7 @@ row "examples/feature_selection.cpp, compiled mode" 1 -O3 -DNDEBUG -DATTNSEL_COM
 linked "$out" feature_selection --k 3 --epochs 2 --no-picture
 echo
 echo "\`detail::matmul<float>\` is the three Eigen products (A·B, Aᵀ·B, A·Bᵀ on strided row-major maps) that"
-echo "every Dense forward and backward pass runs. Compiled mode: the library's TUs are built once; the"
+echo "every Dense forward and backward pass runs (with own kernels: simd/gemm.hpp). Compiled mode: the library's TUs are built once; the"
 echo "compiled-mode TUs are linked against them and run (ten_lines; feature_selection --k 3 --epochs 2)."
 echo "Every compile has \`-std=c++17 -fopenmp\` (what the CMake target adds) besides the flags shown. The"
 echo "yardsticks are not programs a user runs: the Eigen one shows what one run-time-sized product"
@@ -155,5 +176,8 @@ echo "costs to compile, the stubbed one what the rest of ten_lines' fit costs (t
 echo "The eigen_parts.cpp rows take matmul's three products apart: Eigen's dispatch instantiates, for each"
 echo "product, a small-size lazy product, two matrix-vector products and the blocked GEMM; each row compiles"
 echo "one of those paths for all three (the GEMM row: one product's kernel, called directly)."
+echo "Own kernels: \`-DATTNSEL_OWN_KERNELS=1\` (the CMake option ATTNSEL_OWN_KERNELS) runs the training floor on"
+echo "simd/gemm.hpp and plain loops instead of Eigen expressions (docs/conventions.md §7); those TUs are"
+echo "linked and run too (ten_lines; feature_selection --k 3 --epochs 2)."
 echo
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"

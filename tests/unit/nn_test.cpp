@@ -129,6 +129,44 @@ TEST_CASE("Dense with thread-count independent products: gradients, the default 
   CHECK((one.db - ref.db).norm() <= 1e-5 * ref.db.norm());
 }
 
+#if ATTNSEL_OWN_KERNELS
+TEST_CASE("own kernels: a Dense row has the same bits alone, in any batch and on 1 or 2 threads", "[nn][determinism]") {
+  // simd/gemm.hpp computes each entry as one p-ordered chain: the default (not thread-count
+  // independent) path of Dense gives a row the same output and input gradient whatever the
+  // other rows are, and threads only split rows.
+  attnsel::Rng rng(5);
+  RowMatrix<float> X(300, 257), R(300, 70);
+  for (Index i = 0; i < X.size(); ++i) X.data()[i] = float(random::normal(rng));
+  for (Index i = 0; i < R.size(); ++i) R.data()[i] = float(random::normal(rng));
+  Dense<float> layer(257, 70, rng);
+  layer.bias().value.setRandom();
+  auto run = [&](const RowMatrix<float>& x, const RowMatrix<float>& r, int threads, RowMatrix<float>& dX) {
+#if defined(_OPENMP)
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+    RowMatrix<float> Y;
+    layer.forward(x, Y, true);
+    layer.backward(x, Y, r, &dX);
+#if defined(_OPENMP)
+    omp_set_num_threads(saved);
+#endif
+    return Y;
+  };
+  RowMatrix<float> dX1, dX2, dXrow;
+  const RowMatrix<float> Y1 = run(X, R, 1, dX1), Y2 = run(X, R, 2, dX2);
+  CHECK(Y1 == Y2);
+  CHECK(dX1 == dX2);
+  for (Index r : {Index(0), Index(7), Index(299)}) {
+    const RowMatrix<float> Yr = run(X.middleRows(r, 1), R.middleRows(r, 1), 1, dXrow);
+    CHECK(Yr == Y1.middleRows(r, 1));
+    CHECK(dXrow == dX1.middleRows(r, 1));
+  }
+}
+#endif
+
 TEST_CASE("ReLU gradients", "[nn][gradcheck]") {
   attnsel::Rng rng(3);
   ReLU<double> layer(6);

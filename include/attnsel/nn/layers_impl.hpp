@@ -9,8 +9,10 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "../parallel.hpp"
+#include "../simd/gemm.hpp"
 #include "layers.hpp"
 
 ATTNSEL_NAMESPACE_BEGIN
@@ -87,6 +89,20 @@ void matmul(const ConstRowView<T>& A, Op op_a, const ConstRowView<T>& B, Op op_b
   require(!(ta && tb) && k == kb && C.rows() == m && C.cols() == n, "attnsel::detail::matmul",
           "internal error: op(A) is ", m, "x", k, ", op(B) ", kb, "x", n, ", C ", C.rows(), "x", C.cols(),
           ta && tb ? ", both transposed" : "", " (argument 'C' must be op(A)·op(B), at most one operand transposed)");
+#if ATTNSEL_OWN_KERNELS
+  using Operand = simd::GemmOperand<T>;
+  const Operand a = ta ? Operand{A.data(), 1, A.outerStride()} : Operand{A.data(), A.outerStride(), 1};
+  const Operand b = tb ? Operand{B.data(), 1, B.outerStride()} : Operand{B.data(), B.outerStride(), 1};
+  // Rows in chunks on OpenMP threads (when the caller's scope allows threads and the product is
+  // large): a row's bits do not depend on the split, so C is the same for any thread count.
+  const double madds = double(m) * double(n) * double(k);
+  for_row_chunks(m, 64, madds * (omp_parallel_pass / omp_parallel_work), [&](Index r0, Index r1) {
+    Operand ar = a;
+    ar.data += r0 * a.row_stride;
+    simd::gemm<T>(std::size_t(r1 - r0), std::size_t(n), std::size_t(k), ar, b, C.data() + r0 * C.outerStride(),
+                  std::size_t(C.outerStride()));
+  });
+#else
   if (ta) {
     C.noalias() = A.transpose() * B;
   } else if (op_b == Op::transpose) {
@@ -94,6 +110,35 @@ void matmul(const ConstRowView<T>& A, Op op_a, const ConstRowView<T>& B, Op op_b
   } else {
     C.noalias() = A * B;
   }
+#endif
+}
+
+/// Rows [r0, r1) of Y += the row `bias` (1 × Y.cols()).
+template <class T>
+void add_row(RowMatrix<T>& Y, const RowMatrix<T>& bias, Index r0, Index r1) {
+#if ATTNSEL_OWN_KERNELS
+  const Index c = Y.cols();
+  const T* b = bias.data();
+  for (Index r = r0; r < r1; ++r) {
+    T* y = Y.data() + r * c;
+    for (Index j = 0; j < c; ++j) y[j] += b[j];
+  }
+#else
+  Y.middleRows(r0, r1 - r0).rowwise() += bias.row(0);
+#endif
+}
+
+/// out = x ⊙ y (same shapes; out resized).
+template <class T>
+void hadamard(const RowMatrix<T>& x, const RowMatrix<T>& y, RowMatrix<T>& out) {
+#if ATTNSEL_OWN_KERNELS
+  out.resize(x.rows(), x.cols());
+  const T *px = x.data(), *py = y.data();
+  T* po = out.data();
+  for (Index i = 0, n = x.size(); i < n; ++i) po[i] = px[i] * py[i];
+#else
+  out.noalias() = x.cwiseProduct(y);
+#endif
 }
 
 /// Rows per chunk (and columns per chunk of a gradient product) of the thread-count
@@ -114,7 +159,7 @@ void chunked_product(const RowMatrix<T>& A, const RowMatrix<T>& B, Op op_b, RowM
   for_row_chunks(A.rows(), product_row_chunk, madds * (omp_parallel_pass / omp_parallel_work), [&](Index r0, Index r1) {
     const SingleThreadScope one;
     matmul<T>(in_rows(A, r0, r1 - r0), Op::none, in_view(B), op_b, out_rows(Y, r0, r1 - r0));
-    if (bias) Y.middleRows(r0, r1 - r0).rowwise() += bias->row(0);
+    if (bias) add_row(Y, *bias, r0, r1);
   });
 }
 
@@ -134,8 +179,13 @@ void chunked_gram(const RowMatrix<T>& X, const RowMatrix<T>& D, RowMatrix<T>& G,
     for (Index c = c0; c < c1; ++c) {
       const Index j0 = c * product_col_chunk, w = std::min(C, j0 + product_col_chunk) - j0;
       matmul<T>(in_view(X), Op::transpose, in_cols(D, j0, w), Op::none, out_cols(G, j0, w));
-      if (colsum)
-        for (Index r = 0; r < D.rows(); ++r) colsum->row(0).segment(j0, w) += D.row(r).segment(j0, w);
+      if (colsum) {
+        T* s = colsum->data() + j0;
+        for (Index r = 0; r < D.rows(); ++r) {
+          const T* d = D.data() + r * C + j0;
+          for (Index j = 0; j < w; ++j) s[j] += d[j];
+        }
+      }
     }
   });
 }
@@ -196,7 +246,7 @@ void Dense<T>::clear_weight_mask() noexcept {
 template <class T>
 void Dense<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) {
   detail::check_batch("attnsel::Dense::forward", X, input_size());
-  if (has_mask_) W_eff_.noalias() = W_.value.cwiseProduct(M_);
+  if (has_mask_) detail::hadamard(W_.value, M_, W_eff_);
   const RowMatrix<T>& W = effective_weight();
   if (thread_independent_) {
     detail::chunked_product<T>(X, W, detail::Op::none, Y, &b_.value);
@@ -205,8 +255,7 @@ void Dense<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) {
   Y.resize(X.rows(), output_size());
   const detail::ThreadsForWork threads(double(X.rows()) * double(input_size()) * double(output_size()));
   detail::matmul<T>(detail::in_view(X), detail::Op::none, detail::in_view(W), detail::Op::none, detail::out_view(Y));
-  const auto bias = b_.value.row(0);
-  detail::for_row_chunks(Y.rows(), 64, double(Y.size()), [&](Index r0, Index r1) { Y.middleRows(r0, r1 - r0).rowwise() += bias; });
+  detail::for_row_chunks(Y.rows(), 64, double(Y.size()), [&](Index r0, Index r1) { detail::add_row(Y, b_.value, r0, r1); });
 }
 
 template <class T>
@@ -216,8 +265,8 @@ void Dense<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const RowMat
   if (thread_independent_) {
     detail::chunked_gram<T>(X, dY, has_mask_ ? G_ : W_.grad, &b_.grad);
     if (has_mask_) {
-      W_.grad.noalias() = G_.cwiseProduct(M_);
-      dM_.noalias() = G_.cwiseProduct(W_.value);
+      detail::hadamard(G_, M_, W_.grad);
+      detail::hadamard(G_, W_.value, dM_);
     }
     if (dX) detail::chunked_product<T>(dY, effective_weight(), detail::Op::transpose, *dX);
     return;
@@ -229,8 +278,8 @@ void Dense<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const RowMat
   if (has_mask_) {
     G_.resize(input_size(), output_size());
     detail::matmul<T>(in_view(X), Op::transpose, in_view(dY), Op::none, out_view(G_));
-    W_.grad.noalias() = G_.cwiseProduct(M_);
-    dM_.noalias() = G_.cwiseProduct(W_.value);
+    detail::hadamard(G_, M_, W_.grad);
+    detail::hadamard(G_, W_.value, dM_);
   } else {
     W_.grad.resize(input_size(), output_size());
     detail::matmul<T>(in_view(X), Op::transpose, in_view(dY), Op::none, out_view(W_.grad));
@@ -259,7 +308,13 @@ void ReLU<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>& Y, const RowMa
   detail::check_backward("attnsel::ReLU::backward", X, &Y, dY, size_, size_);
   if (!dX) return;
   dX->resize(dY.rows(), dY.cols());
+#if ATTNSEL_OWN_KERNELS
+  const T *y = Y.data(), *dy = dY.data();
+  T* dx = dX->data();
+  for (Index i = 0, n = dY.size(); i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+#else
   dX->array() = (Y.array() > T(0)).select(dY.array(), T(0));
+#endif
 }
 
 // ---- BatchNorm ----
@@ -282,6 +337,47 @@ void BatchNorm<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool train) {
   detail::check_batch("attnsel::BatchNorm::forward", X, input_size());
   last_train_ = train;
   Y.resize(X.rows(), X.cols());
+#if ATTNSEL_OWN_KERNELS
+  const Index N = X.rows(), D = X.cols();
+  const T* x = X.data();
+  xhat_.resize(N, D);
+  T* xh = xhat_.data();
+  inv_std_.resize(1, D);
+  T* is = inv_std_.data();
+  if (train) {
+    detail::require(N >= 1, "attnsel::BatchNorm", "training batch is empty");
+    const T n = T(N);
+    std::vector<T> mean(std::size_t(D), T(0)), var(std::size_t(D), T(0));
+    for (Index r = 0; r < N; ++r)
+      for (Index c = 0; c < D; ++c) mean[std::size_t(c)] += x[r * D + c];
+    for (Index c = 0; c < D; ++c) mean[std::size_t(c)] /= n;
+    for (Index r = 0; r < N; ++r)
+      for (Index c = 0; c < D; ++c) {
+        const T d = x[r * D + c] - mean[std::size_t(c)];
+        xh[r * D + c] = d;
+        var[std::size_t(c)] += d * d;
+      }
+    T *rm = running_mean_.data(), *rv = running_var_.data();
+    const T mom = opt_.momentum;
+    for (Index c = 0; c < D; ++c) {
+      const T v = var[std::size_t(c)] / n;
+      is[c] = T(1) / std::sqrt(v + opt_.epsilon);
+      rm[c] = mom * rm[c] + (T(1) - mom) * mean[std::size_t(c)];
+      rv[c] = mom * rv[c] + (T(1) - mom) * v;
+    }
+    for (Index r = 0; r < N; ++r)
+      for (Index c = 0; c < D; ++c) xh[r * D + c] *= is[c];
+  } else {
+    const T *rm = running_mean_.data(), *rv = running_var_.data();
+    for (Index c = 0; c < D; ++c) is[c] = T(1) / std::sqrt(rv[c] + opt_.epsilon);
+    for (Index r = 0; r < N; ++r)
+      for (Index c = 0; c < D; ++c) xh[r * D + c] = (x[r * D + c] - rm[c]) * is[c];
+  }
+  const T *g = gamma_.value.data(), *b = beta_.value.data();
+  T* y = Y.data();
+  for (Index r = 0; r < N; ++r)
+    for (Index c = 0; c < D; ++c) y[r * D + c] = xh[r * D + c] * g[c] + b[c];
+#else
   if (train) {
     detail::require(X.rows() >= 1, "attnsel::BatchNorm", "training batch is empty");
     const T n = T(X.rows());
@@ -298,6 +394,7 @@ void BatchNorm<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool train) {
     xhat_.array().rowwise() *= inv_std_.array().row(0);
   }
   Y.array() = (xhat_.array().rowwise() * gamma_.value.array().row(0)).rowwise() + beta_.value.array().row(0);
+#endif
 }
 
 template <class T>
@@ -306,6 +403,31 @@ void BatchNorm<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const Ro
                          input_size(), output_size());
   detail::require(xhat_.rows() == X.rows(), "attnsel::BatchNorm::backward",
                   "the batch has ", X.rows(), " rows, the last forward pass had ", xhat_.rows());
+#if ATTNSEL_OWN_KERNELS
+  const Index N = dY.rows(), D = dY.cols();
+  beta_.grad.setZero(1, D);
+  gamma_.grad.setZero(1, D);
+  T *db = beta_.grad.data(), *dg = gamma_.grad.data();
+  const T *dy = dY.data(), *xh = xhat_.data(), *g = gamma_.value.data(), *is = inv_std_.data();
+  for (Index r = 0; r < N; ++r)
+    for (Index c = 0; c < D; ++c) {
+      db[c] += dy[r * D + c];
+      dg[c] += dy[r * D + c] * xh[r * D + c];
+    }
+  if (!dX) return;
+  dX->resize(N, D);
+  T* dx = dX->data();
+  if (last_train_) {
+    // dX = gamma·inv_std / N · (N·dY − sum(dY) − xhat ⊙ sum(dY ⊙ xhat))
+    const T n = T(N);
+    for (Index r = 0; r < N; ++r)
+      for (Index c = 0; c < D; ++c)
+        dx[r * D + c] = (dy[r * D + c] * n - db[c] - xh[r * D + c] * dg[c]) * (g[c] * is[c] / n);
+  } else {
+    for (Index r = 0; r < N; ++r)
+      for (Index c = 0; c < D; ++c) dx[r * D + c] = dy[r * D + c] * (g[c] * is[c]);
+  }
+#else
   beta_.grad = dY.colwise().sum();
   gamma_.grad = dY.cwiseProduct(xhat_).colwise().sum();
   if (!dX) return;
@@ -321,6 +443,7 @@ void BatchNorm<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const Ro
   } else {
     dX->array() = dY.array().rowwise() * scale.array().row(0);
   }
+#endif
 }
 
 // ---- FeatureScale ----
@@ -348,7 +471,15 @@ template <class T>
 void FeatureScale<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) {
   detail::check_batch("attnsel::FeatureScale::forward", X, input_size());
   Y.resize(X.rows(), X.cols());
+#if ATTNSEL_OWN_KERNELS
+  const Index N = X.rows(), D = X.cols();
+  const T *x = X.data(), *a = a_.data();
+  T* y = Y.data();
+  for (Index r = 0; r < N; ++r)
+    for (Index c = 0; c < D; ++c) y[r * D + c] = x[r * D + c] * a[c];
+#else
   Y.array() = X.array().rowwise() * a_.array().row(0);
+#endif
 }
 
 template <class T>
@@ -356,10 +487,24 @@ void FeatureScale<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const
                                RowMatrix<T>* dX) {
   detail::check_backward("attnsel::FeatureScale::backward", X, static_cast<const RowMatrix<T>*>(nullptr), dY,
                          input_size(), output_size());
+#if ATTNSEL_OWN_KERNELS
+  const Index N = dY.rows(), D = dY.cols();
+  const T *dy = dY.data(), *x = X.data(), *a = a_.data();
+  da_.setZero(1, D);
+  T* da = da_.data();
+  for (Index r = 0; r < N; ++r)
+    for (Index c = 0; c < D; ++c) da[c] += dy[r * D + c] * x[r * D + c];
+  if (!dX) return;
+  dX->resize(N, D);
+  T* dx = dX->data();
+  for (Index r = 0; r < N; ++r)
+    for (Index c = 0; c < D; ++c) dx[r * D + c] = dy[r * D + c] * a[c];
+#else
   da_.noalias() = dY.cwiseProduct(X).colwise().sum();
   if (!dX) return;
   dX->resize(dY.rows(), dY.cols());
   dX->array() = dY.array().rowwise() * a_.array().row(0);
+#endif
 }
 
 ATTNSEL_NAMESPACE_END

@@ -85,6 +85,17 @@ void Adam<T>::step() {
     T* mp = e.state.m.data();
     T* vp = e.state.v.data();
     detail::for_chunks(e.param->value.size(), [&](Index begin, Index len) {
+#if ATTNSEL_OWN_KERNELS
+      const T step = lr / c1, decay = lr * wd;
+      for (Index i = begin; i < begin + len; ++i) {
+        T g = gp[i];
+        if (l2 != T(0)) gp[i] = g = g + l2 * wp[i];
+        mp[i] = b1 * mp[i] + (T(1) - b1) * g;
+        vp[i] = b2 * vp[i] + (T(1) - b2) * (g * g);
+        if (wd != T(0)) wp[i] -= decay * wp[i];
+        wp[i] -= step * mp[i] / (std::sqrt(vp[i] / c2) + eps);
+      }
+#else
       Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> w(wp + begin, len), g(gp + begin, len), m(mp + begin, len),
           v(vp + begin, len);
       if (l2 != T(0)) g += l2 * w;
@@ -92,6 +103,7 @@ void Adam<T>::step() {
       v = b2 * v + (T(1) - b2) * g.square();
       if (wd != T(0)) w -= (lr * wd) * w;
       w -= (lr / c1) * m / ((v / c2).sqrt() + eps);
+#endif
     });
   }
   ++this->iterations_;

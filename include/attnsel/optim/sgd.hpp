@@ -59,6 +59,21 @@ void SGD<T>::step() {
     this->check_shapes(e);
     const T lr = this->lr_for(e);
     const T wd = this->decay_for(e, opt_.weight_decay);
+#if ATTNSEL_OWN_KERNELS
+    T* w = e.param->value.data();
+    T* v = e.state.v.data();
+    const T* g = e.param->grad.data();
+    const T mu = opt_.momentum;
+    for (Index i = 0, n = e.param->value.size(); i < n; ++i) {
+      const T gi = g[i] + wd * w[i];
+      if (mu == T(0)) {
+        w[i] -= lr * gi;
+      } else {
+        v[i] = mu * v[i] + gi;
+        w[i] -= lr * (opt_.nesterov ? gi + mu * v[i] : v[i]);
+      }
+    }
+#else
     auto w = e.param->value.array();
     auto v = e.state.v.array();
     if (opt_.momentum == T(0)) {
@@ -70,6 +85,7 @@ void SGD<T>::step() {
       v = opt_.momentum * v + e.param->grad.array() + wd * w;
       w -= lr * v;
     }
+#endif
   }
   ++this->iterations_;
 }

@@ -6,6 +6,7 @@
 /// `fit`: epochs of seeded, shuffled minibatches through a model, a loss and an optimizer,
 /// with a learning-rate schedule, validation after each epoch and callbacks.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -56,7 +57,12 @@ template <class T>
 void gather_rows(const RowMatrix<T>& src, const std::vector<Index>& idx, std::size_t begin, std::size_t n,
                  RowMatrix<T>& dst) {
   dst.resize(static_cast<Index>(n), src.cols());
-  for (std::size_t i = 0; i < n; ++i) dst.row(static_cast<Index>(i)) = src.row(idx[begin + i]);
+  // Plain row copies (memcpy-like; no Eigen assignment to instantiate per trainer).
+  const Index c = src.cols();
+  for (std::size_t i = 0; i < n; ++i) {
+    const T* from = src.data() + idx[begin + i] * c;
+    std::copy(from, from + c, dst.data() + static_cast<Index>(i) * c);
+  }
 }
 
 template <class M, class = void>
