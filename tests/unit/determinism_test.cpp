@@ -3,6 +3,7 @@
 // The SIMD vs scalar-fallback comparison is tests/unit/determinism_probe.cpp (two builds).
 #include "../catch_compat.hpp"
 #include "generated_problems.hpp"
+#include "threads.hpp"
 
 #include <attnsel/attnsel.hpp>
 
@@ -20,22 +21,7 @@ using attnsel::Vector;
 
 namespace {
 
-/// Runs f with `threads` OpenMP threads (OpenMP's count and Eigen's), restoring both after.
-template <class F>
-auto with_threads(int threads, F&& f) {
-#if defined(_OPENMP)
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(threads);
-  Eigen::setNbThreads(threads);
-  auto r = f();
-  omp_set_num_threads(saved);
-  Eigen::setNbThreads(0);  // back to OpenMP's count
-  return r;
-#else
-  (void)threads;
-  return f();
-#endif
-}
+using attnsel_test::with_threads;
 
 attnsel::SequentialAttentionOptions<float> sa_options(Index k) {
   attnsel::SequentialAttentionOptions<float> o;

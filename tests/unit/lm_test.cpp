@@ -22,6 +22,7 @@
 
 #include "../catch_compat.hpp"
 #include "gradcheck.hpp"
+#include "threads.hpp"
 #include "tiny_lm.hpp"
 
 using attnsel::Index;
@@ -541,30 +542,23 @@ TEST_CASE("TransformerLM: the same seed gives the same model and losses; 1 and 2
     std::vector<attnsel::RowMatrix<float>> grads;
   };
   auto run = [&](int threads) {
-#if defined(_OPENMP)
-    const int saved = omp_get_max_threads();
-    omp_set_num_threads(threads);
-#else
-    (void)threads;
-#endif
-    attnsel::TransformerLM<float> lm(c);
-    attnsel::Adam<float> adam;
-    adam.add_parameters(lm.parameters());
-    attnsel::Rng rng(8);
-    Run r;
-    for (int step = 0; step < 4; ++step) {
-      std::vector<std::int32_t> ids, targets;
-      for (int i = 0; i < 16 * 64; ++i) ids.push_back(std::int32_t(attnsel::random::index(rng, 20)));
-      for (int i = 0; i < 16 * 64; ++i) targets.push_back(ids[std::size_t((i + 1) % (16 * 64))]);
-      r.losses.push_back(lm.forward_backward(ids, targets, 64));
-      if (step == 3)
-        for (auto* p : lm.parameters()) r.grads.push_back(p->grad);
-      adam.step();
-    }
-#if defined(_OPENMP)
-    omp_set_num_threads(saved);
-#endif
-    return r;
+    return attnsel_test::with_threads(threads, [&] {
+      attnsel::TransformerLM<float> lm(c);
+      attnsel::Adam<float> adam;
+      adam.add_parameters(lm.parameters());
+      attnsel::Rng rng(8);
+      Run r;
+      for (int step = 0; step < 4; ++step) {
+        std::vector<std::int32_t> ids, targets;
+        for (int i = 0; i < 16 * 64; ++i) ids.push_back(std::int32_t(attnsel::random::index(rng, 20)));
+        for (int i = 0; i < 16 * 64; ++i) targets.push_back(ids[std::size_t((i + 1) % (16 * 64))]);
+        r.losses.push_back(lm.forward_backward(ids, targets, 64));
+        if (step == 3)
+          for (auto* p : lm.parameters()) r.grads.push_back(p->grad);
+        adam.step();
+      }
+      return r;
+    });
   };
   const Run one = run(1), again = run(1), two = run(2);
   CHECK(one.losses == again.losses);

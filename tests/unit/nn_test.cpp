@@ -2,14 +2,11 @@
 // (relative error <= 1e-6), including the two mask hooks; plus shape errors.
 #include "../catch_compat.hpp"
 #include "gradcheck.hpp"
+#include "threads.hpp"
 
 #include <attnsel/attnsel.hpp>
 
 #include <memory>
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
 
 using namespace attnsel;
 using gradcheck::M;
@@ -101,22 +98,15 @@ TEST_CASE("Dense with thread-count independent products: gradients, the default 
     RowMatrix<float> Y, dX, dW, db;
   };
   auto run = [&](bool independent, int threads) {
-#if defined(_OPENMP)
-    const int saved = omp_get_max_threads();
-    omp_set_num_threads(threads);
-#else
-    (void)threads;
-#endif
-    layer.set_thread_count_independent(independent);
-    Out o;
-    layer.forward(X, o.Y, true);
-    layer.backward(X, o.Y, R, &o.dX);
-    o.dW = layer.weight().grad;
-    o.db = layer.bias().grad;
-#if defined(_OPENMP)
-    omp_set_num_threads(saved);
-#endif
-    return o;
+    return attnsel_test::with_threads(threads, [&] {
+      layer.set_thread_count_independent(independent);
+      Out o;
+      layer.forward(X, o.Y, true);
+      layer.backward(X, o.Y, R, &o.dX);
+      o.dW = layer.weight().grad;
+      o.db = layer.bias().grad;
+      return o;
+    });
   };
   const Out ref = run(false, 1), one = run(true, 1), two = run(true, 2);
   CHECK(one.Y == two.Y);
@@ -141,19 +131,12 @@ TEST_CASE("own kernels: a Dense row has the same bits alone, in any batch and on
   Dense<float> layer(257, 70, rng);
   layer.bias().value.setRandom();
   auto run = [&](const RowMatrix<float>& x, const RowMatrix<float>& r, int threads, RowMatrix<float>& dX) {
-#if defined(_OPENMP)
-    const int saved = omp_get_max_threads();
-    omp_set_num_threads(threads);
-#else
-    (void)threads;
-#endif
-    RowMatrix<float> Y;
-    layer.forward(x, Y, true);
-    layer.backward(x, Y, r, &dX);
-#if defined(_OPENMP)
-    omp_set_num_threads(saved);
-#endif
-    return Y;
+    return attnsel_test::with_threads(threads, [&] {
+      RowMatrix<float> Y;
+      layer.forward(x, Y, true);
+      layer.backward(x, Y, r, &dX);
+      return Y;
+    });
   };
   RowMatrix<float> dX1, dX2, dXrow;
   const RowMatrix<float> Y1 = run(X, R, 1, dX1), Y2 = run(X, R, 2, dX2);
