@@ -169,8 +169,13 @@ struct MeanSquaredError {
     const T *o = out.data(), *t = target.data();
     T* g = grad.data();
     const T scale = T(2) / T(out.size());
-    for (Index i = 0, n = out.size(); i < n; ++i) g[i] = (o[i] - t[i]) * scale;
-    return value(out, target);
+    T s(0);
+    for (Index i = 0, n = out.size(); i < n; ++i) {
+      const T d = o[i] - t[i];
+      g[i] = d * scale;
+      s += d * d;
+    }
+    return s / T(out.size());
 #else
     grad.noalias() = (out - target) * (T(2) / T(out.size()));
     return (out - target).squaredNorm() / T(out.size());

@@ -189,14 +189,15 @@ void gemm_tile(std::size_t i0, std::size_t j0, std::size_t w, std::size_t p0, st
   }
 }
 
-/// Rows [i0, i1) of C, columns [j0, j0 + w): full tiles of M rows, then one tile of the rest.
+/// Rows [i0, i1) of C, columns [j0, j0 + w): full tiles of M rows, the rest in tiles of M/2,
+/// M/4, … rows.
 template <int M, int NV, class Arch, class T>
 void gemm_rows(std::size_t i0, std::size_t i1, std::size_t j0, std::size_t w, std::size_t p0, std::size_t p1,
                GemmOperand<T> a, GemmPanel<T> panel, T* c, std::size_t ldc) noexcept {
   std::size_t i = i0;
   for (; i + std::size_t(M) <= i1; i += std::size_t(M)) gemm_tile<M, NV, Arch>(i, j0, w, p0, p1, a, panel, c, ldc);
   if constexpr (M > 1) {
-    if (i < i1) gemm_rows<M / 2 ? M / 2 : 1, NV, Arch>(i, i1, j0, w, p0, p1, a, panel, c, ldc);
+    if (i < i1) gemm_rows<M / 2, NV, Arch>(i, i1, j0, w, p0, p1, a, panel, c, ldc);
   }
 }
 
@@ -225,7 +226,7 @@ void gemm::operator()(Arch, std::size_t m, std::size_t n, std::size_t k, GemmOpe
       const std::size_t j0 = q * W, w = std::min(W, n - j0);
       if (in_place && w == W) continue;
       T* dst = work + q * depth * W;
-      if (in_place) {
+      if (b.col_stride == 1) {  // row by row: contiguous reads and writes
         for (std::size_t p = p0; p < p1; ++p) {
           const T* src = b.data + std::ptrdiff_t(p) * b.row_stride + std::ptrdiff_t(j0);
           T* row = dst + (p - p0) * W;
