@@ -77,15 +77,12 @@ class MessagePart {
       unsigned_ = static_cast<unsigned long long>(v);
     }
   }
-  /// Anything else that prints (enums, string views, user types): printed once, here.
+  /// Anything else that prints (enums, string views, user types): kept by address and printed
+  /// when the message is built, within the call that took the part (a part lives no longer).
   template <class X, std::enable_if_t<!std::is_arithmetic_v<X> && !std::is_convertible_v<const X&, const char*> &&
                                           !std::is_same_v<X, std::string>,
                                       int> = 0>
-  MessagePart(const X& x) : kind_(Kind::owned) {
-    std::ostringstream os;
-    os << x;
-    owned_ = os.str();
-  }
+  MessagePart(const X& x) noexcept : kind_(Kind::object), object_{&x, &print_object<X>} {}
 
   void print(std::ostream& os) const {
     switch (kind_) {
@@ -96,12 +93,20 @@ class MessagePart {
       case Kind::unsigned_integer: os << unsigned_; break;
       case Kind::floating: os << double_; break;  // a float prints as its double, as operator<< does
       case Kind::long_floating: os << long_double_; break;
-      case Kind::owned: os << owned_; break;
+      case Kind::object: object_.print(os, object_.address); break;
     }
   }
 
  private:
-  enum class Kind { text, sized_text, character, signed_integer, unsigned_integer, floating, long_floating, owned };
+  template <class X>
+  static void print_object(std::ostream& os, const void* address) {
+    os << *static_cast<const X*>(address);
+  }
+  struct Object {
+    const void* address;
+    void (*print)(std::ostream&, const void*);
+  };
+  enum class Kind { text, sized_text, character, signed_integer, unsigned_integer, floating, long_floating, object };
   Kind kind_;
   union {
     const char* text_;
@@ -110,10 +115,13 @@ class MessagePart {
     unsigned long long unsigned_;
     double double_;
     long double long_double_;
+    Object object_;
   };
   std::size_t size_ = 0;  // of sized_text
-  std::string owned_;
 };
+// Trivially destructible: a check's argument list needs no clean-up code, so each distinct
+// require(...) signature instantiates a few stores and a call (compile time, conventions §7).
+static_assert(std::is_trivially_destructible_v<MessagePart>);
 
 /// The pieces printed one after the other into one string.
 inline std::string join_message(std::initializer_list<MessagePart> parts) {

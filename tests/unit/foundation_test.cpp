@@ -10,6 +10,8 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <ostream>
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
@@ -38,6 +40,27 @@ TEST_CASE("require throws std::invalid_argument with the function name first", "
   ATTNSEL_CHECK_INVALID(attnsel::detail::require(false, "attnsel::f", "argument 'k' is ", 7, ", expected <= ", 3),
                         "attnsel::f: argument 'k' is 7, expected <= 3");
   CHECK_NOTHROW(attnsel::detail::require(true, "attnsel::f", "unused"));
+}
+
+namespace {
+struct Printable {
+  int id;
+};
+std::ostream& operator<<(std::ostream& os, const Printable& p) { return os << "<printable " << p.id << ">"; }
+enum class Colour { red };
+std::ostream& operator<<(std::ostream& os, Colour) { return os << "red"; }
+}  // namespace
+
+TEST_CASE("every kind of message part prints as operator<< would", "[foundation][errors]") {
+  // A part keeps a printed object by address: temporaries of the calling expression live
+  // through the call, and the message is built before it returns.
+  const std::string name = std::string("col") + std::string(1, '\0') + "x";
+  ATTNSEL_CHECK_INVALID(attnsel::detail::require(false, "attnsel::g", "a ", Printable{7}, " b ", Colour::red, " c ",
+                                                 std::string("temp") + "orary", ' ', 'q', " ", -3L, " ", 4u, " ",
+                                                 0.5f, " ", 0.25, " ", static_cast<const char*>(nullptr)),
+                        "attnsel::g: a <printable 7> b red c temporary q -3 4 0.5 0.25 (null)");
+  CHECK(attnsel::detail::concat("n=", name, '|', Printable{2}) == std::string("n=col") + '\0' + "x|<printable 2>");
+  CHECK(std::is_trivially_destructible_v<attnsel::detail::MessagePart>);
 }
 
 template <class T>
