@@ -4,16 +4,13 @@
 #     with <attnsel/attnsel.hpp> and with only <attnsel/selection/selection.hpp>, and -O0;
 #   - an empty TU that includes <attnsel/attnsel.hpp> (the parsing cost alone), and the same TU
 #     with one explicit instantiation of a part of what ten_lines.cpp's fit uses (Dense alone,
-#     its three Eigen products alone, BatchNorm, ...): where the time goes;
+#     its products on simd/gemm.hpp alone, BatchNorm, ...): where the time goes;
 #   - yardsticks: a program of Eigen alone that runs one product (compile_time/eigen_product.cpp),
 #     and ten_lines.cpp against a copy of include/ in which compile_time/stub_bodies.py emptied the
-#     bodies of the three products, BatchNorm's passes and the optimizers' step (compiled, not run:
-#     what the rest of the fit costs if those parts cost nothing); and compile_time/eigen_parts.cpp,
-#     Eigen alone with matmul's three products whole or one of their run-time paths (the small-size
-#     lazy product, the matrix-vector products, the blocked GEMM) alone;
-#   - each example at -O3 (CMake's Release) and feature_selection at -O0;
-#   - own kernels (-DATTNSEL_OWN_KERNELS=1, header-only): ten_lines.cpp in the first table and
-#     feature_selection.cpp at -O3, each linked and run;
+#     bodies of the products, BatchNorm's passes and the optimizers' step (compiled, not run:
+#     what the rest of the fit costs if those parts cost nothing);
+#   - each example at -O3 (CMake's Release) and feature_selection at -O0; the header-only
+#     ten_lines.cpp object of the first table is linked and run;
 #   - compiled mode (docs/conventions.md §7): the library's TUs (src/instantiate_*.cpp timed, and
 #     src/alignment.cpp, built once), then ten_lines.cpp and feature_selection.cpp with
 #     -DATTNSEL_COMPILED=1, each linked against the library's objects and run (so what is timed is
@@ -78,14 +75,13 @@ row() {  # row LABEL RUNS FLAGS... -- SOURCE
 # needs no library (only linking it does: after the library's rows below).
 ten="$root/benchmarks/compile_time/ten_lines.cpp"
 g_label=("empty TU including attnsel.hpp" "ten_lines.cpp (attnsel.hpp)" "ten_lines.cpp (attnsel.hpp), compiled mode"
-  "ten_lines.cpp (attnsel.hpp), own kernels"
   "ten_lines.cpp (selection/selection.hpp only)" "ten_lines.cpp (attnsel.hpp)" "ten_lines.cpp (attnsel.hpp), compiled mode"
   "yardstick: eigen_product.cpp (Eigen alone, one product)"
   "yardstick: ten_lines.cpp, products, BatchNorm and optimizer steps emptied (stub_bodies.py)")
-g_flags=("-O2" "-O2" "-O2 -DATTNSEL_COMPILED=1" "-O2 -DATTNSEL_OWN_KERNELS=1" "-O2" "-O0" "-O0 -DATTNSEL_COMPILED=1" "-O2" "-O2")
-g_src=("$work/empty.cpp" "$ten" "$ten" "$ten" "$work/ten_lines_wing.cpp" "$ten" "$ten"
+g_flags=("-O2" "-O2" "-O2 -DATTNSEL_COMPILED=1" "-O2" "-O0" "-O0 -DATTNSEL_COMPILED=1" "-O2" "-O2")
+g_src=("$work/empty.cpp" "$ten" "$ten" "$work/ten_lines_wing.cpp" "$ten" "$ten"
   "$root/benchmarks/compile_time/eigen_product.cpp" "$work/ten_lines_stubbed.cpp")
-g_out=("$work/out.o" "$work/out.o" "$work/ten_lines_compiled.o" "$work/ten_lines_own.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o")
+g_out=("$work/out.o" "$work/ten_lines.o" "$work/ten_lines_compiled.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o")
 declare -a g_times g_rss
 for _ in $(seq "$repeats"); do
   for i in "${!g_label[@]}"; do
@@ -115,39 +111,23 @@ part() {  # part LABEL DECLARATION [FLAGS...]
 }
 part "Dense<float>" "template class attnsel::Dense<float>;"
 part "detail::matmul<float>"  \
-  "template void attnsel::detail::matmul<float>(const attnsel::detail::ConstRowView<float>&, attnsel::detail::Op, const attnsel::detail::ConstRowView<float>&, attnsel::detail::Op, attnsel::detail::RowView<float>);"
-part "Dense<float>" "template class attnsel::Dense<float>;" -DATTNSEL_OWN_KERNELS=1
-part "detail::matmul<float>"  \
-  "template void attnsel::detail::matmul<float>(const attnsel::detail::ConstRowView<float>&, attnsel::detail::Op, const attnsel::detail::ConstRowView<float>&, attnsel::detail::Op, attnsel::detail::RowView<float>);" \
-  -DATTNSEL_OWN_KERNELS=1
+  "template void attnsel::detail::matmul<float>(const attnsel::detail::ConstRowView<float>&, attnsel::detail::Op, const attnsel::detail::ConstRowView<float>&, attnsel::detail::Op, const attnsel::detail::RowView<float>&);"
 part "BatchNorm<float>" "template class attnsel::BatchNorm<float>;"
 part "AttentionMask<float>" "template class attnsel::AttentionMask<float>;"
 part "Adam<float> + SGD<float>" "template class attnsel::Adam<float>; template class attnsel::SGD<float>;"
 part "ReLU, FeatureScale, Sequential, SoftmaxCrossEntropy, MeanSquaredError<float>" "template class attnsel::ReLU<float>; template class attnsel::FeatureScale<float>; template class attnsel::Sequential<float>; template struct attnsel::SoftmaxCrossEntropy<float>; template struct attnsel::MeanSquaredError<float>;"
-# Where a product's time goes (Eigen alone; subtract the PART=0 row).
-eparts="$root/benchmarks/compile_time/eigen_parts.cpp"
-row "yardstick: eigen_parts.cpp, Eigen's headers alone" "$repeats" -O2 -DPART=0 -- "$eparts"
-row "yardstick: eigen_parts.cpp, matmul's three products (operator*)" "$repeats" -O2 -DPART=1 -- "$eparts"
-row "yardstick: eigen_parts.cpp, their small-size path alone (lazyProduct)" "$repeats" -O2 -DPART=2 -- "$eparts"
-row "yardstick: eigen_parts.cpp, their GEMV paths alone" "$repeats" -O2 -DPART=3 -- "$eparts"
-row "yardstick: eigen_parts.cpp, one direct call of Eigen's GEMM kernel" "$repeats" -O2 -DPART=4 -- "$eparts"
 ex=(-I"$root/examples" -DATTNSEL_EXAMPLES_DATA_DIR=\""$root/examples/data"\")
 for e in feature_selection train_classifier block_pruning selective_attention train_lm generate kernel_tour; do
   row "examples/$e.cpp" 1 -O3 -DNDEBUG "${ex[@]}" -- "$root/examples/$e.cpp"
 done
 row "examples/feature_selection.cpp" 1 -O0 "${ex[@]}" -- "$root/examples/feature_selection.cpp"
-# Own kernels (ATTNSEL_OWN_KERNELS=1, header-only): the -O2 ten_lines object of the first table and
-# feature_selection at -O3, each linked and run.
-out="$work/feature_selection_own.o"
-row "examples/feature_selection.cpp, own kernels" 1 -O3 -DNDEBUG -DATTNSEL_OWN_KERNELS=1 "${ex[@]}" -- "$root/examples/feature_selection.cpp"
 run_alone() {  # run_alone OBJECT OUTPUT ARGS...: links OBJECT alone (header-only) and runs it
   local obj="$1" exe="$work/$2"
   shift 2
   "$cxx" -fopenmp "$obj" -o "$exe" ${ZLIB_LIBS:-} || exit 1
   "$exe" "$@" > "$work/run.txt" 2>&1 || { echo "compile_time.sh: $exe failed:" >&2; cat "$work/run.txt" >&2; exit 1; }
 }
-run_alone "$work/ten_lines_own.o" ten_lines_own
-run_alone "$out" feature_selection_own --k 3 --epochs 2 --no-picture
+run_alone "$work/ten_lines.o" ten_lines  # the -O2 header-only object of the first table
 
 # Compiled mode. The library as CMake's Release builds it (with OpenMP, as the target links it).
 for t in float double; do
@@ -167,17 +147,12 @@ out="$work/feature_selection_compiled.o"
 row "examples/feature_selection.cpp, compiled mode" 1 -O3 -DNDEBUG -DATTNSEL_COMPILED=1 "${ex[@]}" -- "$root/examples/feature_selection.cpp"
 linked "$out" feature_selection --k 3 --epochs 2 --no-picture
 echo
-echo "\`detail::matmul<float>\` is the three Eigen products (A·B, Aᵀ·B, A·Bᵀ on strided row-major maps) that"
-echo "every Dense forward and backward pass runs (with own kernels: simd/gemm.hpp). Compiled mode: the library's TUs are built once; the"
-echo "compiled-mode TUs are linked against them and run (ten_lines; feature_selection --k 3 --epochs 2)."
+echo "\`detail::matmul<float>\` is the dense product (A·B, Aᵀ·B, A·Bᵀ on strided row-major views, on"
+echo "simd/gemm.hpp) that every Dense forward and backward pass runs. The header-only ten_lines object is"
+echo "linked and run. Compiled mode: the library's TUs are built once; the compiled-mode TUs are linked"
+echo "against them and run (ten_lines; feature_selection --k 3 --epochs 2)."
 echo "Every compile has \`-std=c++17 -fopenmp\` (what the CMake target adds) besides the flags shown. The"
 echo "yardsticks are not programs a user runs: the Eigen one shows what one run-time-sized product"
 echo "costs to compile, the stubbed one what the rest of ten_lines' fit costs (the second is compiled, never run)."
-echo "The eigen_parts.cpp rows take matmul's three products apart: Eigen's dispatch instantiates, for each"
-echo "product, a small-size lazy product, two matrix-vector products and the blocked GEMM; each row compiles"
-echo "one of those paths for all three (the GEMM row: one product's kernel, called directly)."
-echo "Own kernels: \`-DATTNSEL_OWN_KERNELS=1\` (the CMake option ATTNSEL_OWN_KERNELS) runs the training floor on"
-echo "simd/gemm.hpp and plain loops instead of Eigen expressions (docs/conventions.md §7); those TUs are"
-echo "linked and run too (ten_lines; feature_selection --k 3 --epochs 2)."
 echo
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"

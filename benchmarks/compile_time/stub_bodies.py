@@ -2,8 +2,8 @@
 """Copy include/ to OUT with the bodies of the named functions emptied (a compile-time floor).
 
 benchmarks/compile_time.sh compiles ten_lines.cpp against the copy: what the fit costs to compile
-when the Eigen-expression-heavy parts that an Eigen-free implementation would replace (the three
-products, BatchNorm's passes, the optimizers' step) cost nothing. The result is compiled only,
+when the training floor's heaviest parts (the products on simd/gemm.hpp, BatchNorm's passes, the
+optimizers' step) cost nothing. The result is compiled only,
 never run. A function not found exactly once is an error, so a renamed one cannot slip through.
 
     stub_bodies.py INCLUDE_DIR OUT_DIR
@@ -14,7 +14,7 @@ from pathlib import Path
 
 # (header under include/attnsel, the definition's text up to its opening brace)
 STUBS = [
-    ("nn/layers_impl.hpp", "void matmul(const ConstRowView<T>& A, Op op_a, const ConstRowView<T>& B, Op op_b, RowView<T> C)"),
+    ("nn/layers_impl.hpp", "void matmul(const ConstRowView<T>& A, Op op_a, const ConstRowView<T>& B, Op op_b, const RowView<T>& C)"),
     ("nn/layers_impl.hpp", "void BatchNorm<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool train)"),
     ("nn/layers_impl.hpp", "void BatchNorm<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const RowMatrix<T>& dY, RowMatrix<T>* dX)"),
     ("optim/adam.hpp", "void Adam<T>::step()"),

@@ -7,7 +7,6 @@
 ///
 /// Macros a user may define before the first attnsel include (the same way in every TU):
 ///  - `ATTNSEL_DISABLE_SIMD`: use the scalar fallback for every kernel.
-///  - `ATTNSEL_OWN_KERNELS`: 1 runs the training floor on attnsel's kernels, not Eigen's (below).
 ///
 /// Macros attnsel defines:
 ///  - `ATTNSEL_SIMD_ENABLED`: 1 when kernels run on xsimd batches, 0 for the scalar fallback
@@ -100,19 +99,6 @@
 /// Opens (closes) the per-instruction-set namespace inside an attnsel namespace.
 #define ATTNSEL_SIMD_NAMESPACE_BEGIN inline namespace ATTNSEL_SIMD_ABI_NAMESPACE {
 #define ATTNSEL_SIMD_NAMESPACE_END }
-
-/// The training floor's own kernels (`ATTNSEL_OWN_KERNELS`, default 0; the CMake option of the
-/// same name defines it for every TU that links attnsel::attnsel). With 1, the dense layers'
-/// products run on simd/gemm.hpp and BatchNorm, ReLU, FeatureScale and the optimizers' steps on
-/// plain loops, instead of Eigen expressions: a TU that fits a model compiles in about half the
-/// time (benchmarks/results/compile_time.md), and a row of a product has the same bits whatever
-/// the batch around it. The results differ from the Eigen path in the last bits (another
-/// summation order), so the published results, computed with 0, stay regenerable with 0.
-/// Define it the same way in every TU of a program (the layers' member functions are inline and
-/// the linker keeps one copy); the compiled library refuses to link with TUs built otherwise.
-#ifndef ATTNSEL_OWN_KERNELS
-#define ATTNSEL_OWN_KERNELS 0
-#endif
 
 /// Compiled mode, beside header-only use (as fmt's and spdlog's): the CMake target
 /// attnsel::compiled builds the float and double instantiations of the main class templates

@@ -46,13 +46,9 @@ ATTNSEL_NAMESPACE_END
 // AVX-512), as code built for a larger class assumes its matrices are aligned that far. The library
 // defines one marker per class (src/alignment.cpp) and every user TU refers to its own, so a
 // mismatch fails at link time, naming the class the TU was built for, instead of crashing later.
-// The marker also names ATTNSEL_OWN_KERNELS (config.hpp): the library's layers are built with
-// one setting, and a TU with the other does not link either.
 #define ATTNSEL_DETAIL_ALIGNMENT_MARKER                                                            \
-  ATTNSEL_DETAIL_CAT(ATTNSEL_DETAIL_CAT(ATTNSEL_DETAIL_CAT(compiled_library_built_for_eigen_max_align_bytes_, \
-                                                           EIGEN_MAX_ALIGN_BYTES),                 \
-                                        ATTNSEL_DETAIL_CAT(_static_, EIGEN_MAX_STATIC_ALIGN_BYTES)), \
-                     ATTNSEL_DETAIL_CAT(_own_kernels_, ATTNSEL_OWN_KERNELS))
+  ATTNSEL_DETAIL_CAT(ATTNSEL_DETAIL_CAT(compiled_library_built_for_eigen_max_align_bytes_, EIGEN_MAX_ALIGN_BYTES), \
+                     ATTNSEL_DETAIL_CAT(_static_, EIGEN_MAX_STATIC_ALIGN_BYTES))
 #if ATTNSEL_COMPILED && (defined(__GNUC__) || defined(__clang__))
 ATTNSEL_NAMESPACE_BEGIN
 namespace detail {

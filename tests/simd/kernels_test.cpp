@@ -122,6 +122,46 @@ TEMPLATE_TEST_CASE("axpy, scale and relu are elementwise and in place", "[simd][
   });
 }
 
+TEMPLATE_TEST_CASE("adam updates weights, gradients and moments in place like the reference", "[simd][elementwise]", float,
+                   double) {
+  using T = TestType;
+  for_each_arch([](auto arch) {
+    for (std::size_t n : sizes<T>()) {
+      for (std::size_t off : offsets()) {
+        for (int variant = 0; variant < 3; ++variant) {  // plain, coupled l2, decoupled decay
+          INFO("arch " << arch_label(arch) << " n " << n << " offset " << off << " variant " << variant);
+          const auto w0 = ref::uniform<T>(n, 7 + n), g0 = ref::uniform<T>(n, 8 + n);
+          const auto m0 = ref::uniform<T>(n, 9 + n, T(-0.1), T(0.1));
+          auto v0 = ref::uniform<T>(n, 10 + n, T(0), T(0.05));
+          const attnsel::simd::AdamStep<T> st{T(0.9),  T(0.999), T(0.01 / 0.271), T(1 - 0.997),
+                                               T(1e-7), variant == 2 ? T(1e-3) : T(0), variant == 1 ? T(0.05) : T(0)};
+          Shifted<T> w(w0, off), g(g0, off + 1), m(m0, off + 2), v(v0, off);
+          kernels::adam{}(arch, st, w.data(), g.data(), m.data(), v.data(), n);
+          bool close = true;
+          for (std::size_t i = 0; i < n; ++i) {
+            const long double gi = (long double)g0[i] + (long double)st.l2 * w0[i];
+            const long double mi = (long double)st.beta1 * m0[i] + (1.0L - (long double)st.beta1) * gi;
+            const long double vi = (long double)st.beta2 * v0[i] + (1.0L - (long double)st.beta2) * gi * gi;
+            long double wi = w0[i] - (long double)st.decay * w0[i];
+            const long double delta = (long double)st.step * mi / (std::sqrt(vi / (long double)st.c2) + st.eps);
+            wi -= delta;
+            const long double e = 64.0L * std::numeric_limits<T>::epsilon();
+            close = close && std::fabs(g[i] - gi) <= e * (std::fabs(gi) + 1) &&
+                    std::fabs(m[i] - mi) <= e * (std::fabs(mi) + 1e-3L) &&
+                    std::fabs(v[i] - vi) <= e * (std::fabs(vi) + 1e-6L) &&
+                    std::fabs(w[i] - wi) <= e * (std::fabs(w0[i]) + std::fabs(delta) + 1e-3L);
+          }
+          CHECK(close);
+          CHECK(w.guard_intact());
+          CHECK(g.guard_intact());
+          CHECK(m.guard_intact());
+          CHECK(v.guard_intact());
+        }
+      }
+    }
+  });
+}
+
 TEMPLATE_TEST_CASE("relu maps NaN and -0 to +0", "[simd][elementwise]", float, double) {
   using T = TestType;
   for_each_arch([](auto arch) {

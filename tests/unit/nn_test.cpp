@@ -119,7 +119,6 @@ TEST_CASE("Dense with thread-count independent products: gradients, the default 
   CHECK((one.db - ref.db).norm() <= 1e-5 * ref.db.norm());
 }
 
-#if ATTNSEL_OWN_KERNELS
 TEST_CASE("own kernels: a Dense row has the same bits alone, in any batch and on 1 or 2 threads", "[nn][determinism]") {
   // simd/gemm.hpp computes each entry as one p-ordered chain: the default (not thread-count
   // independent) path of Dense gives a row the same output and input gradient whatever the
@@ -148,7 +147,6 @@ TEST_CASE("own kernels: a Dense row has the same bits alone, in any batch and on
     CHECK(dXrow == dX1.middleRows(r, 1));
   }
 }
-#endif
 
 TEST_CASE("ReLU gradients", "[nn][gradcheck]") {
   attnsel::Rng rng(3);

@@ -88,16 +88,16 @@ class Dense final : public Layer<T> {
   const RowMatrix<T>& effective_weight() const noexcept { return has_mask_ ? W_eff_ : W_.value; }
 
   /// With `on`, the products split into fixed chunks (256 rows of X; 64 columns of the kernel
-  /// gradient), each one single-threaded product, the chunks on OpenMP threads: outputs and
-  /// gradients are then bitwise the same for any thread count. Off (the default), Eigen's own
-  /// parallel products run, whose blocking and so whose last bits depend on the thread count
-  /// once a product's inner dimension exceeds a few hundred. The transformer layers switch it on.
+  /// gradient), each one single-threaded product, the chunks on OpenMP threads. Both settings
+  /// give bitwise the same outputs and gradients for any thread count: every entry of a product
+  /// is one chain of multiply-adds in a fixed order (simd/gemm.hpp). Kept for the transformer
+  /// layers, which switch it on, and for code written against earlier versions.
   void set_thread_count_independent(bool on) noexcept { thread_independent_ = on; }
   bool thread_count_independent() const noexcept { return thread_independent_; }
 
  private:
   Parameter<T> W_, b_;
-  RowMatrix<T> M_, W_eff_, dM_, G_, ones_;
+  RowMatrix<T> M_, W_eff_, dM_, G_;
   bool has_mask_ = false;
   bool thread_independent_ = false;
 };

@@ -38,21 +38,25 @@ void check_backward(const char* layer, const RowMatrix<T>& X, const RowMatrix<T>
             ", expected ", X.rows(), "x", out);
 }
 
-/// Strided row-major views: every dense product of the training floor runs on these, through
-/// `matmul` below, so a TU instantiates Eigen's product dispatch three times per scalar type
-/// (A·B, Aᵀ·B, A·Bᵀ) rather than once per expression shape (a Block, a Transpose of a Block, …
-/// each its own GEMM dispatch and GEMV fallbacks; docs/conventions.md §7). The same Eigen
-/// kernels and blocking run as on the matrices themselves: the same bits.
+/// Strided row-major views (data, rows, columns, row stride): every dense product of the
+/// training floor runs on these, through `matmul` below and simd/gemm.hpp (no Eigen product
+/// or expression is instantiated by a layer; docs/conventions.md §7).
 template <class T>
-using RowView = Eigen::Map<RowMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+struct ConstRowView {
+  const T* data;
+  Index rows, cols, stride;
+};
 template <class T>
-using ConstRowView = Eigen::Map<const RowMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+struct RowView {
+  T* data;
+  Index rows, cols, stride;
+};
 
 /// Views of a whole matrix, of rows [r0, r0 + rows), of columns [c0, c0 + cols): `in_*` to
 /// read, `out_*` to write.
 template <class T>
 ConstRowView<T> in_rows(const RowMatrix<T>& M, Index r0, Index rows) {
-  return ConstRowView<T>(M.data() + r0 * M.cols(), rows, M.cols(), Eigen::OuterStride<>(M.cols()));
+  return {M.data() + r0 * M.cols(), rows, M.cols(), M.cols()};
 }
 template <class T>
 ConstRowView<T> in_view(const RowMatrix<T>& M) {
@@ -60,11 +64,11 @@ ConstRowView<T> in_view(const RowMatrix<T>& M) {
 }
 template <class T>
 ConstRowView<T> in_cols(const RowMatrix<T>& M, Index c0, Index cols) {
-  return ConstRowView<T>(M.data() + c0, M.rows(), cols, Eigen::OuterStride<>(M.cols()));
+  return {M.data() + c0, M.rows(), cols, M.cols()};
 }
 template <class T>
 RowView<T> out_rows(RowMatrix<T>& M, Index r0, Index rows) {
-  return RowView<T>(M.data() + r0 * M.cols(), rows, M.cols(), Eigen::OuterStride<>(M.cols()));
+  return {M.data() + r0 * M.cols(), rows, M.cols(), M.cols()};
 }
 template <class T>
 RowView<T> out_view(RowMatrix<T>& M) {
@@ -72,73 +76,55 @@ RowView<T> out_view(RowMatrix<T>& M) {
 }
 template <class T>
 RowView<T> out_cols(RowMatrix<T>& M, Index c0, Index cols) {
-  return RowView<T>(M.data() + c0, M.rows(), cols, Eigen::OuterStride<>(M.cols()));
+  return {M.data() + c0, M.rows(), cols, M.cols()};
 }
 
 /// Whether a matmul operand enters as itself or transposed.
 enum class Op { none, transpose };
 
 /// C = op_a(A) · op_b(B), C already of the product's shape, not both transposed (either is an
-/// internal error and throws; Eigen's own size asserts are off under NDEBUG). Threads: as the
-/// caller's scope allows Eigen (ThreadsForWork / SingleThreadScope).
+/// internal error and throws). Rows in chunks on OpenMP threads when the caller's scope allows
+/// threads (ThreadsForWork / SingleThreadScope) and the product is large: every entry is one
+/// p-ordered chain (simd/gemm.hpp), so C has the same bits for any thread count and a row the
+/// same bits whatever the other rows.
 template <class T>
-void matmul(const ConstRowView<T>& A, Op op_a, const ConstRowView<T>& B, Op op_b, RowView<T> C) {
+void matmul(const ConstRowView<T>& A, Op op_a, const ConstRowView<T>& B, Op op_b, const RowView<T>& C) {
   const bool ta = op_a == Op::transpose, tb = op_b == Op::transpose;
-  const Index m = ta ? A.cols() : A.rows(), k = ta ? A.rows() : A.cols();
-  const Index kb = tb ? B.cols() : B.rows(), n = tb ? B.rows() : B.cols();
-  require(!(ta && tb) && k == kb && C.rows() == m && C.cols() == n, "attnsel::detail::matmul",
-          "internal error: op(A) is ", m, "x", k, ", op(B) ", kb, "x", n, ", C ", C.rows(), "x", C.cols(),
+  const Index m = ta ? A.cols : A.rows, k = ta ? A.rows : A.cols;
+  const Index kb = tb ? B.cols : B.rows, n = tb ? B.rows : B.cols;
+  require(!(ta && tb) && k == kb && C.rows == m && C.cols == n, "attnsel::detail::matmul",
+          "internal error: op(A) is ", m, "x", k, ", op(B) ", kb, "x", n, ", C ", C.rows, "x", C.cols,
           ta && tb ? ", both transposed" : "", " (argument 'C' must be op(A)·op(B), at most one operand transposed)");
-#if ATTNSEL_OWN_KERNELS
   using Operand = simd::GemmOperand<T>;
-  const Operand a = ta ? Operand{A.data(), 1, A.outerStride()} : Operand{A.data(), A.outerStride(), 1};
-  const Operand b = tb ? Operand{B.data(), 1, B.outerStride()} : Operand{B.data(), B.outerStride(), 1};
-  // Rows in chunks on OpenMP threads (when the caller's scope allows threads and the product is
-  // large): a row's bits do not depend on the split, so C is the same for any thread count.
+  const Operand a = ta ? Operand{A.data, 1, A.stride} : Operand{A.data, A.stride, 1};
+  const Operand b = tb ? Operand{B.data, 1, B.stride} : Operand{B.data, B.stride, 1};
   const double madds = double(m) * double(n) * double(k);
   for_row_chunks(m, 64, madds * (omp_parallel_pass / omp_parallel_work), [&](Index r0, Index r1) {
     Operand ar = a;
     ar.data += r0 * a.row_stride;
-    simd::gemm<T>(std::size_t(r1 - r0), std::size_t(n), std::size_t(k), ar, b, C.data() + r0 * C.outerStride(),
-                  std::size_t(C.outerStride()));
+    simd::gemm<T>(std::size_t(r1 - r0), std::size_t(n), std::size_t(k), ar, b, C.data + r0 * C.stride,
+                  std::size_t(C.stride));
   });
-#else
-  if (ta) {
-    C.noalias() = A.transpose() * B;
-  } else if (op_b == Op::transpose) {
-    C.noalias() = A * B.transpose();
-  } else {
-    C.noalias() = A * B;
-  }
-#endif
 }
 
 /// Rows [r0, r1) of Y += the row `bias` (1 × Y.cols()).
 template <class T>
 void add_row(RowMatrix<T>& Y, const RowMatrix<T>& bias, Index r0, Index r1) {
-#if ATTNSEL_OWN_KERNELS
   const Index c = Y.cols();
   const T* b = bias.data();
   for (Index r = r0; r < r1; ++r) {
     T* y = Y.data() + r * c;
     for (Index j = 0; j < c; ++j) y[j] += b[j];
   }
-#else
-  Y.middleRows(r0, r1 - r0).rowwise() += bias.row(0);
-#endif
 }
 
 /// out = x ⊙ y (same shapes; out resized).
 template <class T>
 void hadamard(const RowMatrix<T>& x, const RowMatrix<T>& y, RowMatrix<T>& out) {
-#if ATTNSEL_OWN_KERNELS
   out.resize(x.rows(), x.cols());
   const T *px = x.data(), *py = y.data();
   T* po = out.data();
   for (Index i = 0, n = x.size(); i < n; ++i) po[i] = px[i] * py[i];
-#else
-  out.noalias() = x.cwiseProduct(y);
-#endif
 }
 
 /// Rows per chunk (and columns per chunk of a gradient product) of the thread-count
@@ -147,9 +133,8 @@ constexpr Index product_row_chunk = 256;
 constexpr Index product_col_chunk = 64;
 
 /// Y = A·op(B) (+ the row `bias`) with A's rows in fixed chunks of product_row_chunk, each chunk
-/// one single-threaded Eigen product, the chunks on OpenMP threads: every row of Y is the same
-/// for any thread count (Eigen's own parallel product picks its blocking, and so its rounding,
-/// by the thread count).
+/// one single-threaded product, the chunks on OpenMP threads: every row of Y is the same for
+/// any thread count.
 template <class T>
 void chunked_product(const RowMatrix<T>& A, const RowMatrix<T>& B, Op op_b, RowMatrix<T>& Y,
                      const RowMatrix<T>* bias = nullptr) {
@@ -164,7 +149,7 @@ void chunked_product(const RowMatrix<T>& A, const RowMatrix<T>& B, Op op_b, RowM
 }
 
 /// G = Xᵀ·D and, with `colsum`, colsum = the column sums of D (1 × D.cols()), computed by fixed
-/// chunks of product_col_chunk columns of D, each one single-threaded Eigen product over all
+/// chunks of product_col_chunk columns of D, each one single-threaded product over all
 /// rows, the chunks on OpenMP threads: the same bits for any thread count.
 template <class T>
 void chunked_gram(const RowMatrix<T>& X, const RowMatrix<T>& D, RowMatrix<T>& G, RowMatrix<T>* colsum = nullptr) {
@@ -284,10 +269,13 @@ void Dense<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const RowMat
     W_.grad.resize(input_size(), output_size());
     detail::matmul<T>(in_view(X), Op::transpose, in_view(dY), Op::none, out_view(W_.grad));
   }
-  ones_.setOnes(1, dY.rows());
-  b_.grad.resize(1, output_size());
-  // Column sums as a GEMV (row-major colwise().sum() is strided).
-  detail::matmul<T>(in_view(ones_), Op::none, in_view(dY), Op::none, out_view(b_.grad));
+  // Column sums row by row (contiguous, and the same order as chunked_gram's).
+  b_.grad.setZero(1, output_size());
+  T* db = b_.grad.data();
+  for (Index r = 0, c = dY.cols(); r < dY.rows(); ++r) {
+    const T* d = dY.data() + r * c;
+    for (Index j = 0; j < c; ++j) db[j] += d[j];
+  }
   if (dX) {
     dX->resize(dY.rows(), input_size());
     detail::matmul<T>(in_view(dY), Op::none, in_view(effective_weight()), Op::transpose, out_view(*dX));
@@ -308,13 +296,9 @@ void ReLU<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>& Y, const RowMa
   detail::check_backward("attnsel::ReLU::backward", X, &Y, dY, size_, size_);
   if (!dX) return;
   dX->resize(dY.rows(), dY.cols());
-#if ATTNSEL_OWN_KERNELS
   const T *y = Y.data(), *dy = dY.data();
   T* dx = dX->data();
   for (Index i = 0, n = dY.size(); i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
-#else
-  dX->array() = (Y.array() > T(0)).select(dY.array(), T(0));
-#endif
 }
 
 // ---- BatchNorm ----
@@ -337,7 +321,6 @@ void BatchNorm<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool train) {
   detail::check_batch("attnsel::BatchNorm::forward", X, input_size());
   last_train_ = train;
   Y.resize(X.rows(), X.cols());
-#if ATTNSEL_OWN_KERNELS
   const Index N = X.rows(), D = X.cols();
   const T* x = X.data();
   xhat_.resize(N, D);
@@ -377,24 +360,6 @@ void BatchNorm<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool train) {
   T* y = Y.data();
   for (Index r = 0; r < N; ++r)
     for (Index c = 0; c < D; ++c) y[r * D + c] = xh[r * D + c] * g[c] + b[c];
-#else
-  if (train) {
-    detail::require(X.rows() >= 1, "attnsel::BatchNorm", "training batch is empty");
-    const T n = T(X.rows());
-    const RowMatrix<T> mean = X.colwise().sum() / n;
-    xhat_ = X.rowwise() - mean.row(0);
-    const RowMatrix<T> var = xhat_.colwise().squaredNorm() / n;
-    inv_std_ = (var.array() + opt_.epsilon).rsqrt().matrix();
-    xhat_.array().rowwise() *= inv_std_.array().row(0);
-    running_mean_ = opt_.momentum * running_mean_ + (T(1) - opt_.momentum) * mean;
-    running_var_ = opt_.momentum * running_var_ + (T(1) - opt_.momentum) * var;
-  } else {
-    inv_std_ = (running_var_.array() + opt_.epsilon).rsqrt().matrix();
-    xhat_ = X.rowwise() - running_mean_.row(0);
-    xhat_.array().rowwise() *= inv_std_.array().row(0);
-  }
-  Y.array() = (xhat_.array().rowwise() * gamma_.value.array().row(0)).rowwise() + beta_.value.array().row(0);
-#endif
 }
 
 template <class T>
@@ -403,7 +368,6 @@ void BatchNorm<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const Ro
                          input_size(), output_size());
   detail::require(xhat_.rows() == X.rows(), "attnsel::BatchNorm::backward",
                   "the batch has ", X.rows(), " rows, the last forward pass had ", xhat_.rows());
-#if ATTNSEL_OWN_KERNELS
   const Index N = dY.rows(), D = dY.cols();
   beta_.grad.setZero(1, D);
   gamma_.grad.setZero(1, D);
@@ -427,23 +391,6 @@ void BatchNorm<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const Ro
     for (Index r = 0; r < N; ++r)
       for (Index c = 0; c < D; ++c) dx[r * D + c] = dy[r * D + c] * (g[c] * is[c]);
   }
-#else
-  beta_.grad = dY.colwise().sum();
-  gamma_.grad = dY.cwiseProduct(xhat_).colwise().sum();
-  if (!dX) return;
-  dX->resize(dY.rows(), dY.cols());
-  const RowMatrix<T> scale = gamma_.value.cwiseProduct(inv_std_);  // 1 x d
-  if (last_train_) {
-    // dX = gamma·inv_std / N · (N·dY − sum(dY) − xhat ⊙ sum(dY ⊙ xhat))
-    const T n = T(dY.rows());
-    dX->array() = dY.array() * n;
-    dX->array().rowwise() -= beta_.grad.array().row(0);
-    dX->array() -= xhat_.array().rowwise() * gamma_.grad.array().row(0);
-    dX->array().rowwise() *= (scale.array() / n).row(0);
-  } else {
-    dX->array() = dY.array().rowwise() * scale.array().row(0);
-  }
-#endif
 }
 
 // ---- FeatureScale ----
@@ -471,15 +418,11 @@ template <class T>
 void FeatureScale<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) {
   detail::check_batch("attnsel::FeatureScale::forward", X, input_size());
   Y.resize(X.rows(), X.cols());
-#if ATTNSEL_OWN_KERNELS
   const Index N = X.rows(), D = X.cols();
   const T *x = X.data(), *a = a_.data();
   T* y = Y.data();
   for (Index r = 0; r < N; ++r)
     for (Index c = 0; c < D; ++c) y[r * D + c] = x[r * D + c] * a[c];
-#else
-  Y.array() = X.array().rowwise() * a_.array().row(0);
-#endif
 }
 
 template <class T>
@@ -487,7 +430,6 @@ void FeatureScale<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const
                                RowMatrix<T>* dX) {
   detail::check_backward("attnsel::FeatureScale::backward", X, static_cast<const RowMatrix<T>*>(nullptr), dY,
                          input_size(), output_size());
-#if ATTNSEL_OWN_KERNELS
   const Index N = dY.rows(), D = dY.cols();
   const T *dy = dY.data(), *x = X.data(), *a = a_.data();
   da_.setZero(1, D);
@@ -499,12 +441,6 @@ void FeatureScale<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const
   T* dx = dX->data();
   for (Index r = 0; r < N; ++r)
     for (Index c = 0; c < D; ++c) dx[r * D + c] = dy[r * D + c] * a[c];
-#else
-  da_.noalias() = dY.cwiseProduct(X).colwise().sum();
-  if (!dX) return;
-  dX->resize(dY.rows(), dY.cols());
-  dX->array() = dY.array().rowwise() * a_.array().row(0);
-#endif
 }
 
 ATTNSEL_NAMESPACE_END

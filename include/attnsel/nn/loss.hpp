@@ -153,18 +153,13 @@ template <class T>
 struct MeanSquaredError {
   T value(const RowMatrix<T>& out, const RowMatrix<T>& target) const {
     detail::check_loss_shapes("attnsel::MeanSquaredError", out, target, out.cols());
-#if ATTNSEL_OWN_KERNELS
     const T *o = out.data(), *t = target.data();
     T s(0);
     for (Index i = 0, n = out.size(); i < n; ++i) s += (o[i] - t[i]) * (o[i] - t[i]);
     return s / T(out.size());
-#else
-    return (out - target).squaredNorm() / T(out.size());
-#endif
   }
   T value_and_grad(const RowMatrix<T>& out, const RowMatrix<T>& target, RowMatrix<T>& grad) const {
     detail::check_loss_shapes("attnsel::MeanSquaredError", out, target, out.cols());
-#if ATTNSEL_OWN_KERNELS
     grad.resize(out.rows(), out.cols());
     const T *o = out.data(), *t = target.data();
     T* g = grad.data();
@@ -176,10 +171,6 @@ struct MeanSquaredError {
       s += d * d;
     }
     return s / T(out.size());
-#else
-    grad.noalias() = (out - target) * (T(2) / T(out.size()));
-    return (out - target).squaredNorm() / T(out.size());
-#endif
   }
   T metric(const RowMatrix<T>& out, const RowMatrix<T>& target) const { return std::sqrt(value(out, target)); }
   static const char* metric_name() { return "rmse"; }

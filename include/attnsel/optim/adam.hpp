@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "../simd/dispatch.hpp"
 #include "optimizer.hpp"
 
 ATTNSEL_NAMESPACE_BEGIN
@@ -79,31 +80,13 @@ void Adam<T>::step() {
     const T lr = this->lr_for(e);
     const T wd = this->decay_for(e, opt_.weight_decay);
     const T l2 = this->l2_for(e, opt_.l2);
-    const T eps = opt_.epsilon;
     T* wp = e.param->value.data();
     T* gp = e.param->grad.data();
     T* mp = e.state.m.data();
     T* vp = e.state.v.data();
+    const simd::AdamStep<T> st{b1, b2, lr / c1, c2, opt_.epsilon, lr * wd, l2};
     detail::for_chunks(e.param->value.size(), [&](Index begin, Index len) {
-#if ATTNSEL_OWN_KERNELS
-      const T step = lr / c1, decay = lr * wd;
-      for (Index i = begin; i < begin + len; ++i) {
-        T g = gp[i];
-        if (l2 != T(0)) gp[i] = g = g + l2 * wp[i];
-        mp[i] = b1 * mp[i] + (T(1) - b1) * g;
-        vp[i] = b2 * vp[i] + (T(1) - b2) * (g * g);
-        if (wd != T(0)) wp[i] -= decay * wp[i];
-        wp[i] -= step * mp[i] / (std::sqrt(vp[i] / c2) + eps);
-      }
-#else
-      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> w(wp + begin, len), g(gp + begin, len), m(mp + begin, len),
-          v(vp + begin, len);
-      if (l2 != T(0)) g += l2 * w;
-      m = b1 * m + (T(1) - b1) * g;
-      v = b2 * v + (T(1) - b2) * g.square();
-      if (wd != T(0)) w -= (lr * wd) * w;
-      w -= (lr / c1) * m / ((v / c2).sqrt() + eps);
-#endif
+      simd::adam<T>(st, wp + begin, gp + begin, mp + begin, vp + begin, std::size_t(len));
     });
   }
   ++this->iterations_;

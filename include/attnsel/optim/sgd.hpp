@@ -59,7 +59,6 @@ void SGD<T>::step() {
     this->check_shapes(e);
     const T lr = this->lr_for(e);
     const T wd = this->decay_for(e, opt_.weight_decay);
-#if ATTNSEL_OWN_KERNELS
     T* w = e.param->value.data();
     T* v = e.state.v.data();
     const T* g = e.param->grad.data();
@@ -73,19 +72,6 @@ void SGD<T>::step() {
         w[i] -= lr * (opt_.nesterov ? gi + mu * v[i] : v[i]);
       }
     }
-#else
-    auto w = e.param->value.array();
-    auto v = e.state.v.array();
-    if (opt_.momentum == T(0)) {
-      w -= lr * (e.param->grad.array() + wd * w);
-    } else if (opt_.nesterov) {
-      v = opt_.momentum * v + e.param->grad.array() + wd * w;
-      w -= lr * (e.param->grad.array() + wd * w + opt_.momentum * v);
-    } else {
-      v = opt_.momentum * v + e.param->grad.array() + wd * w;
-      w -= lr * v;
-    }
-#endif
   }
   ++this->iterations_;
 }

@@ -59,6 +59,12 @@ void relu(const T* x, T* out, std::size_t n) noexcept {
   kernels::relu{}(arch_for<T>{}, x, out, n);
 }
 
+/// One Adam update of n parameters in place (scalar.hpp's adam).
+template <class T>
+void adam(const AdamStep<T>& s, T* w, T* g, T* m, T* v, std::size_t n) noexcept {
+  kernels::adam{}(arch_for<T>{}, s, w, g, m, v, n);
+}
+
 /// Softmax over the candidates (mask[i] != 0; mask == nullptr: all); see kernels::softmax.
 template <class T>
 SoftmaxStats<T> masked_softmax(const T* x, const T* mask, T* out, std::size_t n) noexcept {

@@ -20,8 +20,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <type_traits>
-#include <vector>
 
 #include "arch.hpp"
 
@@ -79,8 +79,8 @@ inline constexpr std::size_t gemm_depth_block = 256;
 /// From this many rows of A on, op(B) is packed even when its rows are contiguous.
 inline constexpr std::size_t gemm_pack_rows = 16;
 
-/// Rows of A per block (a multiple of every tile height).
-inline constexpr std::size_t gemm_row_block = 128;
+/// Rows of A per block (a multiple of every tile height: 6 and 8).
+inline constexpr std::size_t gemm_row_block = 96;
 
 /// Scratch `gemm` needs for n columns of op(B) and depth k, in values of T (any alignment).
 template <class T, class Arch>
@@ -101,8 +101,9 @@ constexpr std::size_t gemm_work_size(std::size_t n, std::size_t k) noexcept {
 template <class T>
 void gemm(std::size_t m, std::size_t n, std::size_t k, GemmOperand<T> a, GemmOperand<T> b, T* c,
           std::size_t ldc) {
-  std::vector<T> work(kernels::gemm_work_size<T, arch_for<T>>(n, k));
-  kernels::gemm{}(arch_for<T>{}, m, n, k, a, b, c, ldc, work.data());
+  // Uninitialised scratch: gemm writes every value it reads.
+  const std::unique_ptr<T[]> work(new T[kernels::gemm_work_size<T, arch_for<T>>(n, k)]);
+  kernels::gemm{}(arch_for<T>{}, m, n, k, a, b, c, ldc, work.get());
 }
 
 ATTNSEL_SIMD_NAMESPACE_END
@@ -124,13 +125,13 @@ T* align64(T* p) noexcept {
   return reinterpret_cast<T*>((u + 63) & ~std::uintptr_t(63));
 }
 
-/// Rows of a register tile: 8 on 32-register instruction sets, 4 on 16-register ones (with two
-/// batches per row: 16 or 8 accumulators).
+/// Rows of a register tile: 8 on 32-register instruction sets, 6 on 16-register ones (with two
+/// batches per row: 16 or 12 accumulators, plus two of op(B) and one broadcast of op(A)).
 constexpr int gemm_tile_rows() noexcept {
 #if XSIMD_WITH_AVX512F || XSIMD_WITH_NEON64
   return 8;
 #else
-  return 4;
+  return 6;
 #endif
 }
 
@@ -184,13 +185,13 @@ void gemm_tile(std::size_t i0, std::size_t j0, std::size_t w, std::size_t p0, st
       for (int v = 0; v < NV; ++v) acc[r][v].store_unaligned(crow + std::size_t(v) * L);
     } else {
       for (int v = 0; v < NV; ++v) acc[r][v].store_aligned(tmp + std::size_t(v) * L);
-      std::copy(tmp, tmp + w, crow);
+      for (std::size_t j = 0; j < w; ++j) crow[j] = tmp[j];  // a few values: no memmove call
     }
   }
 }
 
 /// Rows [i0, i1) of C, columns [j0, j0 + w): full tiles of M rows, the rest in tiles of M/2,
-/// M/4, … rows.
+/// M/4, … rows (6: 3, 1).
 template <int M, int NV, class Arch, class T>
 void gemm_rows(std::size_t i0, std::size_t i1, std::size_t j0, std::size_t w, std::size_t p0, std::size_t p1,
                GemmOperand<T> a, GemmPanel<T> panel, T* c, std::size_t ldc) noexcept {
@@ -226,12 +227,19 @@ void gemm::operator()(Arch, std::size_t m, std::size_t n, std::size_t k, GemmOpe
       const std::size_t j0 = q * W, w = std::min(W, n - j0);
       if (in_place && w == W) continue;
       T* dst = work + q * depth * W;
-      if (b.col_stride == 1) {  // row by row: contiguous reads and writes
+      if (b.col_stride == 1 && w == W) {  // row by row, two batches per row
+        using B = xsimd::batch<T, Arch>;
         for (std::size_t p = p0; p < p1; ++p) {
           const T* src = b.data + std::ptrdiff_t(p) * b.row_stride + std::ptrdiff_t(j0);
           T* row = dst + (p - p0) * W;
-          std::copy(src, src + w, row);
-          std::fill(row + w, row + W, T(0));
+          B::load_unaligned(src).store_aligned(row);
+          B::load_unaligned(src + L).store_aligned(row + L);
+        }
+      } else if (b.col_stride == 1) {  // the last, partial panel: a plain loop (no memmove per row)
+        for (std::size_t p = p0; p < p1; ++p) {
+          const T* src = b.data + std::ptrdiff_t(p) * b.row_stride + std::ptrdiff_t(j0);
+          T* row = dst + (p - p0) * W;
+          for (std::size_t j = 0; j < W; ++j) row[j] = j < w ? src[j] : T(0);
         }
       } else {
         // Column by column, reading along each column of op(B) (contiguous for a transposed B).

@@ -103,6 +103,16 @@ struct relu {
   }
 };
 
+/// One Adam update of n parameters (scalar.hpp's adam): w, g, m, v updated in place.
+struct adam {
+  template <class Arch, class T>
+  void operator()(Arch, const AdamStep<T>& s, T* w, T* g, T* m, T* v, std::size_t n) const noexcept;
+  template <class T>
+  void operator()(scalar_arch, const AdamStep<T>& s, T* w, T* g, T* m, T* v, std::size_t n) const noexcept {
+    scalar::adam(s, w, g, m, v, n);
+  }
+};
+
 /// Numerically stable softmax over the candidates: out[i] = exp(x[i] - m) / s for candidates,
 /// exactly 0 for the others (whatever their logits); all zeros when there is no candidate or
 /// every candidate is -inf. Returns {m, s}. out == x allowed.

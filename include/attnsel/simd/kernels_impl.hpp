@@ -278,6 +278,29 @@ void relu::operator()(Arch, const T* x, T* out, std::size_t n) const noexcept {
 }
 
 template <class Arch, class T>
+void adam::operator()(Arch, const AdamStep<T>& s, T* w, T* g, T* m, T* v, std::size_t n) const noexcept {
+  using B = detail::batch<Arch, T>;
+  constexpr std::size_t L = B::size;
+  const B b1(s.beta1), b2(s.beta2), nb1(T(1) - s.beta1), nb2(T(1) - s.beta2), step(s.step), c2(s.c2), eps(s.eps),
+      decay(s.decay), l2(s.l2);
+  std::size_t i = 0;
+  for (; i + L <= n; i += L) {
+    B gi = B::load_unaligned(g + i), wi = B::load_unaligned(w + i);
+    if (s.l2 != T(0)) {
+      gi = gi + l2 * wi;
+      gi.store_unaligned(g + i);
+    }
+    const B mi = b1 * B::load_unaligned(m + i) + nb1 * gi;
+    const B vi = b2 * B::load_unaligned(v + i) + nb2 * (gi * gi);
+    mi.store_unaligned(m + i);
+    vi.store_unaligned(v + i);
+    if (s.decay != T(0)) wi = wi - decay * wi;
+    (wi - step * mi / (xsimd::sqrt(vi / c2) + eps)).store_unaligned(w + i);
+  }
+  scalar::adam(s, w + i, g + i, m + i, v + i, n - i);
+}
+
+template <class Arch, class T>
 SoftmaxStats<T> softmax::operator()(Arch, const T* x, const T* mask, T* out,
                                     std::size_t n) const noexcept {
   return mask ? detail::softmax<true, Arch>(x, mask, out, n)

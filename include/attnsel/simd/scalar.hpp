@@ -39,6 +39,13 @@ struct NarrowStats {
 /// Returned by the argmax kernels when no entry is a candidate.
 inline constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
+/// One Adam update's constants (optim/adam.hpp): `step` = lr / (1 − β1^t), `c2` = 1 − β2^t,
+/// `decay` = lr · weight_decay, `l2` the coupled penalty.
+template <class T>
+struct AdamStep {
+  T beta1, beta2, step, c2, eps, decay, l2;
+};
+
 namespace scalar {
 
 template <class T>
@@ -87,6 +94,21 @@ void scale(T a, const T* x, T* out, std::size_t n) noexcept {
 template <class T>
 void relu(const T* x, T* out, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) out[i] = x[i] > T(0) ? x[i] : T(0);
+}
+
+
+/// g ← g + l2·w (written back when l2 ≠ 0); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+/// w ← w − decay·w (when decay ≠ 0); w ← w − step·m / (sqrt(v / c2) + eps).
+template <class T>
+void adam(const AdamStep<T>& s, T* w, T* g, T* m, T* v, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    T gi = g[i];
+    if (s.l2 != T(0)) g[i] = gi = gi + s.l2 * w[i];
+    m[i] = s.beta1 * m[i] + (T(1) - s.beta1) * gi;
+    v[i] = s.beta2 * v[i] + (T(1) - s.beta2) * (gi * gi);
+    if (s.decay != T(0)) w[i] -= s.decay * w[i];
+    w[i] -= s.step * m[i] / (std::sqrt(v[i] / s.c2) + s.eps);
+  }
 }
 
 /// Largest x[i] over candidates (mask[i] != 0; mask == nullptr: every entry). -inf if none.
