@@ -5,6 +5,8 @@
 #   - an empty TU that includes <attnsel/attnsel.hpp> (the parsing cost alone), and the same TU
 #     with one explicit instantiation of a part of what ten_lines.cpp's fit uses (Dense alone,
 #     its products on simd/gemm.hpp alone, BatchNorm, ...): where the time goes;
+#   - before: ten_lines.cpp against the headers of commit 9687ca4 (the training floor on Eigen's
+#     expressions and products), in the same round-robin group;
 #   - yardsticks: a program of Eigen alone that runs one product (compile_time/eigen_product.cpp),
 #     and ten_lines.cpp against a copy of include/ in which compile_time/stub_bodies.py emptied the
 #     bodies of the products, BatchNorm's passes and the optimizers' step (compiled, not run:
@@ -38,6 +40,17 @@ sed 's|<attnsel/attnsel.hpp>|<attnsel/selection/selection.hpp>|' "$root/benchmar
 # umbrella header by its path compiles the copy alone.
 /usr/bin/python3 "$root/benchmarks/compile_time/stub_bodies.py" "$root/include" "$work/stubbed"
 sed "s|<attnsel/attnsel.hpp>|\"$work/stubbed/attnsel/attnsel.hpp\"|" "$root/benchmarks/compile_time/ten_lines.cpp" > "$work/ten_lines_stubbed.cpp"
+# Before: ten_lines.cpp against include/ of commit 9687ca4, the last one whose training floor ran
+# on Eigen's expressions and products (git archive; the row is left out when the commit is not in
+# the clone).
+before_rev=9687ca4
+before_src=""
+if git -C "$root" cat-file -e "$before_rev^{commit}" 2>/dev/null; then
+  mkdir -p "$work/before"
+  git -C "$root" archive "$before_rev" include | tar -x -C "$work/before"
+  sed "s|<attnsel/attnsel.hpp>|\"$work/before/include/attnsel/attnsel.hpp\"|" "$root/benchmarks/compile_time/ten_lines.cpp" > "$work/ten_lines_before.cpp"
+  before_src="$work/ten_lines_before.cpp"
+fi
 
 measure() {  # measure REPEATS FLAGS... -- SOURCE: prints "median_seconds max_rss_MB"
   local n="$1"; shift
@@ -77,11 +90,16 @@ ten="$root/benchmarks/compile_time/ten_lines.cpp"
 g_label=("empty TU including attnsel.hpp" "ten_lines.cpp (attnsel.hpp)" "ten_lines.cpp (attnsel.hpp), compiled mode"
   "ten_lines.cpp (selection/selection.hpp only)" "ten_lines.cpp (attnsel.hpp)" "ten_lines.cpp (attnsel.hpp), compiled mode"
   "yardstick: eigen_product.cpp (Eigen alone, one product)"
-  "yardstick: ten_lines.cpp, products, BatchNorm and optimizer steps emptied (stub_bodies.py)")
-g_flags=("-O2" "-O2" "-O2 -DATTNSEL_COMPILED=1" "-O2" "-O0" "-O0 -DATTNSEL_COMPILED=1" "-O2" "-O2")
+  "yardstick: ten_lines.cpp, products, BatchNorm and optimizer steps emptied (stub_bodies.py)"
+  "before: ten_lines.cpp (attnsel.hpp) at commit $before_rev, the training floor on Eigen's expressions")
+g_flags=("-O2" "-O2" "-O2 -DATTNSEL_COMPILED=1" "-O2" "-O0" "-O0 -DATTNSEL_COMPILED=1" "-O2" "-O2" "-O2")
 g_src=("$work/empty.cpp" "$ten" "$ten" "$work/ten_lines_wing.cpp" "$ten" "$ten"
-  "$root/benchmarks/compile_time/eigen_product.cpp" "$work/ten_lines_stubbed.cpp")
-g_out=("$work/out.o" "$work/ten_lines.o" "$work/ten_lines_compiled.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o")
+  "$root/benchmarks/compile_time/eigen_product.cpp" "$work/ten_lines_stubbed.cpp" "$before_src")
+g_out=("$work/out.o" "$work/ten_lines.o" "$work/ten_lines_compiled.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o")
+if [ -z "$before_src" ]; then  # the commit is not in this clone: no "before" row
+  last=$((${#g_label[@]} - 1))
+  unset "g_label[$last]" "g_flags[$last]" "g_src[$last]" "g_out[$last]"
+fi
 declare -a g_times g_rss
 for _ in $(seq "$repeats"); do
   for i in "${!g_label[@]}"; do

@@ -104,7 +104,7 @@ TEST_CASE("1 and 2 threads select the same", "[determinism][threads]") {
 #if !defined(_OPENMP)
   WARN("built without OpenMP: 1 vs 2 threads is not exercised");
 #endif
-  // Sizes above the parallel thresholds: Eigen's parallel GEMM (batch 128 x 300 x 32), the
+  // Sizes above the parallel thresholds: the Dense products' row split (batch 128 x 300 x 32), the
   // optimizer's chunks, OMP's parallel correlations / Gram blocks / lazy batches.
   RowMatrix<float> X;
   Vector<float> y;

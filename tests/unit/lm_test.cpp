@@ -535,8 +535,8 @@ TEST_CASE("TransformerLM: the same seed gives the same model and losses; 1 and 2
   c.dropout = 0.1;
   // 16 sequences of 64 tokens at width 64: above the threshold at which the sequences' attention
   // runs on threads and the products' chunks run on threads. The MLP's inner dimension (384) and
-  // the weight gradients' (1024 rows) are above the depth (320) beyond which Eigen's own parallel
-  // product blocks differently for 1 and 2 threads, so a layer on that path fails this test.
+  // the weight gradients' (1024 rows) are deep enough that a product blocked by the thread count
+  // would round differently for 1 and 2 threads, so a layer on such a path fails this test.
   struct Run {
     std::vector<double> losses;
     std::vector<attnsel::RowMatrix<float>> grads;
