@@ -56,7 +56,7 @@ void BM_train_step(benchmark::State& state) {
     benchmark::DoNotOptimize(l);
   }
   state.counters["GFLOP/s"] = benchmark::Counter(step_flops(double(B)) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["threads"] = Eigen::nbThreads();
+  state.counters["threads"] = attnsel::max_threads();
 }
 
 void BM_gemm_only(benchmark::State& state) {

@@ -98,10 +98,10 @@ int main(int argc, char** argv) {
     if (schedule == "cosine") opt.learning_rate = attnsel::CosineLR<T>{T(lr)};
 
     std::printf("data: %lld train / %lld test rows, %lld features, %lld classes; model: %s (%lld parameters); "
-                "kernels on %s, %d Eigen threads\n",
+                "kernels on %s, %d threads\n",
                 (long long)split.train.rows(), (long long)split.test.rows(), (long long)split.train.features(),
                 (long long)classes, hidden.empty() ? "logistic regression" : "MLP", (long long)model.parameter_count(),
-                attnsel::simd::arch_name<T>(), Eigen::nbThreads());
+                attnsel::simd::arch_name<T>(), attnsel::max_threads());
     const attnsel::SoftmaxCrossEntropy<T> loss;
     attnsel::TrainHistory<T> h;
     if (quiet) {

@@ -109,20 +109,14 @@ TEST_CASE("Dense with thread-count independent products: gradients, the default 
     });
   };
   const Out ref = run(false, 1), ref2 = run(false, 2), one = run(true, 1), two = run(true, 2);
-  CHECK(one.Y == two.Y);
-  CHECK(one.dX == two.dX);
-  CHECK(one.dW == two.dW);
-  CHECK(one.db == two.db);
+  const auto same = [](const Out& a, const Out& b) {
+    return a.Y == b.Y && a.dX == b.dX && a.dW == b.dW && a.db == b.db;
+  };
+  CHECK(same(one, two));
   // Every entry of a product is one fixed-order chain (simd/gemm.hpp): the default path has the
   // same bits as the chunked one, on 1 and on 2 threads.
-  CHECK(ref.Y == one.Y);
-  CHECK(ref.dX == one.dX);
-  CHECK(ref.dW == one.dW);
-  CHECK(ref.db == one.db);
-  CHECK(ref2.Y == one.Y);
-  CHECK(ref2.dX == one.dX);
-  CHECK(ref2.dW == one.dW);
-  CHECK(ref2.db == one.db);
+  CHECK(same(ref, one));
+  CHECK(same(ref2, one));
   CHECK(ref.Y.norm() > 0);
 }
 
