@@ -52,6 +52,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 bash "$root/scripts/attnsel.sh" deps >&2
+# The plots are drawn with Debian's matplotlib (not one of the build's packages).
+dpkg-query -W -f='${Status}' python3-matplotlib 2>/dev/null | grep -q "install ok installed" ||
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-matplotlib >/dev/null; } >&2
 text="$(bash "$root/scripts/get_data.sh" fortunes | sed -n 's/^fortunes: //p')"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DATTNSEL_BUILD_BENCHMARKS=ON -DATTNSEL_BUILD_TESTS=OFF \
   -DATTNSEL_BUILD_EXAMPLES=ON >/dev/null
