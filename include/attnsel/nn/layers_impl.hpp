@@ -127,6 +127,15 @@ void hadamard(const RowMatrix<T>& x, const RowMatrix<T>& y, RowMatrix<T>& out) {
   for (Index i = 0, n = x.size(); i < n; ++i) po[i] = px[i] * py[i];
 }
 
+/// s[j] += Σ_r D(r, j0 + j) for j in [0, w), rows in order (contiguous reads).
+template <class T>
+void add_column_sums(const RowMatrix<T>& D, Index j0, Index w, T* s) {
+  for (Index r = 0, c = D.cols(); r < D.rows(); ++r) {
+    const T* d = D.data() + r * c + j0;
+    for (Index j = 0; j < w; ++j) s[j] += d[j];
+  }
+}
+
 /// Rows per chunk (and columns per chunk of a gradient product) of the thread-count
 /// independent products below.
 constexpr Index product_row_chunk = 256;
@@ -164,13 +173,7 @@ void chunked_gram(const RowMatrix<T>& X, const RowMatrix<T>& D, RowMatrix<T>& G,
     for (Index c = c0; c < c1; ++c) {
       const Index j0 = c * product_col_chunk, w = std::min(C, j0 + product_col_chunk) - j0;
       matmul<T>(in_view(X), Op::transpose, in_cols(D, j0, w), Op::none, out_cols(G, j0, w));
-      if (colsum) {
-        T* s = colsum->data() + j0;
-        for (Index r = 0; r < D.rows(); ++r) {
-          const T* d = D.data() + r * C + j0;
-          for (Index j = 0; j < w; ++j) s[j] += d[j];
-        }
-      }
+      if (colsum) add_column_sums(D, j0, w, colsum->data() + j0);
     }
   });
 }
@@ -269,13 +272,8 @@ void Dense<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const RowMat
     W_.grad.resize(input_size(), output_size());
     detail::matmul<T>(in_view(X), Op::transpose, in_view(dY), Op::none, out_view(W_.grad));
   }
-  // Column sums row by row (contiguous, and the same order as chunked_gram's).
-  b_.grad.setZero(1, output_size());
-  T* db = b_.grad.data();
-  for (Index r = 0, c = dY.cols(); r < dY.rows(); ++r) {
-    const T* d = dY.data() + r * c;
-    for (Index j = 0; j < c; ++j) db[j] += d[j];
-  }
+  b_.grad.setZero(1, output_size());  // the same sums, in the same order, as chunked_gram's
+  detail::add_column_sums(dY, 0, dY.cols(), b_.grad.data());
   if (dX) {
     dX->resize(dY.rows(), input_size());
     detail::matmul<T>(in_view(dY), Op::none, in_view(effective_weight()), Op::transpose, out_view(*dX));
