@@ -33,25 +33,25 @@ protocol_wine|1|selection_protocol --data wine --k 5 --seeds 5 --methods sa,lly,
 pruning_mnist|1|pruning_protocol --idx $cache/mnist --name mnist --epochs 5 --seeds 3 --grid-lr 5e-4,1e-3,2e-3
 pruning_fashion|1|pruning_protocol --idx $cache/fashion-mnist --name fashion --epochs 5 --seeds 3 --grid-lr 5e-4,1e-3,2e-3
 mnist_mlp|2|train_classifier --idx $cache/mnist --hidden 256,128 --epochs 12 --batch 128 --schedule cosine --quiet|timing,text
-simd|1|script:benchmarks/run.sh|timing,text
-sparse|1|script:benchmarks/run_sparse.sh|timing
-sparse_threads|1,2|script:benchmarks/run_sparse.sh --threads 1,2|timing
-selective|2|script:benchmarks/run_selective.sh|timing
+simd|1|script:benchmarks/recipes/simd.sh|timing,text
+sparse|1|script:benchmarks/recipes/sparse.sh|timing
+sparse_threads|1,2|script:benchmarks/recipes/sparse.sh --threads 1,2|timing
+selective|2|script:benchmarks/recipes/selective.sh|timing
 omp_variants|1|attnsel_bench_selection --benchmark_filter=BM_omp --benchmark_repetitions=5 --benchmark_report_aggregates_only=true|timing,text
 sklearn_accuracy|2|script:benchmarks/peers/sklearn_accuracy.sh --seeds 5|text
 sklearn_omp|2|script:benchmarks/peers/sklearn_omp.sh --runs 3 --repeats 7 --small-repeats 1000|timing,text
 sklearn_sfs_digits|2|script:benchmarks/peers/sklearn_sfs_digits.sh --k 20 --seeds 3|timing,text
 python_selector|2|script:benchmarks/peers/python_selector.sh --seeds 3|timing
-compile_time|1|script:benchmarks/compile_time.sh --repeats 3|timing
+compile_time|1|script:benchmarks/recipes/compile_time.sh --repeats 3|timing
 torch_mlp_epoch|2|script:benchmarks/peers/torch_mlp_epoch.sh|timing,text
 torch_selective_attention|2|script:benchmarks/peers/torch_selective_attention.sh 2048|timing,text
 torch_sequential_attention|2|script:benchmarks/peers/torch_sequential_attention.sh|timing
-threads|1,2|script:benchmarks/threads.sh|timing
-threads_before|1,2|script:benchmarks/threads.sh --rev d4b24e2|timing
+threads|1,2|script:benchmarks/recipes/threads.sh|timing
+threads_before|1,2|script:benchmarks/recipes/threads.sh --rev d4b24e2|timing
 torch_lm|2|script:benchmarks/peers/torch_lm.sh --context 256 --layers 4 --heads 4 --width 128 --batch 16 --steps 20|timing
-lm_variable_assignment|2|script:benchmarks/lm_variable_assignment.sh --steps 3000 --seeds 3 --lr-grid 1e-3,3e-3,6e-3
-lm_text|2|script:benchmarks/lm_text.sh --steps 1000 --seeds 3 --lr-grid 1e-3,2e-3,4e-3 --search-steps 200|timing
-lm_pruning|1|script:benchmarks/lm_pruning.sh --contexts 256,512 --seeds 3 --long-seeds 3 --steps 1000 --fit-tokens 8192|timing
+lm_variable_assignment|2|script:benchmarks/recipes/lm_variable_assignment.sh --steps 3000 --seeds 3 --lr-grid 1e-3,3e-3,6e-3
+lm_text|2|script:benchmarks/recipes/lm_text.sh --steps 1000 --seeds 3 --lr-grid 1e-3,2e-3,4e-3 --search-steps 200|timing
+lm_pruning|1|script:benchmarks/recipes/lm_pruning.sh --contexts 256,512 --seeds 3 --long-seeds 3 --steps 1000 --fit-tokens 8192|timing
 LIST
 }
 
@@ -136,6 +136,9 @@ load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 start="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 tmp="$(mktemp)"
 trap 'rm -f "$tmp"' EXIT
+# The variables that steer threads and BLAS kernels, as the run sees them (the peers' too).
+run_env="$(env ${env_vars[@]+"${env_vars[@]}"} env | grep -E '^(OMP_|GOMP_|KMP_|OPENBLAS_|MKL_|BLIS_|ATTNSEL_)' | sort | tr '\n' ' ' || true)"
+run_env="${run_env% }"
 t0=$(date +%s)
 set -f
 # shellcheck disable=SC2086
@@ -155,6 +158,7 @@ t1=$(date +%s)
   fi
   echo "Commit: $commit$dirty. Date: $start, $((t1 - t0)) s."
   echo "Machine: ${cpu:-unknown CPU}, $(nproc) cores, $threads_text; load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end."
+  echo "Environment: ${run_env:-no thread or BLAS variables}; $(c++ --version 2>/dev/null | head -n 1 || echo 'no c++')."
   echo
   if has_flag text; then
     echo '```text'

@@ -69,7 +69,7 @@ case "${1:-}" in
     ;;
   test)
     deps
-    # Benchmarks are built by their own scripts (benchmarks/run*.sh): not here, for CI time; the
+    # Benchmarks are built by their own scripts (benchmarks/recipes/*.sh): not here, for CI time; the
     # examples link attnsel::compiled here (CI time), header-only for `example`.
     configure "$build" -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_EXAMPLES_COMPILED=ON
     cmake --build "$build" -j "$jobs"

@@ -2,7 +2,7 @@
 // __libc_malloc & co.; Eigen's aligned allocations and operator new both end there), with
 // malloc_usable_size, so a count is an upper bound of what was asked for. Include it in exactly
 // one translation unit of an executable that is not built with a sanitizer (they replace malloc
-// themselves). Used by tests/unit/memory_probe.cpp, benchmarks/lm_step.cpp and bench_selective.cpp.
+// themselves). Used by tests/unit/memory_probe.cpp, benchmarks/protocols/lm_step.cpp and bench_selective.cpp.
 #pragma once
 
 #include <malloc.h>

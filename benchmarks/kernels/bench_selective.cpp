@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "../tests/heap_counter.hpp"
+#include "../../tests/heap_counter.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // Kernel benchmarks: each kernel as the xsimd version ("simd"), the scalar fallback ("scalar")
 // and the obvious Eigen expression ("eigen"; std:: algorithms where Eigen has none), side by
-// side in one binary. Names are kernel/impl/type/n so benchmarks/ratios.py can pair them.
+// side in one binary. Names are kernel/impl/type/n so benchmarks/kernels/ratios.py can pair them.
 // Before timing, the suite checks that the three implementations agree.
 #include <attnsel/attnsel.hpp>
 

@@ -7,7 +7,7 @@
 //  - "csrrm": the same CSR matrix on the same row-major X and Y as bsr and dense,
 //             Y.noalias() = X * W_csr.transpose() (what a row-major caller would write).
 // Names are impl/N/density%/B/batch ("dense/N/all/all/batch": it ignores density and B), so
-// benchmarks/sparse_ratios.py can pair them. Block masks are random with a fixed seed and hold
+// benchmarks/kernels/sparse_ratios.py can pair them. Block masks are random with a fixed seed and hold
 // exactly round(density · blocks) blocks. Before timing, the suite checks bsr and csr against
 // the dense product once.
 #include "bench_main.hpp"

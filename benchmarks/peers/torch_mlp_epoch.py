@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch (CPU) time per 60,000-example epoch of the 784-256-128-10 MLP that
-benchmarks/bench_train.cpp times for attnsel: batch 256, Adam (lr 1e-3), float32, a shuffled
+benchmarks/kernels/bench_train.cpp times for attnsel: batch 256, Adam (lr 1e-3), float32, a shuffled
 epoch of random data, torch.set_num_threads(THREADS). Prints seconds per epoch (median of runs).
 
 Run through benchmarks/peers/torch_mlp_epoch.sh, which installs Debian's python3-torch."""

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch (CPU) Selective Attention in the paper's materialised formulation, for the side-by-side
-with attnsel's tiled kernel (benchmarks/bench_selective.cpp): float32, H heads of size d, N tokens,
+with attnsel's tiled kernel (benchmarks/kernels/bench_selective.cpp): float32, H heads of size d, N tokens,
 torch.set_num_threads(THREADS). Times (median of RUNS after a warm-up) plain causal forward,
 selective forward, and selective forward + backward (gradients of sum(O * G) w.r.t. Q, K, V).
 Prints one JSON object.

@@ -1,5 +1,5 @@
 // lm_pruning: context pruning of one trained TransformerLM (issue #15), for
-// benchmarks/lm_pruning.sh. Prints tab-separated lines:
+// benchmarks/recipes/lm_pruning.sh. Prints tab-separated lines:
 //
 //   unpruned  VAL_PPL  VAL_ACC  TEST_PPL  TEST_ACC  CONTEXT  LAYERS
 //       the model decoded with full caches (validation = the fit windows)
@@ -41,7 +41,7 @@
 #include <string>
 #include <vector>
 
-#include "../examples/common/lm_decoding.hpp"
+#include "../../examples/common/lm_decoding.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-"""The markdown report and the plots of benchmarks/lm_pruning.sh (issue #15).
+"""The markdown report and the plots of benchmarks/recipes/lm_pruning.sh (issue #15).
 
     lm_pruning_report.py FITS MODELS PLOT COMMIT SEEDS STEPS TOKENS MEMORY_LOSS SHRINK FIT_TOKENS TEST_TOKENS TOLERANCES
 

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "../tests/heap_counter.hpp"
+#include "../../tests/heap_counter.hpp"
 
 namespace {
 

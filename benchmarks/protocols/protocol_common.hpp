@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "../examples/common/datasets.hpp"
+#include "../../examples/common/datasets.hpp"
 
 namespace protocol {
 

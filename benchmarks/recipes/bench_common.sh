@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shared by the benchmarks/run*.sh scripts (sourced, not run): configure build-bench (Release,
+# Shared by the kernel-suite recipes (simd.sh, sparse.sh, selective.sh) (sourced, not run): configure build-bench (Release,
 # benchmarks on; the benchmark targets add -O3 -march=native themselves), build one Google
 # Benchmark target, run it with repetitions (aggregates only) into build-bench/<name>.json and
 # print that file's summary with a Python script. Only the summary goes to stdout (it is the
@@ -10,7 +10,7 @@
 # Environment: BUILD (build folder, default build-bench), REPS (repetitions, default 3).
 set -euo pipefail
 bench_here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-bench_root="$(dirname "$bench_here")"
+bench_root="$(cd "$bench_here/../.." && pwd)"
 bench_build_dir="${BUILD:-$bench_root/build-bench}"
 
 bench_build() {
@@ -36,5 +36,5 @@ run_benchmark() {
   bench_build "$target"
   local out
   out="$(bench_json "$target" "$name" "$@")"
-  /usr/bin/python3 "$bench_here/$summary" "$out"
+  /usr/bin/python3 "$bench_root/benchmarks/kernels/$summary" "$out"
 }

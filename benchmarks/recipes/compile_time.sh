@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What a user pays to compile attnsel: wall time and peak compiler memory of
-#   - benchmarks/compile_time/ten_lines.cpp (fits a SequentialAttentionSelector; 10 lines) at -O2,
+#   - benchmarks/recipes/compile_time/ten_lines.cpp (fits a SequentialAttentionSelector; 10 lines) at -O2,
 #     with <attnsel/attnsel.hpp> and with only <attnsel/selection/selection.hpp>, and -O0;
 #   - an empty TU that includes <attnsel/attnsel.hpp> (the parsing cost alone), and the same TU
 #     with one explicit instantiation of a part of what ten_lines.cpp's fit uses (Dense alone,
@@ -23,9 +23,9 @@
 # compiles every one of them once), so a drift of the machine's speed during the run reaches them
 # alike: compare them with each other, and with the empty TU as the yardstick of the machine's
 # speed. Prints Markdown tables on stdout.
-#   bash benchmarks/compile_time.sh [--repeats 3]
+#   bash benchmarks/recipes/compile_time.sh [--repeats 3]
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 repeats=3
 [ "${1:-}" = "--repeats" ] && repeats="$2"
 bash "$root/scripts/attnsel.sh" deps >&2
@@ -35,11 +35,11 @@ cxx="${CXX:-g++}"
 out="$work/out.o"
 common=(-std=c++17 -fopenmp -I"$root/include" -isystem /usr/include/eigen3 -DATTNSEL_WITH_ZLIB=0 -c)
 printf '#include <attnsel/attnsel.hpp>\nint main() { return 0; }\n' > "$work/empty.cpp"
-sed 's|<attnsel/attnsel.hpp>|<attnsel/selection/selection.hpp>|' "$root/benchmarks/compile_time/ten_lines.cpp" > "$work/ten_lines_wing.cpp"
+sed 's|<attnsel/attnsel.hpp>|<attnsel/selection/selection.hpp>|' "$root/benchmarks/recipes/compile_time/ten_lines.cpp" > "$work/ten_lines_wing.cpp"
 # The floor: the library's headers include each other by relative paths, so including the copy's
 # umbrella header by its path compiles the copy alone.
-/usr/bin/python3 "$root/benchmarks/compile_time/stub_bodies.py" "$root/include" "$work/stubbed"
-sed "s|<attnsel/attnsel.hpp>|\"$work/stubbed/attnsel/attnsel.hpp\"|" "$root/benchmarks/compile_time/ten_lines.cpp" > "$work/ten_lines_stubbed.cpp"
+/usr/bin/python3 "$root/benchmarks/recipes/compile_time/stub_bodies.py" "$root/include" "$work/stubbed"
+sed "s|<attnsel/attnsel.hpp>|\"$work/stubbed/attnsel/attnsel.hpp\"|" "$root/benchmarks/recipes/compile_time/ten_lines.cpp" > "$work/ten_lines_stubbed.cpp"
 # Before: ten_lines.cpp against include/ of commit 9687ca4, the last one whose training floor ran
 # on Eigen's expressions and products (git archive; the row is left out when the commit is not in
 # the clone).
@@ -48,7 +48,7 @@ before_src=""
 if git -C "$root" cat-file -e "$before_rev^{commit}" 2>/dev/null; then
   mkdir -p "$work/before"
   git -C "$root" archive "$before_rev" include | tar -x -C "$work/before"
-  sed "s|<attnsel/attnsel.hpp>|\"$work/before/include/attnsel/attnsel.hpp\"|" "$root/benchmarks/compile_time/ten_lines.cpp" > "$work/ten_lines_before.cpp"
+  sed "s|<attnsel/attnsel.hpp>|\"$work/before/include/attnsel/attnsel.hpp\"|" "$root/benchmarks/recipes/compile_time/ten_lines.cpp" > "$work/ten_lines_before.cpp"
   before_src="$work/ten_lines_before.cpp"
 fi
 
@@ -86,7 +86,7 @@ row() {  # row LABEL RUNS FLAGS... -- SOURCE
 }
 # The round-robin group: header-only and compiled mode side by side. Compiling a compiled-mode TU
 # needs no library (only linking it does: after the library's rows below).
-ten="$root/benchmarks/compile_time/ten_lines.cpp"
+ten="$root/benchmarks/recipes/compile_time/ten_lines.cpp"
 g_label=("empty TU including attnsel.hpp" "ten_lines.cpp (attnsel.hpp)" "ten_lines.cpp (attnsel.hpp), compiled mode"
   "ten_lines.cpp (selection/selection.hpp only)" "ten_lines.cpp (attnsel.hpp)" "ten_lines.cpp (attnsel.hpp), compiled mode"
   "yardstick: eigen_product.cpp (Eigen alone, one product)"
@@ -94,7 +94,7 @@ g_label=("empty TU including attnsel.hpp" "ten_lines.cpp (attnsel.hpp)" "ten_lin
   "before: ten_lines.cpp (attnsel.hpp) at commit $before_rev, the training floor on Eigen's expressions")
 g_flags=("-O2" "-O2" "-O2 -DATTNSEL_COMPILED=1" "-O2" "-O0" "-O0 -DATTNSEL_COMPILED=1" "-O2" "-O2" "-O2")
 g_src=("$work/empty.cpp" "$ten" "$ten" "$work/ten_lines_wing.cpp" "$ten" "$ten"
-  "$root/benchmarks/compile_time/eigen_product.cpp" "$work/ten_lines_stubbed.cpp" "$before_src")
+  "$root/benchmarks/recipes/compile_time/eigen_product.cpp" "$work/ten_lines_stubbed.cpp" "$before_src")
 g_out=("$work/out.o" "$work/ten_lines.o" "$work/ten_lines_compiled.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o" "$work/out.o")
 if [ -z "$before_src" ]; then  # the commit is not in this clone: no "before" row
   last=$((${#g_label[@]} - 1))

@@ -5,7 +5,7 @@
 #    LMs on the fortunes text at each context of --contexts: standard attention, Selective
 #    Attention, and Selective Attention with the memory loss (--memory-loss, tau 1), seeds 1..--seeds,
 #    (--long-seeds for the contexts after the first), 4 layers of width 128 (4 heads of 32), --steps steps of --tokens-per-step tokens (batch =
-#    tokens / context), the peak learning rates chosen on validation by benchmarks/lm_text.sh
+#    tokens / context), the peak learning rates chosen on validation by benchmarks/recipes/lm_text.sh
 #    (results/lm_text.md: 2e-3 standard, 4e-3 selective; the memory-loss models take selective's).
 #    Also a Selective Attention model of Variable Assignment (3 variables, length 64; the setting and
 #    learning rate of results/lm_variable_assignment.md), seeds 1..--va-seeds (default --seeds). Runs go --jobs at a time,
@@ -18,14 +18,14 @@
 #    unpruned validation perplexity; the selective models are saved with their budgets
 #    (NAME.budgets.bin: examples/generate --budget auto). The Variable Assignment models get
 #    accuracy vs a uniform budget. Then decode speed at the largest context, full caches vs budgets.
-# 3. Prints a markdown report on stdout (benchmarks/lm_pruning_report.py) and draws perplexity vs
+# 3. Prints a markdown report on stdout (benchmarks/protocols/lm_pruning_report.py) and draws perplexity vs
 #    kept memory into --plot (and Variable Assignment accuracy vs budget next to it).
-#   bash benchmarks/lm_pruning.sh [--contexts 256,512] [--seeds 3] [--long-seeds N] [--va-seeds N] [--steps 1000] [--tokens-per-step 4096]
+#   bash benchmarks/recipes/lm_pruning.sh [--contexts 256,512] [--seeds 3] [--long-seeds N] [--va-seeds N] [--steps 1000] [--tokens-per-step 4096]
 #       [--memory-loss 0.1] [--jobs 2] [--models DIR] [--plot FILE.png] [--shrink 0.5] [--fit-tokens 8192]
 #       [--test-tokens 16384] [--tolerances 0,0.0025,0.005,0.01] [--train-only]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
+root="$(cd "$here/../.." && pwd)"
 contexts="256,512" seeds=3 long_seeds="" va_seeds="" steps=1000 tokens=4096 memory_loss=0.1 jobs=2 train_only=0
 shrink=0.5 fit_tokens=8192 test_tokens=16384 tolerances=0,0.0025,0.005,0.01 va_budgets=64,48,32,24,16,12,8,6,4,2
 build="$root/build-bench"
@@ -160,5 +160,5 @@ OMP_NUM_THREADS=1 "$build/benchmarks/lm_pruning" --model "$models/text_c${clist[
   --text "$text" --speed --repeats 5 >"$fits/speed.tsv"
 
 # 3. The report and the plot.
-/usr/bin/python3 "$here/lm_pruning_report.py" "$fits" "$models" "$plot" "$(git -C "$root" rev-parse HEAD)" \
+/usr/bin/python3 "$root/benchmarks/protocols/lm_pruning_report.py" "$fits" "$models" "$plot" "$(git -C "$root" rev-parse HEAD)" \
   "$seeds" "$steps" "$tokens" "$memory_loss" "$shrink" "$fit_tokens" "$test_tokens" "$tolerances"

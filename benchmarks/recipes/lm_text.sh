@@ -8,11 +8,11 @@
 # the full runs then report validation and test loss (test measured once per run, never used to
 # choose). Prints a markdown report (losses, perplexity, tokens/s) on stdout and draws the learning
 # curves into a PNG.
-#   bash benchmarks/lm_text.sh [--steps N] [--seeds N] [--context 256] [--layers 4] [--heads 4]
+#   bash benchmarks/recipes/lm_text.sh [--steps N] [--seeds N] [--context 256] [--layers 4] [--heads 4]
 #       [--head-dim 32] [--batch 16] [--lr-grid 1e-3,2e-3,4e-3] [--search-steps 300] [--plot FILE.png]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
+root="$(cd "$here/../.." && pwd)"
 steps=2000 seeds=3 context=256 layers=4 heads=4 head_dim=32 batch=16 grid=1e-3,2e-3,4e-3 search_steps=300
 plot="$root/benchmarks/results/lm_text_curves.png"
 while [ $# -gt 0 ]; do
@@ -128,6 +128,6 @@ ax.set_title("Character-level LM on the fortunes text")
 ax.grid(alpha=0.3)
 ax.legend()
 fig.tight_layout()
-fig.savefig(out, dpi=110, metadata={"Description": "written by benchmarks/lm_text.sh (bash benchmarks/reproduce.sh lm_text), commit " + commit})
+fig.savefig(out, dpi=110, metadata={"Description": "written by benchmarks/recipes/lm_text.sh (bash benchmarks/reproduce.sh lm_text), commit " + commit})
 print(f"Learning curves (validation loss, every seed): `{os.path.basename(out)}` next to this file.")
 PY

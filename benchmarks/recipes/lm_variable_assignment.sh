@@ -9,11 +9,11 @@
 # only), measured once per run. Runs go --jobs at a time, one thread each (the models are small:
 # two single-threaded runs train faster than one run on two threads).
 # Prints a markdown report on stdout; progress on stderr.
-#   bash benchmarks/lm_variable_assignment.sh [--steps N] [--seeds N] [--variables 3,6] [--context 64,128]
+#   bash benchmarks/recipes/lm_variable_assignment.sh [--steps N] [--seeds N] [--variables 3,6] [--context 64,128]
 #       [--layers 2] [--heads 2] [--head-dim 32] [--batch 32] [--lr-grid 1e-3,3e-3] [--jobs 2]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
+root="$(cd "$here/../.." && pwd)"
 steps=3000 seeds=3 variables="3,6" contexts="64,128" layers=2 heads=2 head_dim=32 batch=32 grid="1e-3,3e-3" jobs=2
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -2,12 +2,12 @@
 # The block-sparse benchmark: JSON in build-bench/sparse.json, then the table of BSR speed-ups over
 # dense GEMM and CSR with the issue's targets on stdout (benchmarks/results/sparse.md: bash
 # benchmarks/reproduce.sh sparse).
-#   bash benchmarks/run_sparse.sh [extra Google Benchmark flags, e.g. --benchmark_filter=/1024/]
+#   bash benchmarks/recipes/sparse.sh [extra Google Benchmark flags, e.g. --benchmark_filter=/1024/]
 # With --threads LIST (e.g. 1,2): one run per thread count (OMP_NUM_THREADS, which Eigen follows
 # too) into build-bench/sparse_threads<T>.json, by default of the 10 % density, B = 16 and 32,
 # batch 32 and 256 cells and their dense products only (a --benchmark_filter replaces that), then
 # the table side by side per thread count (benchmarks/results/sparse_threads.md).
-#   bash benchmarks/run_sparse.sh --threads 1,2 [extra Google Benchmark flags]
+#   bash benchmarks/recipes/sparse.sh --threads 1,2 [extra Google Benchmark flags]
 # Environment: BUILD, REPS (default 3) as in bench_common.sh; MIN_TIME (default 0.05).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
@@ -16,7 +16,7 @@ if [ "${1:-}" != "--threads" ]; then
   exit 0
 fi
 if [ $# -lt 2 ] || ! [[ "$2" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]]; then
-  echo "run_sparse.sh: --threads takes a list such as 1,2" >&2
+  echo "sparse.sh: --threads takes a list such as 1,2" >&2
   exit 2
 fi
 threads="$2"
@@ -30,4 +30,4 @@ for t in ${threads//,/ }; do
     ${filter:+"$filter"} "$@")"
   runs+=("$t=$out")
 done
-/usr/bin/python3 "$bench_here/sparse_ratios.py" --threads "${runs[@]}"
+/usr/bin/python3 "$bench_root/benchmarks/kernels/sparse_ratios.py" --threads "${runs[@]}"

@@ -4,7 +4,7 @@
 # busy process (a spinning shell loop), and of the large cases (MNIST selection k = 50, OMP
 # n = 20000, Selective Attention prefill N = 2048, one 60,000-example MLP epoch) with 1 and 2
 # threads on the idle machine. Prints a markdown report on stdout; build chatter on stderr.
-#   bash benchmarks/threads.sh [--rev REV] [--runs N]
+#   bash benchmarks/recipes/threads.sh [--rev REV] [--runs N]
 #     --rev REV   measure the programs as of commit REV (built in a temporary worktree), e.g. the
 #                 commit before a change, for a before/after comparison
 #     --runs N    runs of the main job per setting (median reported; default 15). The 1- and
@@ -13,7 +13,7 @@
 # Run it on an otherwise idle machine (reproduce.sh threads / threads_before).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
+root="$(cd "$here/../.." && pwd)"
 rev="" runs=15 bench_runs=5
 while [ $# -gt 0 ]; do
   case "$1" in

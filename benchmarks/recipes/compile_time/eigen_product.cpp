@@ -1,4 +1,4 @@
-// A yardstick for benchmarks/compile_time.sh: Eigen alone, one float matrix product of the row-major
+// A yardstick for benchmarks/recipes/compile_time.sh: Eigen alone, one float matrix product of the row-major
 // kind the training floor runs (Eigen's GEMM, its GEMV fallbacks and its small-size lazy product
 // are all instantiated, as for any product of run-time size).
 #include <Eigen/Dense>

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Copy include/ to OUT with the bodies of the named functions emptied (a compile-time floor).
 
-benchmarks/compile_time.sh compiles ten_lines.cpp against the copy: what the fit costs to compile
+benchmarks/recipes/compile_time.sh compiles ten_lines.cpp against the copy: what the fit costs to compile
 when the training floor's heaviest parts (the products on simd/gemm.hpp, BatchNorm's passes, the
 optimizers' step) cost nothing. The result is compiled only,
 never run. A function not found exactly once is an error, so a renamed one cannot slip through.

@@ -1,4 +1,4 @@
-// The 10-line program of benchmarks/compile_time.sh: fit a Sequential Attention selector.
+// The 10-line program of benchmarks/recipes/compile_time.sh: fit a Sequential Attention selector.
 #include <attnsel/attnsel.hpp>
 #include <cstdio>
 int main() {
