@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Checks that every number README.md states next to a results file comes from that file (issue #13).
+"""Checks that every number README.md and docs/results.md state next to a results file comes from
+that file (issues #13 and #41).
 
-  python3 scripts/check_readme_numbers.py [--readme README.md] [--results benchmarks/results]
+  python3 scripts/check_readme_numbers.py [--readme FILE ...] [--results benchmarks/results]
+    (default: README.md and docs/results.md of the checkout)
   python3 scripts/check_readme_numbers.py --self-test [tests/readme_check]
 
 Rules (exit 1 and one message per problem: README line, the number, the cited files):
@@ -14,7 +16,8 @@ Rules (exit 1 and one message per problem: README line, the number, the cited fi
     8.10), or the same value as a percentage or a fraction (95.56 = 0.9556, 0.9556 = 95.56).
   - Not numbers: the cited paths themselves, anything in backticks (code such as `--k 5`), link
     targets, and digits glued to a preceding letter (FP32, sse2, f64 are words).
-  - In the section "## Measured here", every table row (but the header) must cite a results file.
+  - In the sections "## Measured here" (README) and "## All results" (docs/results.md), every
+    table row (but the header) must cite a results file.
   - Every cited file must exist and start (first 5 lines) with its provenance header: the word
     "commit" and "reproduce.sh" (what benchmarks/reproduce.sh writes).
 Lines that cite no results file are not checked. Standard library only.
@@ -39,7 +42,7 @@ README_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+
 # File numbers: anywhere (lenient: more numbers in the file can only make more README numbers pass).
 FILE_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 FILE_THOUSANDS = re.compile(r"(?<![0-9,])\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-MEASURED = re.compile(r"^##\s+Measured here", re.IGNORECASE)
+MEASURED = re.compile(r"^##\s+(Measured here|All results)", re.IGNORECASE)
 HEADING = re.compile(r"^#{1,2}\s")
 TABLE_SEPARATOR = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 HEADER_LINES = 5
@@ -136,7 +139,7 @@ def check(readme, results_dir, shown=None):
             following = lines[no].strip() if no < len(lines) else ""
             is_header = bool(TABLE_SEPARATOR.match(following)) and following.startswith("|")
             if not is_header and not cited:
-                problems.append("{}:{}: row of '## Measured here' cites no results file (benchmarks/results/...): {}"
+                problems.append("{}:{}: row of a results table cites no results file (benchmarks/results/...): {}"
                                 .format(shown, no, stripped[:100]))
         if not cited:
             continue
@@ -200,7 +203,8 @@ def self_test(folder):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--readme", default=os.path.join(ROOT, "README.md"), help="default: README.md of the checkout")
+    ap.add_argument("--readme", action="append", metavar="FILE",
+                    help="a page to check (repeatable; default: README.md and docs/results.md of the checkout)")
     ap.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"),
                     help="the folder benchmarks/results/ paths refer to (default: the checkout's)")
     ap.add_argument("--self-test", nargs="?", const=os.path.join(ROOT, "tests", "readme_check"), metavar="DIR",
@@ -208,11 +212,17 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.self_test:
         return self_test(args.self_test)
-    if not os.path.isfile(args.readme):
-        print("check_readme_numbers: no README at {}".format(args.readme), file=sys.stderr)
-        return 2
-    shown = os.path.relpath(args.readme) if not os.path.relpath(args.readme).startswith("..") else args.readme
-    problems, claims, checked = check(args.readme, args.results, shown)
+    pages = args.readme or [os.path.join(ROOT, "README.md"), os.path.join(ROOT, "docs", "results.md")]
+    problems, claims, checked = [], 0, 0
+    for page in pages:
+        if not os.path.isfile(page):
+            print("check_readme_numbers: no page at {}".format(page), file=sys.stderr)
+            return 2
+        shown = os.path.relpath(page) if not os.path.relpath(page).startswith("..") else page
+        p, c, n = check(page, args.results, shown)
+        problems += p
+        claims += c
+        checked += n
     for p in problems:
         print(p, file=sys.stderr)
     if problems:
