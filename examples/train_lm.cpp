@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   app.add_option("--clip", to.clip_norm, "clip the global gradient norm (0 = off)")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--eval-every", to.eval_every, "validation every N steps")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--eval-windows", eval_windows, "validation sequences")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  app.add_option("--val-fraction", val_fraction, "text: the validation share (the end of the file)")
+  app.add_option("--val-fraction", val_fraction, "text: the validation share (after the training part, before the test part)")
       ->capture_default_str()->check(CLI::Range(0.001, 0.5));
   app.add_option("--test-fraction", test_fraction,
                  "text: the test share (after the validation part; 0 = none). Variable Assignment: test "
