@@ -71,7 +71,7 @@ case "${1:-}" in
     deps
     # Benchmarks are built by their own scripts (benchmarks/recipes/*.sh): not here, for CI time; the
     # examples link attnsel::compiled here (CI time), header-only for `example`.
-    configure "$build" -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_EXAMPLES_COMPILED=ON
+    configure "$build" -DATTNSEL_BUILD_BENCHMARKS=OFF -DATTNSEL_BUILD_PROTOCOLS=ON -DATTNSEL_EXAMPLES_COMPILED=ON
     cmake --build "$build" -j "$jobs"
     ctest --test-dir "$build" --output-on-failure -j "$jobs"
     ;;
