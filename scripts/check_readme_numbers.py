@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Checks that every number README.md and docs/results.md state next to a results file comes from
-that file (issues #13 and #41).
+"""Checks that every number README.md and docs/ state next to a results file comes from that file
+(issues #13 and #41).
 
   python3 scripts/check_readme_numbers.py [--readme FILE ...] [--results benchmarks/results]
-    (default: README.md and docs/results.md of the checkout)
+    (default: README.md and every page of docs/, results.md among them)
   python3 scripts/check_readme_numbers.py --self-test [tests/readme_check]
 
 Rules (exit 1 and one message per problem: README line, the number, the cited files):
@@ -26,6 +26,7 @@ Lines that cite no results file are not checked. Standard library only.
 the problems its expected.txt lists (one message fragment per line)."""
 import argparse
 import fnmatch
+import glob
 import os
 import re
 import sys
@@ -204,7 +205,7 @@ def self_test(folder):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--readme", action="append", metavar="FILE",
-                    help="a page to check (repeatable; default: README.md and docs/results.md of the checkout)")
+                    help="a page to check (repeatable; default: README.md and docs/*.md of the checkout)")
     ap.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"),
                     help="the folder benchmarks/results/ paths refer to (default: the checkout's)")
     ap.add_argument("--self-test", nargs="?", const=os.path.join(ROOT, "tests", "readme_check"), metavar="DIR",
@@ -212,7 +213,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.self_test:
         return self_test(args.self_test)
-    pages = args.readme or [os.path.join(ROOT, "README.md"), os.path.join(ROOT, "docs", "results.md")]
+    pages = args.readme or [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
     problems, claims, checked = [], 0, 0
     for page in pages:
         if not os.path.isfile(page):
