@@ -70,3 +70,15 @@ if(TARGET nlohmann_json::nlohmann_json)
 else()
   set(ATTNSEL_WITH_JSON OFF)
 endif()
+
+# SentencePiece: only data/sentencepiece.hpp (subword tokenizers for the language models) needs
+# it, and only a TU that includes that header links it: through attnsel::sentencepiece (defined
+# in the build tree when pkg-config finds Debian's libsentencepiece-dev), not attnsel::attnsel.
+set(ATTNSEL_WITH_SENTENCEPIECE OFF)
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(ATTNSEL_SENTENCEPIECE QUIET IMPORTED_TARGET sentencepiece)
+  if(TARGET PkgConfig::ATTNSEL_SENTENCEPIECE)
+    set(ATTNSEL_WITH_SENTENCEPIECE ON)
+  endif()
+endif()

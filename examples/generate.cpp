@@ -19,6 +19,7 @@
 
 #include "common/cli.hpp"
 #include "common/lm_decoding.hpp"
+#include "common/text_codec.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Generate text with a saved language model, through KV caches pruned to a budget."};
@@ -27,8 +28,8 @@ int main(int argc, char** argv) {
   double temperature = 1.0;
   std::uint64_t seed = 1;
   app.add_option("--model", model_path, "a model saved by train_lm --save (a text model)")->required();
-  app.add_option("--prompt", prompt, "the text to continue (characters of the model's vocabulary)")->required();
-  app.add_option("--tokens", tokens, "characters to generate")->capture_default_str()->check(CLI::Range(1, 1 << 24));
+  app.add_option("--prompt", prompt, "the text to continue (in the model's tokenizer: characters it knows, or any text for subwords)")->required();
+  app.add_option("--tokens", tokens, "tokens to generate (characters or subwords)")->capture_default_str()->check(CLI::Range(1, 1 << 24));
   app.add_option("--budget", budget, "auto (the budgets saved with the model), K (tokens per layer) or none")
       ->capture_default_str();
   app.add_option("--policy", policy, "the eviction policy: selective, h2o or streaming")->capture_default_str();
@@ -41,12 +42,13 @@ int main(int argc, char** argv) {
     using T = float;
     const attnsel::LoadedLM<T> loaded = attnsel::load_lm<T>(model_path);
     const attnsel::TransformerConfig& c = loaded.model.config();
-    if (loaded.tokenizer.vocab_size() == 0)
+    const examples::TextCodec tok = examples::TextCodec::from_saved(loaded.saved_tokenizer);
+    if (tok.empty())
       throw examples::usage_error("--model: '" + model_path + "' holds no tokenizer (a Variable Assignment model?)");
     if (prompt.empty()) throw examples::usage_error("--prompt: the prompt is empty, give at least one character");
     std::vector<std::int32_t> ids;
     try {
-      ids = loaded.tokenizer.encode(prompt);
+      ids = tok.encode(prompt);
     } catch (const std::invalid_argument& e) {
       throw examples::usage_error(std::string("--prompt: ") + e.what());
     }
@@ -84,7 +86,7 @@ int main(int argc, char** argv) {
       attnsel::LMDecoder<T, decltype(pol)> dec(loaded.model, budgets, pol);
       attnsel::Rng rng(seed);
       const std::vector<std::int32_t> out = examples::sample_tokens(dec, c.context, ids, tokens, temperature, rng);
-      std::printf("%s%s\n\n", prompt.c_str(), loaded.tokenizer.decode(out).c_str());
+      std::printf("%s%s\n\n", prompt.c_str(), tok.decode(out).c_str());
       const attnsel::LMCacheUsage u = dec.usage();
       std::printf("caches (%s policy, %s), after %lld positions:\n", policy.c_str(), how.c_str(), (long long)dec.position());
       for (attnsel::Index l = 0; l < c.layers; ++l) {

@@ -1,5 +1,6 @@
 // train_lm: trains a small causal transformer language model, with or without Selective
-// Attention, on a text file (character level) or on the Variable Assignment task, prints the
+// Attention, on text (characters, or SentencePiece subwords with --tokenizer) or on the Variable
+// Assignment task, prints the
 // learning curve and the validation loss, then the test loss once (a part of the data that nothing
 // was tuned on), and can save the model, with per-layer cache budgets fitted on validation data
 // for the eviction policies of --fit-budgets (examples/generate --budget auto uses them).
@@ -8,6 +9,8 @@
 //   train_lm --text ~/.cache/attnsel/fortunes/fortunes.txt --context 256 --steps 2000 --save lm.bin --sample 400
 //   train_lm --text ~/.cache/attnsel/fortunes/fortunes.txt --steps 1000 --fit-budgets selective,h2o --save lm.bin
 //   train_lm --task variable-assignment --variables 4 --context 64 --steps 1500 --selective off
+//   bash scripts/get_data.sh english; train_tokenizer --text ~/.cache/attnsel/english/train.txt --out en4096.model
+//   train_lm --text-dir ~/.cache/attnsel/english --tokenizer en4096.model --context 256 --steps 2000
 //   train_lm --help
 #include <attnsel/attnsel.hpp>
 
@@ -25,10 +28,11 @@
 
 #include "common/cli.hpp"
 #include "common/lm_decoding.hpp"
+#include "common/text_codec.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Train a causal transformer LM (Selective Attention on or off) on text or on Variable Assignment."};
-  std::string text, task = "text", selective = "on", save, curve_csv;
+  std::string text, text_dir, tokenizer, task = "text", selective = "on", save, curve_csv;
   attnsel::TransformerConfig cfg;
   cfg.context = 256;
   attnsel::LMTrainOptions to;
@@ -40,7 +44,11 @@ int main(int argc, char** argv) {
   int sample = 0, fit_windows = 16;
   std::vector<std::string> fit_policies;
   double fit_tolerance = 0.01;
-  app.add_option("--text", text, "a text file (character-level vocabulary from the file)");
+  app.add_option("--text", text, "a text file, split into training, validation and test parts by --val-fraction and --test-fraction");
+  app.add_option("--text-dir", text_dir, "a folder with train.txt, valid.txt and test.txt (bash scripts/get_data.sh english)");
+  app.add_option("--tokenizer", tokenizer,
+                 "a SentencePiece model (examples/train_tokenizer) for subword tokens; without it, characters (the "
+                 "bytes of the text)");
   app.add_option("--task", task, "text or variable-assignment")->capture_default_str()
       ->check(CLI::IsMember({"text", "variable-assignment"}));
   app.add_option("--context", cfg.context, "tokens per training sequence (and the model's context)")
@@ -77,7 +85,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--memory-tau", to.memory_loss.tau, "the memory loss's tau: F at which a token counts as masked")
       ->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--sample", sample, "text: after training, print this many generated characters")
+  app.add_option("--sample", sample, "text: after training, print this many generated tokens")
       ->capture_default_str()->check(CLI::Range(0, 1 << 20));
   app.add_option("--fit-budgets", fit_policies,
                  "after training, fit per-layer cache budgets on validation for these policies (selective, h2o, "
@@ -98,22 +106,43 @@ int main(int argc, char** argv) {
     cfg.selective = selective == "on";
     if (sample > 0 && task != "text") throw examples::usage_error("--sample: generating needs a text model (--text)");
     for (const std::string& name : fit_policies) examples::with_policy(name, "--fit-budgets", [](auto) {});  // before training
+    if (!text.empty() && !text_dir.empty()) throw examples::usage_error("--text and --text-dir: give one of them");
+    if (!tokenizer.empty() && task != "text") throw examples::usage_error("--tokenizer: only for text (--text or --text-dir)");
     using T = float;
-    attnsel::CharTokenizer tok;
+    examples::TextCodec tok;
+    double test_bytes_per_token = 0;  // for the test loss per byte
     std::vector<attnsel::TokenBatch> validation, test;
     std::function<attnsel::TokenBatch(attnsel::Rng&)> next;
     attnsel::TokenSplit split;
     std::string what;
     if (task == "text") {
-      if (text.empty()) throw examples::usage_error("--text: a text file is needed (bash scripts/get_data.sh fortunes)");
-      const std::string corpus = attnsel::read_text_file(text);
-      tok = attnsel::CharTokenizer::from_corpus(corpus);
-      split = attnsel::split_tokens(tok.encode(corpus), val_fraction, test_fraction);
+      if (text.empty() && text_dir.empty())
+        throw examples::usage_error("--text or --text-dir: text is needed (bash scripts/get_data.sh fortunes, or english)");
+      std::string corpus;
+      if (!text.empty()) {
+        corpus = attnsel::read_text_file(text);
+        tok = tokenizer.empty() ? examples::TextCodec::characters(corpus) : examples::TextCodec::sentencepiece_file(tokenizer);
+        split = attnsel::split_tokens(tok.encode(corpus), val_fraction, test_fraction);
+        if (!split.test.empty()) test_bytes_per_token = double(tok.decode(split.test).size()) / double(split.test.size());
+      } else {
+        const std::string train_text = attnsel::read_text_file(text_dir + "/train.txt");
+        const std::string valid_text = attnsel::read_text_file(text_dir + "/valid.txt");
+        const std::string test_text = attnsel::read_text_file(text_dir + "/test.txt");
+        corpus = train_text + valid_text + test_text;  // characters: every byte of the three parts
+        tok = tokenizer.empty() ? examples::TextCodec::characters(corpus) : examples::TextCodec::sentencepiece_file(tokenizer);
+        split.train = tok.encode(train_text);
+        split.validation = tok.encode(valid_text);
+        if (test_fraction > 0) split.test = tok.encode(test_text);
+        if (!split.test.empty()) test_bytes_per_token = double(test_text.size()) / double(split.test.size());
+        text = text_dir;
+      }
       cfg.vocab = tok.vocab_size();
       validation = attnsel::tile_windows(split.validation, batch, cfg.context, eval_windows);
       if (test_fraction > 0) test = attnsel::tile_windows(split.test, batch, cfg.context, eval_windows);
       next = [&](attnsel::Rng& rng) { return attnsel::sample_windows(split.train, batch, cfg.context, rng); };
-      what = text + " (" + std::to_string(corpus.size()) + " bytes, vocabulary " + std::to_string(cfg.vocab) + ")";
+      what = text + " (" + std::to_string(corpus.size()) + " bytes; " + tok.describe() + ", vocabulary " +
+             std::to_string(cfg.vocab) + "; " + std::to_string(split.train.size()) + " training, " +
+             std::to_string(split.validation.size()) + " validation, " + std::to_string(split.test.size()) + " test tokens)";
     } else {
       va.seq_len = cfg.context;
       const attnsel::VariableAssignment gen(va);
@@ -160,8 +189,11 @@ int main(int argc, char** argv) {
                 e.perplexity, e.accuracy, (long long)e.tokens);
     if (!test.empty()) {
       const attnsel::LMEvaluation t = attnsel::evaluate_lm(model, test);
-      std::printf("test: loss %.4f nats/token, perplexity %.3f, accuracy %.4f over %lld tokens\n", t.loss, t.perplexity,
+      std::printf("test: loss %.4f nats/token, perplexity %.3f, accuracy %.4f over %lld tokens", t.loss, t.perplexity,
                   t.accuracy, (long long)t.tokens);
+      if (test_bytes_per_token > 0)  // the test part's bytes per token: a loss comparable across tokenizers
+        std::printf("; %.4f nats/byte (%.3f bytes per token)", t.loss / test_bytes_per_token, test_bytes_per_token);
+      std::printf("\n");
     }
     std::printf("training: %lld steps in %.1f s (%.1f s of it validation), %.0f tokens/s\n", (long long)to.steps,
                 r.seconds, r.eval_seconds, r.tokens_per_second);
@@ -172,12 +204,12 @@ int main(int argc, char** argv) {
       for (const auto& c : r.curve) out << c.step << ',' << c.train_loss << ',' << c.validation_loss << ',' << c.seconds << '\n';
     }
     if (sample > 0) {
-      // Decode from the first validation character, sampling each next character from the softmax.
+      // Decode from the first validation token, sampling each next token from the softmax.
       attnsel::LMDecoder<T> dec(model);
       attnsel::Rng srng(cfg.seed + 7);
       const std::vector<std::int32_t> generated =
           examples::sample_tokens(dec, cfg.context, {split.validation.front()}, sample, 1.0, srng);
-      std::printf("sample (%d characters):\n%s\n", sample, tok.decode(generated).c_str());
+      std::printf("sample (%d tokens):\n%s\n", sample, tok.decode(generated).c_str());
     }
     std::vector<attnsel::SavedBudgets> fitted;
     if (!fit_policies.empty()) {
@@ -211,7 +243,7 @@ int main(int argc, char** argv) {
       }
     }
     if (!save.empty()) {
-      attnsel::save_lm(model, save, task == "text" ? &tok : nullptr, fitted);
+      attnsel::save_lm(model, save, task == "text" ? tok.saved() : attnsel::SavedTokenizer{}, fitted);
       std::printf("saved: %s\n", save.c_str());
     }
   } catch (const std::exception& e) {

@@ -19,8 +19,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="$(nproc 2>/dev/null || echo 2)"
 build="${ATTNSEL_BUILD_DIR:-$root/build}"
 
-packages=(cmake g++ make git libeigen3-dev libxsimd-dev zlib1g-dev catch2 libbenchmark-dev libcli11-dev libstb-dev nlohmann-json3-dev python3
-  pybind11-dev python3-dev python3-numpy python3-sklearn python3-pytest python3-pandas)
+packages=(cmake g++ make git pkg-config libeigen3-dev libxsimd-dev zlib1g-dev catch2 libbenchmark-dev libcli11-dev libstb-dev
+  nlohmann-json3-dev libsentencepiece-dev python3 pybind11-dev python3-dev python3-numpy python3-sklearn python3-pytest python3-pandas)
 
 deps() {
   local missing=()

@@ -257,7 +257,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s: %s\n", model_path.c_str(), p.c_str());
       examples::with_policy(p, "--policies", [&](auto policy) { run_policy(s, p, policy); });
     }
-    if (!save_budgets.empty()) attnsel::save_lm(loaded.model, save_budgets, &loaded.tokenizer, fitted);
+    if (!save_budgets.empty()) attnsel::save_lm(loaded.model, save_budgets, loaded.saved_tokenizer, fitted);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lm_pruning: %s\n", e.what());
     return 1;

@@ -89,6 +89,17 @@ class CharTokenizer {
   std::string symbols_;
 };
 
+/// A tokenizer as a model file stores it (lm/serialize.hpp): its kind — "chars" (`CharTokenizer`,
+/// data = its symbols), "sentencepiece" (`SentencePieceTokenizer` of data/sentencepiece.hpp,
+/// data = the serialized model) or "" (none) — and the bytes that rebuild it.
+struct SavedTokenizer {
+  std::string kind;
+  std::string data;
+};
+
+/// What `save_lm` stores for a character tokenizer.
+inline SavedTokenizer saved_tokenizer(const CharTokenizer& t) { return SavedTokenizer{"chars", t.symbols()}; }
+
 /// The whole of a file as bytes. @throws std::runtime_error when it cannot be read.
 inline std::string read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

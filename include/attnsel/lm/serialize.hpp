@@ -8,12 +8,14 @@
 /// The file is little-endian binary:
 ///
 ///     magic      8 bytes  "ATTNSLM" followed by a zero byte
-///     version    u32      2 (files of version 1, which end after the tensors, still load)
+///     version    u32      3 (files of versions 1 and 2 still load)
 ///     scalar     u32      bytes per stored value: 4 (float) or 8 (double)
 ///     config     i64 vocab, context, layers, heads, width, head_dim, mlp_ratio;
 ///                u8 tied_embeddings, u8 selective; u64 count + count × i64 selector_heads;
 ///                f64 dropout; u64 seed
-///     symbols    u64 length + bytes: the tokenizer's vocabulary (length 0: none saved)
+///     tokenizer  (version 3) u32 kind length + kind bytes: "" (none), "chars" or "sentencepiece";
+///                u64 length + bytes: a CharTokenizer's symbols or a serialized SentencePiece model
+///                (versions 1 and 2: u64 length + the symbols of a CharTokenizer, 0 = none)
 ///     tensors    u64 count, then per tensor: u32 name length, name bytes, i64 rows, i64 cols,
 ///                rows·cols values, row-major
 ///     budgets    (version 2) u64 count, then per set: u32 policy length, policy bytes, u64 layers,
@@ -42,7 +44,7 @@ namespace detail {
 namespace lmio {
 
 constexpr char magic[8] = {'A', 'T', 'T', 'N', 'S', 'L', 'M', '\0'};
-constexpr std::uint32_t version = 2;
+constexpr std::uint32_t version = 3;
 
 inline bool little_endian() {
   const std::uint16_t one = 1;
@@ -114,15 +116,21 @@ struct SavedBudgets {
   double perplexity = 0;       ///< the validation perplexity with these budgets
 };
 
-/// Writes `model` (its config and every parameter, as T), when given the tokenizer's vocabulary,
-/// and any budget sets to `path`.
+/// Writes `model` (its config and every parameter, as T), the tokenizer it was trained with
+/// (`saved_tokenizer(char_tokenizer)`, `SentencePieceTokenizer::saved_tokenizer()`, or `{}` for
+/// none) and any budget sets to `path`.
 /// @throws std::invalid_argument for a budget set with a policy name of 0 or more than 64
 ///         characters, a number of budgets other than the model's layers, or a budget of 1 or < 0;
+///         for a tokenizer kind other than "", "chars" and "sentencepiece", or data with kind "";
 ///         std::runtime_error when the file cannot be written.
 template <class T>
-void save_lm(TransformerLM<T>& model, const std::string& path, const CharTokenizer* tokenizer = nullptr,
+void save_lm(TransformerLM<T>& model, const std::string& path, const SavedTokenizer& tokenizer,
              const std::vector<SavedBudgets>& budgets = {}) {
   namespace io = detail::lmio;
+  detail::require(tokenizer.kind.empty() || tokenizer.kind == "chars" || tokenizer.kind == "sentencepiece", "attnsel::save_lm",
+                  "tokenizer kind '", tokenizer.kind, "', expected 'chars', 'sentencepiece' or '' (none)");
+  detail::require(!tokenizer.kind.empty() || tokenizer.data.empty(), "attnsel::save_lm", "tokenizer data of ",
+                  tokenizer.data.size(), " bytes without a kind");
   for (std::size_t k = 0; k < budgets.size(); ++k) {
     const SavedBudgets& b = budgets[k];
     detail::require(!b.policy.empty() && b.policy.size() <= 64, "attnsel::save_lm", "budget set ", k, " has policy name '",
@@ -149,9 +157,10 @@ void save_lm(TransformerLM<T>& model, const std::string& path, const CharTokeniz
     for (Index h : c.selector_heads) w.put<std::int64_t>(std::int64_t(h));
     w.put<double>(c.dropout);
     w.put<std::uint64_t>(c.seed);
-    const std::string symbols = tokenizer ? tokenizer->symbols() : std::string();
-    w.put<std::uint64_t>(symbols.size());
-    w.bytes(symbols);
+    w.put<std::uint32_t>(std::uint32_t(tokenizer.kind.size()));
+    w.bytes(tokenizer.kind);
+    w.put<std::uint64_t>(tokenizer.data.size());
+    w.bytes(tokenizer.data);
     const auto named = model.named_parameters();
     w.put<std::uint64_t>(named.size());
     for (const auto& np : named) {
@@ -184,12 +193,23 @@ void save_lm(TransformerLM<T>& model, const std::string& path, const CharTokeniz
   }
 }
 
-/// A model, the tokenizer saved with it (vocab_size() == 0 when none was saved) and its budget sets.
+/// Writes `model` with a character tokenizer (or none: nullptr) and any budget sets to `path`.
+template <class T>
+void save_lm(TransformerLM<T>& model, const std::string& path, const CharTokenizer* tokenizer = nullptr,
+             const std::vector<SavedBudgets>& budgets = {}) {
+  save_lm(model, path, tokenizer ? saved_tokenizer(*tokenizer) : SavedTokenizer{}, budgets);
+}
+
+/// A model, the tokenizer saved with it and its budget sets. `saved_tokenizer.kind` says which
+/// tokenizer: "chars" (then `tokenizer` is it), "sentencepiece" (rebuild it with
+/// `SentencePieceTokenizer::from_serialized(saved_tokenizer.data)`, data/sentencepiece.hpp) or ""
+/// (none saved; `tokenizer.vocab_size() == 0` unless the kind is "chars").
 template <class T>
 struct LoadedLM {
   TransformerLM<T> model;
   CharTokenizer tokenizer;
   std::vector<SavedBudgets> budgets;
+  SavedTokenizer saved_tokenizer;
   /// The last budget set saved for `policy`, or nullptr.
   const SavedBudgets* budgets_for(const std::string& policy) const {
     for (auto it = budgets.rbegin(); it != budgets.rend(); ++it)
@@ -237,10 +257,21 @@ LoadedLM<T> load_lm(const std::string& path) {
   if (double(c.vocab) * double(c.width) > 1e10 || double(c.layers) * double(c.width) * (double(c.width) * double(c.mlp_ratio) + double(c.heads) * double(c.head_dim)) > 1e11)
     r.fail("the configuration describes a model too large to be real (" + std::to_string(c.layers) + " layers of width " +
            std::to_string(c.width) + ")");
+  SavedTokenizer saved;
+  if (version >= 3) {
+    const std::uint32_t nkind = r.get<std::uint32_t>("the tokenizer's kind length");
+    if (nkind > 64) r.fail("the tokenizer's kind claims " + std::to_string(nkind) + " bytes");
+    saved.kind = r.bytes(nkind, "the tokenizer's kind");
+    if (!saved.kind.empty() && saved.kind != "chars" && saved.kind != "sentencepiece")
+      r.fail("unknown tokenizer kind '" + saved.kind + "' (this attnsel knows 'chars' and 'sentencepiece')");
+  }
   const std::uint64_t nsym = r.get<std::uint64_t>("the tokenizer's length");
-  const std::string symbols = r.bytes(nsym, "the tokenizer's symbols");
-  LoadedLM<T> out{TransformerLM<T>(c), CharTokenizer(), {}};
-  if (!symbols.empty()) {
+  saved.data = r.bytes(nsym, "the tokenizer's data");
+  if (version < 3 && !saved.data.empty()) saved.kind = "chars";
+  if (saved.kind.empty() && !saved.data.empty()) r.fail("tokenizer data without a kind");
+  const std::string& symbols = saved.data;
+  LoadedLM<T> out{TransformerLM<T>(c), CharTokenizer(), {}, {}};
+  if (saved.kind == "chars") {
     try {
       out.tokenizer = CharTokenizer::from_symbols(symbols);
     } catch (const std::invalid_argument& e) {
@@ -291,6 +322,7 @@ LoadedLM<T> load_lm(const std::string& path) {
     }
   }
   if (!r.at_end()) r.fail(version >= 2 ? "unexpected bytes after the budget sets" : "unexpected bytes after the last tensor");
+  out.saved_tokenizer = std::move(saved);
   return out;
 }
 
