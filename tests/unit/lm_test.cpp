@@ -656,6 +656,8 @@ TEST_CASE("save_lm / load_lm round-trip; truncated, foreign and mismatched files
   CHECK(loaded.model.config().selector_heads == c.selector_heads);
   CHECK_FALSE(loaded.model.config().tied_embeddings);
   CHECK(loaded.tokenizer.symbols() == tok.symbols());
+  CHECK(loaded.saved_tokenizer.kind == "chars");
+  CHECK(loaded.saved_tokenizer.data == tok.symbols());
   CHECK(loaded.model.forward(ids, 5) == expected);
   REQUIRE(loaded.budgets.size() == 3);
   CHECK(loaded.budgets[1].policy == "h2o");
@@ -675,6 +677,10 @@ TEST_CASE("save_lm / load_lm round-trip; truncated, foreign and mismatched files
              Catch::Matchers::Contains("holds 1 for layer 1"));
   CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::save_lm(lm, path, &tok, {{"", {4, 4}, 0, 0}}); }),
              Catch::Matchers::Contains("policy name ''"));
+  CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::save_lm(lm, path, attnsel::SavedTokenizer{"bytes", "x"}); }),
+             Catch::Matchers::Contains("tokenizer kind 'bytes'"));
+  CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::save_lm(lm, path, attnsel::SavedTokenizer{"", "x"}); }),
+             Catch::Matchers::Contains("without a kind"));
   CHECK(attnsel::load_lm<float>(path).budgets.size() == 3);
 
   std::string bytes;
@@ -706,16 +712,34 @@ TEST_CASE("save_lm / load_lm round-trip; truncated, foreign and mismatched files
   write(wrong);
   CHECK(load_error().find("wrong magic") != std::string::npos);
   wrong = bytes;
-  wrong[8] = 3;  // version 3
+  wrong[8] = 4;  // version 4
   write(wrong);
-  CHECK(load_error().find("version 3") != std::string::npos);
-  // A version 1 file (no budget section) still loads.
+  CHECK(load_error().find("version 4") != std::string::npos);
+  // The tokenizer's kind (version 3): "chars" right after the config; an unknown kind is refused.
+  const std::string kind_field = std::string("\x05\0\0\0", 4) + "chars";
+  const std::size_t kind_at = bytes.find(kind_field);
+  REQUIRE(kind_at != std::string::npos);
+  wrong = bytes;
+  wrong.replace(kind_at + 4, 5, "bytes");
+  write(wrong);
+  CHECK(load_error().find("unknown tokenizer kind 'bytes'") != std::string::npos);
+  // Versions 1 and 2 (no kind: the symbols of a CharTokenizer; version 1: no budget section) still load.
   attnsel::save_lm(lm, path, &tok);
-  std::string v1;
+  std::string v2;
   {
     std::ifstream in(path, std::ios::binary);
-    v1.assign(std::istreambuf_iterator<char>(in), {});
+    v2.assign(std::istreambuf_iterator<char>(in), {});
   }
+  v2.erase(kind_at, kind_field.size());
+  v2[8] = 2;
+  write(v2);
+  {
+    auto old = attnsel::load_lm<float>(path);
+    CHECK(old.model.forward(ids, 5) == expected);
+    CHECK(old.saved_tokenizer.kind == "chars");
+    CHECK(old.tokenizer.symbols() == tok.symbols());
+  }
+  std::string v1 = v2;
   v1[8] = 1;
   v1.resize(v1.size() - 8);  // drop the (empty) budget section's count
   write(v1);
