@@ -20,7 +20,7 @@ Exit 1 with one message per problem (page:line: what), 0 when all hold:
       `bash|python3 PATH ...` for another script of the checkout (the flag appears in that script).
     A code span of flags alone belongs to the program the same paragraph or list item last
     invoked or named; with none there, some program must accept it. Google Benchmark binaries
-    take --benchmark_* flags.
+    take --benchmark_* flags, libFuzzer targets (build*/fuzz/fuzz_*) none of the --double kind.
   - The README is at most 200 lines and its "## Measured here" table has at most 10 rows.
   - docs/README.md links every page of docs/.
   - benchmarks/README.md lists every results file of benchmarks/results/ (*.md) in its table, and
@@ -86,6 +86,8 @@ class Programs(object):
         kind, name = program
         if kind == "gbench":
             return flag.startswith("--benchmark_") or flag == "--help"
+        if kind == "fuzzer":
+            return False
         if kind == "bin":
             return flag in self.help_flags(name)
         fl = self.script_flags(name)
@@ -181,6 +183,8 @@ def invoked_program(tokens, ctx, folder):
                 return ("external", name), len(tokens)
             if name.startswith("attnsel_bench_"):
                 return ("gbench", name), i + 1
+            if name.startswith("fuzz_"):
+                return ("fuzzer", name), i + 1  # libFuzzer's options are -single_dash
             return ("unknown", t), i + 1
     return None, 0
 
@@ -215,7 +219,7 @@ def check_command(text, page, no, block, ctx, programs, problems, fragment):
     flags = [f for f in FLAG.findall(" ".join(tokens[first:] if program else tokens))]
     if not flags:
         return
-    checkable = ("bin", "script", "gbench")
+    checkable = ("bin", "script", "gbench", "fuzzer")
     if program is not None:
         targets = [program] if program[0] in checkable else []
     else:  # flags alone: the programs this paragraph or list item names
