@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   cfg.context = 256;
   attnsel::LMTrainOptions to;
   to.steps = 2000;
-  int batch = 16, eval_windows = 64;
+  int batch = 16, eval_windows = 64, final_windows = -1;
   double val_fraction = 0.1, test_fraction = 0.1;
   attnsel::VariableAssignmentOptions va;
   bool quiet = false;
@@ -70,7 +70,13 @@ int main(int argc, char** argv) {
   app.add_option("--weight-decay", to.weight_decay, "AdamW decay on the matrices")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--clip", to.clip_norm, "clip the global gradient norm (0 = off)")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--eval-every", to.eval_every, "validation every N steps")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--eval-windows", eval_windows, "validation sequences")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  app.add_option("--eval-windows", eval_windows,
+                 "validation sequences during training (text: windows spread evenly over the validation part)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  app.add_option("--final-windows", final_windows,
+                 "text: windows of the validation and test parts in the final evaluation (0 = all of each part, "
+                 "-1 = --eval-windows)")
+      ->capture_default_str()->check(CLI::Range(-1, 1 << 24));
   app.add_option("--val-fraction", val_fraction, "text: the validation share (after the training part, before the test part)")
       ->capture_default_str()->check(CLI::Range(0.001, 0.5));
   app.add_option("--test-fraction", test_fraction,
@@ -111,7 +117,7 @@ int main(int argc, char** argv) {
     using T = float;
     examples::TextCodec tok;
     double test_bytes_per_token = 0;  // for the test loss per byte
-    std::vector<attnsel::TokenBatch> validation, test;
+    std::vector<attnsel::TokenBatch> validation, final_validation, test;  // (final: text only)
     std::function<attnsel::TokenBatch(attnsel::Rng&)> next;
     attnsel::TokenSplit split;
     std::string what;
@@ -137,8 +143,10 @@ int main(int argc, char** argv) {
         text = text_dir;
       }
       cfg.vocab = tok.vocab_size();
-      validation = attnsel::tile_windows(split.validation, batch, cfg.context, eval_windows);
-      if (test_fraction > 0) test = attnsel::tile_windows(split.test, batch, cfg.context, eval_windows);
+      validation = attnsel::spread_windows(split.validation, batch, cfg.context, eval_windows);
+      const int last = final_windows < 0 ? eval_windows : final_windows;
+      final_validation = attnsel::spread_windows(split.validation, batch, cfg.context, last);
+      if (test_fraction > 0) test = attnsel::spread_windows(split.test, batch, cfg.context, last);
       next = [&](attnsel::Rng& rng) { return attnsel::sample_windows(split.train, batch, cfg.context, rng); };
       what = text + " (" + std::to_string(corpus.size()) + " bytes; " + tok.describe() + ", vocabulary " +
              std::to_string(cfg.vocab) + "; " + std::to_string(split.train.size()) + " training, " +
@@ -184,7 +192,7 @@ int main(int argc, char** argv) {
                        p.tokens_per_second, int(eta) / 60, int(eta) % 60);
       };
     const attnsel::LMTrainResult r = attnsel::train_lm(model, next, validation, to, cfg.seed);
-    const attnsel::LMEvaluation e = attnsel::evaluate_lm(model, validation);
+    const attnsel::LMEvaluation e = attnsel::evaluate_lm(model, final_validation.empty() ? validation : final_validation);
     std::printf("validation: loss %.4f nats/token, perplexity %.3f, accuracy %.4f over %lld tokens\n", e.loss,
                 e.perplexity, e.accuracy, (long long)e.tokens);
     if (!test.empty()) {

@@ -445,3 +445,30 @@ TEST_CASE("fuzz regressions: CSV regression targets beyond float, '+-' numbers",
   CHECK(parse_message([] { csv("a,c\n+-1,x\n"); }).find("feature 'a' is not a number: '+-1'") != std::string::npos);
   CHECK(csv("a,c\n+1,x\n-1,y\n").X(0, 0) == 1.0);
 }
+
+TEST_CASE("spread_windows: windows spread evenly over a stream, all of them at 0", "[data][text]") {
+  std::vector<std::int32_t> stream(101);  // 10 tiles of 10 (the last token only a target)
+  for (std::size_t i = 0; i < stream.size(); ++i) stream[i] = std::int32_t(i);
+  // Every tile, 4 at a time: the inputs of window w are 10w .. 10w + 9, its targets shifted by one.
+  const auto all = attnsel::spread_windows(stream, 4, 10);
+  REQUIRE(all.size() == 3);
+  CHECK(all[2].batch == 2);
+  std::vector<std::int32_t> starts;
+  for (const auto& b : all)
+    for (attnsel::Index w = 0; w < b.batch; ++w) {
+      starts.push_back(b.inputs[std::size_t(w * 10)]);
+      CHECK(b.targets[std::size_t(w * 10 + 9)] == b.inputs[std::size_t(w * 10)] + 10);
+    }
+  CHECK(starts == std::vector<std::int32_t>{0, 10, 20, 30, 40, 50, 60, 70, 80, 90});
+  // 3 windows: tiles 0, 3 and 6 (floor(i * 10 / 3)), not the first three.
+  starts.clear();
+  for (const auto& b : attnsel::spread_windows(stream, 2, 10, 3))
+    for (attnsel::Index w = 0; w < b.batch; ++w) starts.push_back(b.inputs[std::size_t(w * 10)]);
+  CHECK(starts == std::vector<std::int32_t>{0, 30, 60});
+  // More windows than tiles: every tile once.
+  CHECK(attnsel::spread_windows(stream, 16, 10, 50).front().batch == 10);
+  CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::spread_windows(stream, 2, 10, -1); }),
+             Catch::Matchers::Contains("argument 'windows' is -1"));
+  CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::spread_windows(stream, 2, 200); }),
+             Catch::Matchers::Contains("fewer than seq_len + 1 = 201"));
+}

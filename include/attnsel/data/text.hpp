@@ -198,4 +198,34 @@ inline std::vector<TokenBatch> tile_windows(const std::vector<std::int32_t>& tok
   return out;
 }
 
+/// `windows` non-overlapping windows spread evenly over `tokens` (window i starts at tile
+/// ⌊i·n / windows⌋ of the n that tile the stream), `batch` at a time; every tile when `windows` is
+/// 0 or at least n. A held-out part made of several sources is then measured across all of them,
+/// not only at its start (as `tile_windows` with a maximum would).
+inline std::vector<TokenBatch> spread_windows(const std::vector<std::int32_t>& tokens, Index batch, Index seq_len,
+                                              Index windows = 0) {
+  constexpr const char* fn = "attnsel::spread_windows";
+  detail::require(batch >= 1 && seq_len >= 1, fn, "arguments 'batch' and 'seq_len' are ", batch, " and ", seq_len,
+                  ", expected >= 1");
+  detail::require(windows >= 0, fn, "argument 'windows' is ", windows, ", expected >= 0 (0 = every window)");
+  const Index tiles = (Index(tokens.size()) - 1) / seq_len;
+  detail::require(tiles >= 1, fn, "the stream has ", tokens.size(), " tokens, fewer than seq_len + 1 = ", seq_len + 1);
+  const Index n = windows == 0 ? tiles : std::min(windows, tiles);
+  std::vector<TokenBatch> out;
+  for (Index w0 = 0; w0 < n; w0 += batch) {
+    TokenBatch b;
+    b.batch = std::min(batch, n - w0);
+    b.seq_len = seq_len;
+    for (Index w = w0; w < w0 + b.batch; ++w) {
+      const std::size_t start = std::size_t((double(w) * double(tiles)) / double(n)) * std::size_t(seq_len);
+      for (Index t = 0; t < seq_len; ++t) {
+        b.inputs.push_back(tokens[start + std::size_t(t)]);
+        b.targets.push_back(tokens[start + std::size_t(t) + 1]);
+      }
+    }
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
 ATTNSEL_NAMESPACE_END
