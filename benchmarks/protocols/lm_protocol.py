@@ -28,13 +28,15 @@ import sys
 import time
 
 # ---- The protocol (docs/language-models.md §10); changing any of it is a new protocol. ----
+TRAINER_COMMIT = "881357d6d5aff4d9367f22526134e3fb5ddcf840"  # train_lm of every run is built here
 LAYERS, HEAD_DIM, WIDTH = 4, 32, 128
 TOKENS_PER_STEP = 4096                       # batch = TOKENS_PER_STEP / context
 PILOT_STEPS = (5000, 10000, 20000)           # the reported runs' steps: the first that the pilot
                                              # shows converged (20.5M, 41M, 82M tokens)
 WARMUP_SHARE = 0.05                          # linear warm-up, then cosine decay to a tenth
 EVAL_POINTS = 20                             # validation points per run (the curves)
-EVAL_WINDOWS = 128                           # windows of the validation / test part per evaluation
+EVAL_WINDOWS = 128                           # validation windows (spread) per curve point; the
+                                             # final validation and test losses use every window
 LR_GRID = (1e-3, 2e-3, 4e-3)                 # every model and context; an edge choice extends it
 MAX_EXTENSIONS = 2                           # by a factor 2 beyond the edge, at most twice
 SEARCH_SEED = 101                            # chooses the rate; never a reported seed
@@ -75,7 +77,7 @@ class Run(object):
               "--width", str(WIDTH), "--selective", selective, "--steps", str(self.steps),
               "--batch", str(TOKENS_PER_STEP // self.context), "--lr", fmt_lr(self.lr),
               "--warmup", str(int(self.steps * WARMUP_SHARE)), "--eval-every", str(self.steps // EVAL_POINTS),
-              "--eval-windows", str(EVAL_WINDOWS), "--seed", str(self.seed), "--quiet"]
+              "--eval-windows", str(EVAL_WINDOWS), "--final-windows", "0", "--seed", str(self.seed), "--quiet"]
         return a
 
 
