@@ -2,7 +2,7 @@
 # Threads only where they pay (issue #13): wall-clock time of the main job (feature_selection on
 # the bundled digits, k = 10) with OMP_NUM_THREADS=1 and 2, on an idle machine and with one other
 # busy process (a spinning shell loop), and of the large cases (MNIST selection k = 50, OMP
-# n = 20000, Selective Attention prefill N = 2048, one 60,000-example MLP epoch) with 1 and 2
+# n = 20000, Selective Attention prefill N = 2048, an MLP fit of three 60,000-example epochs) with 1 and 2
 # threads on the idle machine. Prints a markdown report on stdout; build chatter on stderr.
 #   bash benchmarks/recipes/threads.sh [--rev REV] [--runs N]
 #     --rev REV   measure the programs as of commit REV (built in a temporary worktree), e.g. the
@@ -139,5 +139,5 @@ done <<'CASES'
 MNIST selection, k = 50 (BM_sa_select_k50)|attnsel_bench_selection|^BM_sa_select_k50
 OMP, n = 20000, d = 1000, k = 100, automatic (BM_omp<double>)|attnsel_bench_selection|^BM_omp<double>/n:20000/d:1000/k:100/variant:3
 Selective Attention prefill, N = 2048 (BM_prefill_tiled)|attnsel_bench_selective|^BM_prefill_tiled/N:2048/selective:1
-MLP 784-256-128-10, one 60,000-example epoch (BM_epoch_60k)|attnsel_bench_train|^BM_epoch_60k
+MLP 784-256-128-10, a fit of three 60,000-example epochs (BM_epoch_60k)|attnsel_bench_train|^BM_epoch_60k
 CASES
