@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   app.add_option("--tokens", tokens, "tokens to generate (characters or subwords)")->capture_default_str()->check(CLI::Range(1, 1 << 24));
   app.add_option("--budget", budget, "auto (the budgets saved with the model), K (tokens per layer) or none")
       ->capture_default_str();
-  app.add_option("--policy", policy, "the eviction policy: selective, h2o or streaming")->capture_default_str();
+  app.add_option("--policy", policy, "the eviction policy: selective, h2o, streaming, tova or knorm")->capture_default_str();
   app.add_option("--temperature", temperature, "sampling temperature (0: always the most likely character)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 100.0));

@@ -7,7 +7,8 @@
 // The example runs the prefill kernel (and writes F as a heat map: row = query, column = key,
 // brighter = more masked), then decodes the sequence token by token with a KV cache under a
 // small memory budget, printing the memory kept per step and how far the budgeted outputs are
-// from the full-cache outputs; StreamingLLM with the same budget runs alongside for contrast.
+// from the full-cache outputs; the other policies (H2O, StreamingLLM with one sink, TOVA and
+// K-norm) run with the same budget alongside for contrast.
 //
 //   selective_attention                              256 tokens, 8 variables, budget 10
 //   selective_attention --tokens 1024 --budget 16 --picture F.png
@@ -146,7 +147,10 @@ int main(int argc, char** argv) {
 
     std::printf("decoding with a budget of %lld tokens, evicting the largest F:\n", (long long)a.budget);
     decode("SelectiveF", a, s, full, attnsel::evict::SelectiveF{}, true);
+    decode("H2O", a, s, full, attnsel::evict::H2O{}, false);
     decode("StreamingLLM", a, s, full, attnsel::evict::StreamingLLM{1}, false);
+    decode("TOVA", a, s, full, attnsel::evict::TOVA{}, false);
+    decode("KNorm", a, s, full, attnsel::evict::KNorm{}, false);
   } catch (const std::exception& e) {
     return examples::report_failure("selective_attention", e);
   }

@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(0, 1 << 20));
   app.add_option("--fit-budgets", fit_policies,
                  "after training, fit per-layer cache budgets on validation for these policies (selective, h2o, "
-                 "streaming), saved with --save")
+                 "streaming, tova, knorm), saved with --save")
       ->delimiter(',');
   app.add_option("--fit-tolerance", fit_tolerance, "the fitted budgets keep validation perplexity within this share of the unpruned")
       ->capture_default_str()

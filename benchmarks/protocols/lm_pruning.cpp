@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
   app.add_option("--text", text, "the text the model was trained on");
   app.add_option("--task", task, "text or variable-assignment")->check(CLI::IsMember({"text", "variable-assignment"}));
   app.add_option("--variables", va.variables, "variable-assignment: number of variables")->check(CLI::Range(1, 1000));
-  app.add_option("--policies", policies, "comma-separated: selective, h2o, streaming");
+  app.add_option("--policies", policies, "comma-separated: selective, h2o, streaming, tova, knorm");
   app.add_option("--tolerances", tolerances, "relative perplexity tolerances")->delimiter(',');
   app.add_option("--target", target, "also the budgets within this validation perplexity");
   app.add_option("--fit-windows", fit_windows, "validation windows the budgets are fitted on")->check(CLI::Range(1, 1 << 16));

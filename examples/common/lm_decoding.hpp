@@ -21,7 +21,10 @@ auto with_policy(const std::string& name, const char* option, F&& f) {
   if (name == ev::SelectiveF::name) return f(ev::SelectiveF{});
   if (name == ev::H2O::name) return f(ev::H2O{});
   if (name == ev::StreamingLLM::name) return f(ev::StreamingLLM{});
-  throw usage_error(std::string(option) + ": unknown policy '" + name + "', expected selective, h2o or streaming");
+  if (name == ev::TOVA::name) return f(ev::TOVA{});
+  if (name == ev::KNorm::name) return f(ev::KNorm{});
+  throw usage_error(std::string(option) + ": unknown policy '" + name +
+                    "', expected selective, h2o, streaming, tova or knorm");
 }
 
 /// Feeds `prompt` to `dec`, then samples `count` tokens, each from the softmax of the logits at

@@ -8,7 +8,10 @@
 The estimators wrap attnsel's C++ selectors (the `_attnsel` extension module): fitting runs in
 C++ with the GIL released, on float32 data when X is float32 and float64 otherwise.
 `selective_attention`, `selective_attention_backward` and the KV caches expose the Selective
-Attention kernels over numpy arrays of shape (tokens, heads * head_dim).
+Attention kernels over numpy arrays of shape (tokens, heads * head_dim). There is one cache class
+per eviction policy (`KVCacheSelective`, `KVCacheH2O`, `KVCacheStreamingLLM`, `KVCacheTOVA`,
+`KVCacheKNorm`; a `32` suffix for float32), whose `policy` attribute is the C++ policy's name; the
+policy's option is a keyword argument (`threshold`, `recent`, `sinks`).
 """
 import numbers
 
@@ -21,13 +24,15 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from . import _attnsel
-from ._attnsel import (KVCacheH2O, KVCacheH2O32, KVCacheSelective, KVCacheSelective32,
+from ._attnsel import (KVCacheH2O, KVCacheH2O32, KVCacheKNorm, KVCacheKNorm32, KVCacheSelective, KVCacheSelective32,
+                       KVCacheStreamingLLM, KVCacheStreamingLLM32, KVCacheTOVA, KVCacheTOVA32,
                        selective_attention, selective_attention_backward)
 
 __version__ = _attnsel.__version__
 __all__ = [
     "SequentialAttentionSelector", "selective_attention", "selective_attention_backward",
-    "KVCacheSelective", "KVCacheSelective32", "KVCacheH2O", "KVCacheH2O32",
+    "KVCacheSelective", "KVCacheSelective32", "KVCacheH2O", "KVCacheH2O32", "KVCacheStreamingLLM",
+    "KVCacheStreamingLLM32", "KVCacheTOVA", "KVCacheTOVA32", "KVCacheKNorm", "KVCacheKNorm32",
 ]
 
 _METHODS = ("sequential_attention", "omp", "lasso", "lly", "sequential_lasso", "group_lasso", "gradient_omp")

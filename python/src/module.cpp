@@ -49,30 +49,73 @@ void bind_kernels(py::module_& m) {
       py::arg("scale") = 0.0, py::arg("stop_selector_gradient") = false);
 }
 
+attnsel::KVCacheOptions cache_options(Index heads, Index head_dim, Index value_dim, Index budget, bool selective,
+                                      Index selector_head, double scale) {
+  attnsel::KVCacheOptions o;
+  o.heads = heads;
+  o.head_dim = head_dim;
+  o.value_dim = value_dim;
+  o.budget = budget;
+  o.selective = selective;
+  o.selector_head = selector_head;
+  o.scale = scale;
+  return o;
+}
+
+/// The policy's one option as a keyword argument (name, default, how to build the policy), or
+/// none (`name` is null).
+template <class Policy>
+struct PolicyOption {
+  static constexpr const char* name = nullptr;
+};
+template <>
+struct PolicyOption<attnsel::evict::SelectiveF> {
+  static constexpr const char* name = "threshold";
+  static double fallback() { return attnsel::evict::SelectiveF{}.threshold; }
+  static attnsel::evict::SelectiveF make(double v) { return attnsel::evict::SelectiveF{v}; }
+};
+template <>
+struct PolicyOption<attnsel::evict::H2O> {
+  static constexpr const char* name = "recent";
+  static Index fallback() { return attnsel::evict::H2O{}.recent; }
+  static attnsel::evict::H2O make(Index v) { return attnsel::evict::H2O{v}; }
+};
+template <>
+struct PolicyOption<attnsel::evict::StreamingLLM> {
+  static constexpr const char* name = "sinks";
+  static Index fallback() { return attnsel::evict::StreamingLLM{}.sinks; }
+  static attnsel::evict::StreamingLLM make(Index v) { return attnsel::evict::StreamingLLM{v}; }
+};
+
 template <class T, class Policy>
 void bind_cache(py::module_& m, const char* name) {
   using Cache = attnsel::KVCache<T, Policy>;
-  py::class_<Cache>(m, name)
-      .def(py::init([](Index heads, Index head_dim, Index value_dim, Index budget, bool selective, Index selector_head,
-                       double scale) {
-             attnsel::KVCacheOptions o;
-             o.heads = heads;
-             o.head_dim = head_dim;
-             o.value_dim = value_dim;
-             o.budget = budget;
-             o.selective = selective;
-             o.selector_head = selector_head;
-             o.scale = scale;
-             return Cache(o);
-           }),
-           py::kw_only(), py::arg("heads"), py::arg("head_dim"), py::arg("value_dim") = 0, py::arg("budget") = 0,
-           py::arg("selective") = true, py::arg("selector_head") = 0, py::arg("scale") = 0.0)
-      .def(
-          "decode_step",
-          [](Cache& c, Vec<T> q, Vec<T> k, Vec<T> v) {
-            return attnsel::Vector<T>(c.decode_step(q.transpose(), k.transpose(), v.transpose()).transpose());
-          },
-          py::arg("q").noconvert(), py::arg("k").noconvert(), py::arg("v").noconvert())
+  using Option = PolicyOption<Policy>;
+  py::class_<Cache> cls(m, name);
+  if constexpr (Option::name != nullptr) {
+    using Value = decltype(Option::fallback());
+    cls.def(py::init([](Index heads, Index head_dim, Index value_dim, Index budget, bool selective,
+                        Index selector_head, double scale, Value option) {
+              return Cache(cache_options(heads, head_dim, value_dim, budget, selective, selector_head, scale),
+                           Option::make(option));
+            }),
+            py::kw_only(), py::arg("heads"), py::arg("head_dim"), py::arg("value_dim") = 0, py::arg("budget") = 0,
+            py::arg("selective") = true, py::arg("selector_head") = 0, py::arg("scale") = 0.0,
+            py::arg(Option::name) = Option::fallback());
+  } else {
+    cls.def(py::init([](Index heads, Index head_dim, Index value_dim, Index budget, bool selective,
+                        Index selector_head, double scale) {
+              return Cache(cache_options(heads, head_dim, value_dim, budget, selective, selector_head, scale));
+            }),
+            py::kw_only(), py::arg("heads"), py::arg("head_dim"), py::arg("value_dim") = 0, py::arg("budget") = 0,
+            py::arg("selective") = true, py::arg("selector_head") = 0, py::arg("scale") = 0.0);
+  }
+  cls.def(
+         "decode_step",
+         [](Cache& c, Vec<T> q, Vec<T> k, Vec<T> v) {
+           return attnsel::Vector<T>(c.decode_step(q.transpose(), k.transpose(), v.transpose()).transpose());
+         },
+         py::arg("q").noconvert(), py::arg("k").noconvert(), py::arg("v").noconvert())
       .def(
           "prefill", [](Cache& c, Rows<T> Q, Rows<T> K, Rows<T> V) { return c.prefill(Q, K, V); },
           py::arg("Q").noconvert(), py::arg("K").noconvert(), py::arg("V").noconvert())
@@ -81,7 +124,8 @@ void bind_cache(py::module_& m, const char* name) {
       .def_property_readonly("evicted", &Cache::evicted)
       .def_property_readonly("nbytes", &Cache::bytes)
       .def("positions", &Cache::positions)
-      .def("clear", &Cache::clear);
+      .def("clear", &Cache::clear)
+      .def_property_readonly_static("policy", [](py::object) { return std::string(Policy::name); });
 }
 
 }  // namespace
@@ -115,4 +159,10 @@ PYBIND11_MODULE(_attnsel, m) {
   bind_cache<double, attnsel::evict::SelectiveF>(m, "KVCacheSelective");
   bind_cache<float, attnsel::evict::H2O>(m, "KVCacheH2O32");
   bind_cache<double, attnsel::evict::H2O>(m, "KVCacheH2O");
+  bind_cache<float, attnsel::evict::StreamingLLM>(m, "KVCacheStreamingLLM32");
+  bind_cache<double, attnsel::evict::StreamingLLM>(m, "KVCacheStreamingLLM");
+  bind_cache<float, attnsel::evict::TOVA>(m, "KVCacheTOVA32");
+  bind_cache<double, attnsel::evict::TOVA>(m, "KVCacheTOVA");
+  bind_cache<float, attnsel::evict::KNorm>(m, "KVCacheKNorm32");
+  bind_cache<double, attnsel::evict::KNorm>(m, "KVCacheKNorm");
 }

@@ -236,3 +236,35 @@ def test_kv_cache_decodes_like_full_attention_and_keeps_its_budget():
     assert h2o.size == 4
     with pytest.raises(ValueError):
         attnsel.KVCacheSelective(heads=heads, head_dim=d, budget=1)
+
+
+def test_kv_cache_policies_and_their_options():
+    rng = np.random.default_rng(4)
+    n, heads, d = 20, 2, 4
+    Q, K, V = (rng.normal(size=(n, heads * d)) for _ in range(3))
+    caches = {
+        "selective": attnsel.KVCacheSelective(heads=heads, head_dim=d, budget=5, threshold=1e9),
+        "h2o": attnsel.KVCacheH2O(heads=heads, head_dim=d, budget=5, recent=2),
+        "streaming": attnsel.KVCacheStreamingLLM(heads=heads, head_dim=d, budget=5, sinks=1),
+        "tova": attnsel.KVCacheTOVA(heads=heads, head_dim=d, budget=5),
+        "knorm": attnsel.KVCacheKNorm(heads=heads, head_dim=d, budget=5),
+        "tova32": attnsel.KVCacheTOVA32(heads=heads, head_dim=d, budget=5),
+    }
+    for name, cache in caches.items():
+        Qc, Kc, Vc = (x.astype(np.float32) for x in (Q, K, V)) if name.endswith("32") else (Q, K, V)
+        out = cache.prefill(Qc, Kc, Vc)
+        assert out.shape == (n, heads * d) and np.isfinite(out).all()
+        assert cache.size == 5 and cache.evicted == n - 5
+        assert cache.policy == name.removesuffix("32")
+    # StreamingLLM with one sink: BOS and the four most recent tokens.
+    assert sorted(caches["streaming"].positions()) == [0, 16, 17, 18, 19]
+    # Budget 2 with four sinks: the sinks shrink to none, the previous token stays.
+    tight = attnsel.KVCacheStreamingLLM(heads=heads, head_dim=d, budget=2, sinks=4)
+    tight.prefill(Q, K, V)
+    assert sorted(tight.positions()) == [n - 2, n - 1]
+    with pytest.raises(ValueError, match="sinks"):
+        attnsel.KVCacheStreamingLLM(heads=heads, head_dim=d, sinks=-1)
+    with pytest.raises(ValueError, match="recent"):
+        attnsel.KVCacheH2O(heads=heads, head_dim=d, recent=-3)
+    with pytest.raises(ValueError, match="budget"):
+        attnsel.KVCacheKNorm(heads=heads, head_dim=d, budget=1)

@@ -1372,6 +1372,37 @@ std::vector<Case> selective_cases() {
       {"kv cache: negative StreamingLLM sinks",
        [] { KVCache<double, evict::StreamingLLM> c(cache_options(), evict::StreamingLLM{-2}); },
        Expect::invalid_argument, {"sinks", "-2"}},
+      // TOVA and KNorm have no options of their own: their caches check the shared ones.
+      {"kv cache: TOVA with a budget of 1",
+       [] {
+         auto o = cache_options();
+         o.budget = 1;
+         KVCache<double, evict::TOVA> c(o);
+       },
+       Expect::invalid_argument, {"KVCache", "budget", "1", ">= 2"}},
+      {"kv cache: KNorm with a negative budget",
+       [] {
+         auto o = cache_options();
+         o.budget = -5;
+         KVCache<float, evict::KNorm> c(o);
+       },
+       Expect::invalid_argument, {"KVCache", "budget", "-5"}},
+      {"kv cache: TOVA prefill with NaN in the last row that fits the budget",
+       [] {
+         KVCache<double, evict::TOVA> c(cache_options());
+         M q = M::Ones(6, 8);
+         q(3, 2) = nan_d;
+         c.prefill(q, M(M::Ones(6, 8)), M(M::Ones(6, 8)));
+       },
+       Expect::invalid_argument, {"KVCache::prefill", "Q", "non-finite", "nan", "row 3", "column 2"}},
+      {"kv cache: KNorm prefill with NaN in V",
+       [] {
+         KVCache<double, evict::KNorm> c(cache_options());
+         M v = M::Ones(6, 8);
+         v(1, 0) = nan_d;
+         c.prefill(M(M::Ones(6, 8)), M(M::Ones(6, 8)), v);
+       },
+       Expect::invalid_argument, {"V", "non-finite"}},
       {"kv cache: q of the wrong size",
        [] {
          KVCache<double> c(cache_options());
@@ -1573,6 +1604,18 @@ std::vector<Case> lm_cases() {
          LMDecoder<float> d(lm, {4, 1});
        },
        Expect::invalid_argument, {"budgets", "holds 1 for layer 1"}},
+      {"LM decoder: a TOVA budget of 1",
+       [] {
+         TransformerLM<float> lm(tiny_lm_config(2));
+         LMDecoder<float, evict::TOVA> d(lm, {1, 4});
+       },
+       Expect::invalid_argument, {"budgets", "holds 1 for layer 0"}},
+      {"LM decoder: a negative KNorm budget",
+       [] {
+         TransformerLM<float> lm(tiny_lm_config(2));
+         LMDecoder<float, evict::KNorm> d(lm, {4, -2});
+       },
+       Expect::invalid_argument, {"budgets", "holds -2 for layer 1"}},
       {"LM decoder: two tokens for three sequences",
        [] {
          TransformerLM<float> lm(tiny_lm_config(1));

@@ -369,13 +369,22 @@ TEMPLATE_TEST_CASE("selective attention and the KV cache: logits of ±1e4 stay f
     attnsel::KVCache<T, attnsel::evict::H2O> h2o(ko);
     attnsel::KVCache<T, attnsel::evict::StreamingLLM> stream(ko, attnsel::evict::StreamingLLM{2});
     attnsel::KVCache<T, attnsel::evict::SelectiveF> thr(ko, attnsel::evict::SelectiveF{1e3});
+    attnsel::KVCache<T, attnsel::evict::TOVA> tova(ko);
+    attnsel::KVCache<T, attnsel::evict::KNorm> knorm(ko);
     CHECK(sf.prefill(Q, K, V).allFinite());
     CHECK(h2o.prefill(Q, K, V).allFinite());
     CHECK(stream.prefill(Q, K, V).allFinite());
     CHECK(thr.prefill(Q, K, V).allFinite());
+    CHECK(tova.prefill(Q, K, V).allFinite());
+    CHECK(knorm.prefill(Q, K, V).allFinite());
     CHECK(all_finite(sf.accumulated_f()));
     CHECK(all_finite(h2o.accumulated_attention()));
-    CHECK(sf.size() <= 6);
+    CHECK(all_finite(tova.last_attention()));
+    CHECK(all_finite(knorm.key_norms()));
+    for (Index size : {sf.size(), h2o.size(), stream.size(), tova.size(), knorm.size()}) CHECK(size == 6);
+    std::vector<Index> kept = stream.positions();
+    std::sort(kept.begin(), kept.end());
+    CHECK(kept == std::vector<Index>{0, 1, 66, 67, 68, 69});  // 2 sinks, 4 recent
   }
 }
 

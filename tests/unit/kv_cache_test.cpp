@@ -1,6 +1,7 @@
 // KVCache (selective/kv_cache.hpp): decoding equals the prefill kernel with a large budget,
-// equals the masked reference under a budget, the eviction rules of the three policies, and bad
-// arguments.
+// equals the masked reference under a budget, the eviction rules of the five policies (against
+// an independent transcription of each rule, for every budget 2..9), a user's own policy, and
+// bad arguments.
 #include "../catch_compat.hpp"
 #include "selective_reference.hpp"
 
@@ -10,7 +11,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -139,8 +143,8 @@ TEMPLATE_TEST_CASE("KVCache: under a budget it equals the reference with the evi
     CHECK(max_size == budget);  // never more than the budget
     CHECK(cache.evicted() == 120 - budget);
     for (Index t = 0; t < s.N; ++t) {
-      CHECK(seen[std::size_t(t)].count(0) == 1);  // BOS never evicted
-      CHECK(seen[std::size_t(t)].count(t) == 1);  // nor the newest token
+      CHECK(seen[std::size_t(t)].count(t) == 1);                 // the newest token is never evicted
+      if (t > 0) CHECK(seen[std::size_t(t)].count(t - 1) == 1);  // nor the previous one (F = 0 on it)
     }
     const auto ref = reference_packed(s, true, 0, [&](Index i, Index j) { return seen[std::size_t(i)].count(j) > 0; });
     CHECK(max_rel(dec.template cast<double>(), ref) <= tol<T>());
@@ -152,7 +156,7 @@ TEMPLATE_TEST_CASE("KVCache: under a budget it equals the reference with the evi
   }
 }
 
-TEST_CASE("KVCache: SelectiveF evicts the largest F, never BOS, ties to the oldest", "[kvcache]") {
+TEST_CASE("KVCache: SelectiveF evicts the largest F, BOS included, ties to the oldest", "[kvcache]") {
   const Sequence<double> s(80, 2, 6, 31, 2.0);
   KVCacheOptions o;
   o.heads = 2;
@@ -168,11 +172,10 @@ TEST_CASE("KVCache: SelectiveF evicts the largest F, never BOS, ties to the olde
     Index gone = -1;
     for (Index p : pos)
       if (!cache.contains(p)) gone = p;
-    REQUIRE(gone > 0);
+    REQUIRE(gone >= 0);
     double best = -1;
     Index expect = -1;
     for (std::size_t i = 0; i < pos.size(); ++i) {
-      if (pos[i] == 0) continue;
       if (f[i] > best || (f[i] == best && pos[i] < expect)) {
         best = f[i];
         expect = pos[i];
@@ -182,8 +185,8 @@ TEST_CASE("KVCache: SelectiveF evicts the largest F, never BOS, ties to the olde
   }
 }
 
-TEST_CASE("KVCache: with all votes zero SelectiveF keeps BOS and a sliding window", "[kvcache]") {
-  // Selector head logits all negative: q_0 = -k_0 direction... use q_0 = 0 so every vote is 0.
+TEST_CASE("KVCache: with all votes zero SelectiveF keeps a sliding window, BOS going first", "[kvcache]") {
+  // q_0 = 0, so every vote of the selector head is 0: all F tie at 0 and go to the oldest.
   Sequence<double> s(40, 2, 4, 41);
   s.Q.leftCols(4).setZero();
   KVCacheOptions o;
@@ -195,8 +198,8 @@ TEST_CASE("KVCache: with all votes zero SelectiveF keeps BOS and a sliding windo
     cache.decode_step(s.Q.row(t), s.K.row(t), s.V.row(t));
     auto pos = cache.positions();
     std::sort(pos.begin(), pos.end());
-    std::vector<Index> expect{0};
-    for (Index p = std::max<Index>(1, t - 3); p <= t; ++p) expect.push_back(p);
+    std::vector<Index> expect;
+    for (Index p = std::max<Index>(0, t - 4); p <= t; ++p) expect.push_back(p);
     CHECK(pos == expect);
   }
 }
@@ -254,6 +257,285 @@ TEST_CASE("KVCache: H2O evicts the lowest accumulated attention outside the rece
   CHECK(max_rel(dec, ref) <= 1e-11);
 }
 
+namespace {
+
+/// One eviction rule and its options, for the transcription test below.
+struct RuleCase {
+  enum Kind { selective, h2o, streaming, tova, knorm };
+  Kind kind;
+  Index option = 0;  // H2O's recent, StreamingLLM's sinks
+  double threshold = std::numeric_limits<double>::infinity();  // SelectiveF's
+  const char* label = "";
+};
+
+/// What the rules keep, written from their documentation as a plain simulation over positions,
+/// with every score from a dense double computation over the sequence (not the cache's code).
+struct ReferenceRun {
+  std::vector<std::vector<Index>> kept;          // positions after each step, ascending
+  std::vector<std::map<Index, double>> last;     // attention of each step's query, mean over heads
+  std::vector<std::map<Index, double>> summed;   // attention received so far, summed over heads
+  std::vector<double> norm;                      // (1/H) Σ_h ‖k_h‖ of every position
+};
+
+ReferenceRun simulate(const Sequence<double>& s, bool selective, Index sel, Index budget, const RuleCase& rule) {
+  const Index H = s.H, d = s.d;
+  const double scale = 1.0 / std::sqrt(double(d));
+  auto logit = [&](Index h, Index i, Index j) {
+    double x = 0;
+    for (Index c = 0; c < d; ++c) x += s.Q(i, h * d + c) * s.K(j, h * d + c);
+    return scale * x;
+  };
+  // F as query t sees key j: the votes of the queries strictly between them; BOS gets none.
+  auto F = [&](Index t, Index j) {
+    double f = 0;
+    if (!selective || j == 0) return f;
+    for (Index k = j + 1; k < t; ++k) f += std::max(0.0, logit(sel, k, j));
+    return f;
+  };
+  ReferenceRun r;
+  for (Index j = 0; j < s.N; ++j) {
+    double n = 0;
+    for (Index h = 0; h < H; ++h) n += s.K.row(j).segment(h * d, d).norm();
+    r.norm.push_back(n / double(H));
+  }
+  std::vector<Index> kept;  // ascending: the first of equals found is the oldest
+  std::map<Index, double> summed, last;
+  for (Index t = 0; t < s.N; ++t) {
+    if (budget > 0 && Index(kept.size()) >= budget) {
+      Index v = -1;
+      switch (rule.kind) {
+        case RuleCase::selective:  // the largest F
+          for (Index j : kept)
+            if (v < 0 || F(t, j) > F(t, v)) v = j;
+          break;
+        case RuleCase::h2o: {  // the lowest summed attention older than the window, else the oldest
+          const Index w = rule.option > 0 ? rule.option : std::max<Index>(1, budget / 2);
+          for (Index j : kept)
+            if (j < t - w && (v < 0 || summed[j] < summed[v])) v = j;
+          if (v < 0) v = kept.front();
+          break;
+        }
+        case RuleCase::streaming: {  // the oldest after the first min(sinks, budget - 2)
+          const Index m = std::max<Index>(0, std::min(rule.option, budget - 2));
+          for (Index j : kept)
+            if (j >= m) {
+              v = j;
+              break;
+            }
+          break;
+        }
+        case RuleCase::tova:  // the lowest attention from the last query
+          for (Index j : kept)
+            if (v < 0 || last[j] < last[v]) v = j;
+          break;
+        case RuleCase::knorm:  // the largest key norm
+          for (Index j : kept)
+            if (v < 0 || r.norm[std::size_t(j)] > r.norm[std::size_t(v)]) v = j;
+          break;
+      }
+      kept.erase(std::find(kept.begin(), kept.end(), v));
+    }
+    kept.push_back(t);
+    last.clear();
+    for (Index h = 0; h < H; ++h) {
+      std::vector<double> z;
+      for (Index j : kept) z.push_back(logit(h, t, j) - F(t, j));
+      const double mx = *std::max_element(z.begin(), z.end());
+      double sum = 0;
+      for (double x : z) sum += std::exp(x - mx);
+      for (std::size_t i = 0; i < kept.size(); ++i) {
+        const double p = std::exp(z[i] - mx) / sum;
+        summed[kept[i]] += p;
+        last[kept[i]] += p / double(H);
+      }
+    }
+    if (rule.kind == RuleCase::selective && std::isfinite(rule.threshold))  // drops, never the newest
+      kept.erase(std::remove_if(kept.begin(), kept.end(), [&](Index j) { return j != t && F(t + 1, j) > rule.threshold; }),
+                 kept.end());
+    r.kept.push_back(kept);
+    r.last.push_back(last);
+    r.summed.push_back(summed);
+  }
+  return r;
+}
+
+/// Empty when the cache's state after step t is the reference's; otherwise what differs. The
+/// summed attention is compared when `summed_too` (a tiled prefill does not accumulate it).
+template <class P>
+std::string compare_state(const KVCache<double, P>& cache, const ReferenceRun& ref, Index t, bool summed_too = true) {
+  std::ostringstream diff;
+  const auto pos = cache.positions();
+  std::vector<Index> sorted = pos;
+  std::sort(sorted.begin(), sorted.end());
+  const auto& want = ref.kept[std::size_t(t)];
+  if (sorted != want) {
+    diff << "after step " << t << " the cache holds {";
+    for (Index p : sorted) diff << ' ' << p;
+    diff << " }, the rule keeps {";
+    for (Index p : want) diff << ' ' << p;
+    diff << " }";
+    return diff.str();
+  }
+  const auto last = cache.last_attention(), norm = cache.key_norms(), summed = cache.accumulated_attention();
+  for (std::size_t i = 0; i < pos.size(); ++i) {
+    const Index p = pos[i];
+    const auto l = ref.last[std::size_t(t)].find(p);
+    if (l == ref.last[std::size_t(t)].end() || std::fabs(last[i] - l->second) > 1e-12)
+      diff << "last attention of position " << p << " after step " << t << "; ";
+    if (std::fabs(norm[i] - ref.norm[std::size_t(p)]) > 1e-12) diff << "key norm of position " << p << "; ";
+    if (summed_too && std::fabs(summed[i] - ref.summed[std::size_t(t)].at(p)) > 1e-11)
+      diff << "summed attention of position " << p << " after step " << t << "; ";
+  }
+  return diff.str();
+}
+
+}  // namespace
+
+TEST_CASE("KVCache: every policy keeps exactly what its rule says, budgets 2..9 (an independent transcription)",
+          "[kvcache][policies]") {
+  const Sequence<double> s(40, 2, 4, 101);
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<RuleCase> rules = {
+      {RuleCase::selective, 0, inf, "SelectiveF"},      {RuleCase::selective, 0, 2.0, "SelectiveF, threshold 2"},
+      {RuleCase::h2o, 0, inf, "H2O, recent budget / 2"}, {RuleCase::h2o, 1, inf, "H2O, recent 1"},
+      {RuleCase::h2o, 3, inf, "H2O, recent 3"},         {RuleCase::streaming, 0, inf, "StreamingLLM, 0 sinks"},
+      {RuleCase::streaming, 1, inf, "StreamingLLM, 1 sink"}, {RuleCase::streaming, 4, inf, "StreamingLLM, 4 sinks"},
+      {RuleCase::tova, 0, inf, "TOVA"},                 {RuleCase::knorm, 0, inf, "KNorm"}};
+  Index bos_evicted = 0;
+  for (bool selective : {true, false})
+    for (const RuleCase& rule : rules)
+      for (Index b = 2; b <= 9; ++b) {
+        INFO(rule.label << ", budget " << b << (selective ? ", selective" : ", plain attention"));
+        const ReferenceRun ref = simulate(s, selective, 1, b, rule);
+        if (rule.kind == RuleCase::streaming) {  // the documented closed form of the kept set
+          const Index m = std::min(rule.option, b - 2);
+          for (Index t = 0; t < s.N; ++t) {
+            std::vector<Index> expect;
+            for (Index p = 0; p <= t; ++p)
+              if (p < m || p > t - (b - m)) expect.push_back(p);
+            CHECK(ref.kept[std::size_t(t)] == expect);
+          }
+        }
+        KVCacheOptions o;
+        o.heads = s.H;
+        o.head_dim = s.d;
+        o.budget = b;
+        o.selective = selective;
+        o.selector_head = 1;
+        auto run = [&](auto policy) {
+          using P = decltype(policy);
+          KVCache<double, P> cache(o, policy);
+          RowMatrix<double> out(s.N, s.H * s.d);
+          std::string first;
+          for (Index t = 0; t < s.N; ++t) {
+            out.row(t) = cache.decode_step(s.Q.row(t), s.K.row(t), s.V.row(t));
+            if (first.empty()) first = compare_state(cache, ref, t);
+            // the previous token survives every step under the rules that promise it
+            const bool keeps_previous = rule.kind == RuleCase::streaming || rule.kind == RuleCase::h2o ||
+                                        (rule.kind == RuleCase::selective && !std::isfinite(rule.threshold));
+            if (keeps_previous && t > 0 && !cache.contains(t - 1) && first.empty())
+              first = "position " + std::to_string(t - 1) + " evicted at step " + std::to_string(t);
+            if (!cache.contains(0) && t == s.N - 1) ++bos_evicted;
+          }
+          CHECK(first == "");
+          if (!policy.needs_steps()) {  // the tiled prefill leaves the same state
+            KVCache<double, P> pre(o, policy);
+            const RowMatrix<double> all = pre.prefill(s.Q, s.K, s.V);
+            CHECK(compare_state(pre, ref, s.N - 1, false) == "");
+            CHECK(max_rel(all, out) <= 1e-12);
+          }
+        };
+        switch (rule.kind) {
+          case RuleCase::selective: run(evict::SelectiveF{rule.threshold}); break;
+          case RuleCase::h2o: run(evict::H2O{rule.option}); break;
+          case RuleCase::streaming: run(evict::StreamingLLM{rule.option}); break;
+          case RuleCase::tova: run(evict::TOVA{}); break;
+          case RuleCase::knorm: run(evict::KNorm{}); break;
+        }
+      }
+  CHECK(bos_evicted > 0);  // BOS is an ordinary token: the rules do evict it
+}
+
+namespace {
+
+/// A user's own policy: only `victim` (no needs_steps, check or drop). It evicts the oldest odd
+/// position (the oldest token when none is cached) and records the scores the cache shows it.
+struct OddFirst {
+  std::vector<double>* shown = nullptr;  // Σ last_attention + Σ key_norm of each state it saw
+  template <class T>
+  Index victim(const attnsel::CacheState<T>& s) const {
+    Index v = -1;
+    for (Index i = 0; i < s.size; ++i)
+      if (s.positions[i] % 2 == 1 && (v < 0 || s.positions[i] < s.positions[v])) v = i;
+    if (v < 0)
+      for (Index i = 0; i < s.size; ++i)
+        if (v < 0 || s.positions[i] < s.positions[v]) v = i;
+    double sum = 0;
+    for (Index i = 0; i < s.size; ++i) sum += double(s.last_attention[i]) + double(s.key_norm[i]);
+    if (shown) shown->push_back(sum);
+    return v;
+  }
+};
+
+/// A user's policy with a drop rule: every position divisible by 3 goes after its step.
+struct DropThirds {
+  template <class T>
+  Index victim(const attnsel::CacheState<T>&) const {
+    return 0;
+  }
+  template <class T>
+  bool drop(const attnsel::CacheState<T>& s, Index slot) const {
+    return s.positions[slot] % 3 == 0;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("KVCache: a user's own policy type works, with victim only and with victim and drop", "[kvcache][policies]") {
+  const Sequence<double> s(30, 2, 4, 111);
+  KVCacheOptions o;
+  o.heads = 2;
+  o.head_dim = 4;
+  o.budget = 6;
+  std::vector<double> shown;
+  KVCache<double, OddFirst> cache(o, OddFirst{&shown});
+  std::vector<Index> kept;
+  std::vector<double> expect_shown;
+  for (Index t = 0; t < s.N; ++t) {
+    if (Index(kept.size()) >= o.budget) {
+      auto odd = std::find_if(kept.begin(), kept.end(), [](Index p) { return p % 2 == 1; });
+      kept.erase(odd != kept.end() ? odd : kept.begin());
+      double sum = 0;
+      for (double x : cache.last_attention()) sum += x;
+      for (double x : cache.key_norms()) sum += x;
+      expect_shown.push_back(sum);
+    }
+    kept.push_back(t);
+    cache.decode_step(s.Q.row(t), s.K.row(t), s.V.row(t));
+    auto pos = cache.positions();
+    std::sort(pos.begin(), pos.end());
+    CHECK(pos == kept);
+  }
+  REQUIRE(shown.size() == expect_shown.size());
+  for (std::size_t i = 0; i < shown.size(); ++i) CHECK(shown[i] == Approx(expect_shown[i]).epsilon(1e-12));
+  // No needs_steps(): prefill decodes step by step, to the same state.
+  KVCache<double, OddFirst> pre(o);
+  pre.prefill(s.Q, s.K, s.V);
+  CHECK(pre.positions() == cache.positions());
+
+  o.budget = 0;
+  KVCache<double, DropThirds> thirds(o);
+  for (Index t = 0; t < s.N; ++t) {
+    thirds.decode_step(s.Q.row(t), s.K.row(t), s.V.row(t));
+    std::vector<Index> expect;
+    for (Index p = 0; p <= t; ++p)
+      if (p % 3 != 0 || p == t) expect.push_back(p);  // never the newest
+    auto pos = thirds.positions();
+    std::sort(pos.begin(), pos.end());
+    CHECK(pos == expect);
+  }
+}
+
 TEST_CASE("KVCache: an F threshold drops masked tokens and matches the masked reference", "[kvcache]") {
   const Sequence<double> s(90, 2, 6, 71, 2.0);
   KVCacheOptions o;
@@ -275,7 +557,7 @@ TEST_CASE("KVCache: an F threshold drops masked tokens and matches the masked re
     const auto f = cache.accumulated_f();
     before = std::set<Index>(pos.begin(), pos.end());
     for (std::size_t i = 0; i < pos.size(); ++i)
-      if (pos[i] != 0 && pos[i] != t) CHECK(f[i] <= tau);
+      if (pos[i] != t) CHECK(f[i] <= tau);  // every token but the newest, BOS by the same rule
   }
   CHECK(cache.evicted() > 20);  // the threshold bites
   CHECK(cache.contains(0));

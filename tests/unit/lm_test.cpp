@@ -423,6 +423,8 @@ TEST_CASE("LMDecoder: token-by-token logits equal the full forward's at every po
       CHECK(run(attnsel::evict::SelectiveF{}) > 1e-3);
       CHECK(run(attnsel::evict::H2O{}) > 1e-3);
       CHECK(run(attnsel::evict::StreamingLLM{}) > 1e-3);
+      CHECK(run(attnsel::evict::TOVA{}) > 1e-3);
+      CHECK(run(attnsel::evict::KNorm{}) > 1e-3);
       // Three sequences in lockstep: each row as its own full forward; budgets per sequence.
       {
         std::vector<std::int32_t> three;
@@ -498,8 +500,12 @@ TEST_CASE("evaluate_decoding equals the full forward's evaluation without budget
   // The same fitting runs for the other policies.
   const auto h2o = attnsel::fit_budgets(lm, val, attnsel::evict::H2O{}, fo);
   const auto stream_llm = attnsel::fit_budgets(lm, val, attnsel::evict::StreamingLLM{}, fo);
-  CHECK(h2o.best().perplexity <= h2o.unpruned_perplexity * 1.05);
-  CHECK(stream_llm.best().perplexity <= stream_llm.unpruned_perplexity * 1.05);
+  const auto tova = attnsel::fit_budgets(lm, val, attnsel::evict::TOVA{}, fo);
+  const auto knorm = attnsel::fit_budgets(lm, val, attnsel::evict::KNorm{}, fo);
+  for (const auto* fit : {&h2o, &stream_llm, &tova, &knorm}) {
+    CHECK(fit->unpruned_perplexity == Approx(dec.perplexity).epsilon(1e-9));  // no budget, no policy
+    CHECK(fit->best().perplexity <= fit->unpruned_perplexity * 1.05);
+  }
 }
 
 TEST_CASE("TransformerLM overfits one batch with AdamW", "[lm]") {

@@ -76,7 +76,7 @@ struct BudgetFitOptions {
   double tolerance = 0.01;
   /// A trial cuts one layer's budget to floor(budget · shrink) (and by at least one token).
   double shrink = 0.8;
-  /// No layer goes below this (≥ 2: BOS and the newest token).
+  /// No layer goes below this (≥ 2: the newest token and one before it).
   Index min_budget = 2;
   /// Called after every accepted step; empty = silent.
   std::function<void(const BudgetFitStep&)> progress;

@@ -44,7 +44,8 @@ class LMDecoder {
   /// empty = unbounded everywhere). `policy` chooses what each cache evicts. `batch`: sequences
   /// decoded in lockstep.
   /// @throws std::invalid_argument when budgets has neither 0 nor `layers` entries, an entry
-  ///         is negative or 1 (a cache keeps BOS and the newest token at least), or batch < 1.
+  ///         is negative or 1 (a cache keeps the newest token and one before it at least), or
+  ///         batch < 1.
   explicit LMDecoder(const TransformerLM<T>& model, std::vector<Index> budgets = {}, Policy policy = {},
                      Index batch = 1)
       : model_(model), budgets_(std::move(budgets)), batch_(batch) {

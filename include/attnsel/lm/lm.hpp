@@ -15,5 +15,6 @@
 /// The instantiations of this folder in compiled mode (config.hpp: ATTNSEL_COMPILED).
 #define ATTNSEL_DETAIL_LM_TEMPLATES(X, T) \
   X((class CausalSelfAttention<T>)) X((class TransformerBlock<T>)) X((class TransformerLM<T>)) \
-  X((class LMDecoder<T, evict::SelectiveF>)) X((class LMDecoder<T, evict::H2O>)) X((class LMDecoder<T, evict::StreamingLLM>))
+  X((class LMDecoder<T, evict::SelectiveF>)) X((class LMDecoder<T, evict::H2O>)) X((class LMDecoder<T, evict::StreamingLLM>)) \
+  X((class LMDecoder<T, evict::TOVA>)) X((class LMDecoder<T, evict::KNorm>))
 ATTNSEL_DETAIL_DECLARE_COMPILED(ATTNSEL_DETAIL_LM_TEMPLATES)

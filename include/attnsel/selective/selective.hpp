@@ -13,5 +13,6 @@
 
 /// The instantiations of this folder in compiled mode (config.hpp: ATTNSEL_COMPILED).
 #define ATTNSEL_DETAIL_SELECTIVE_TEMPLATES(X, T) \
-  X((class KVCache<T, evict::SelectiveF>)) X((class KVCache<T, evict::H2O>)) X((class KVCache<T, evict::StreamingLLM>))
+  X((class KVCache<T, evict::SelectiveF>)) X((class KVCache<T, evict::H2O>)) X((class KVCache<T, evict::StreamingLLM>)) \
+  X((class KVCache<T, evict::TOVA>)) X((class KVCache<T, evict::KNorm>))
 ATTNSEL_DETAIL_DECLARE_COMPILED(ATTNSEL_DETAIL_SELECTIVE_TEMPLATES)
