@@ -21,14 +21,18 @@
 // With --save-budgets FILE, the model is written to FILE with the budgets of every policy's fit
 // at the largest tolerance (what `generate --budget auto` and --speed use).
 //
-//   lm_pruning --model M.bin (--text FILE | --task variable-assignment --variables 3)
+//   lm_pruning --model M.bin (--text FILE | --text-dir DIR | --task variable-assignment --variables 3)
 //       [--policies selective,h2o,streaming] [--tolerances 0,0.0025,0.005,0.01] [--target PPL]
-//       [--fit-windows 16] [--test-windows 64] [--shrink 0.75] [--curve-points 8]
-//       [--budgets 64,32,16,8,4,2] [--save-budgets FILE]
+//       [--fit-windows 16] [--test-windows 64] [--fit-tokens N] [--test-tokens N] [--shrink 0.75]
+//       [--curve-points 8] [--budgets 64,32,16,8,4,2] [--save-budgets FILE]
+// A policy may carry its own setting: h2o:SHARE (the recent window as a share of the budget),
+// streaming:SINKS; its lines then name it so (e.g. "h2o:0.25").
 //   lm_pruning --model M.bin --text FILE --speed [--repeats 5]
 // Every evaluation is honest decoding (attnsel::evaluate_decoding): each position's logits come
 // from the pruned caches. The text split is train_lm's (validation and test: the last 10 % + 10 %
-// of the file); the Variable Assignment draws are train_lm's (validation seed 0x5eed, test 0x7e57).
+// of the file, or --text-dir's valid.txt and test.txt, tokenized by the tokenizer saved with the
+// model; --fit-tokens / --test-tokens: that many tokens in windows spread over each part); the
+// Variable Assignment draws are train_lm's (validation seed 0x5eed, test 0x7e57).
 #include <attnsel/attnsel.hpp>
 
 #include <CLI/CLI.hpp>
@@ -42,6 +46,7 @@
 #include <vector>
 
 #include "../../examples/common/lm_decoding.hpp"
+#include "../../examples/common/text_codec.hpp"
 
 namespace {
 
@@ -100,7 +105,8 @@ void run_policy(const Setup& s, const std::string& name, const Policy& policy) {
     std::fflush(stdout);
   };
   const attnsel::BudgetFitStep& widest = r.within(*std::max_element(s.tolerances.begin(), s.tolerances.end()));
-  s.fitted->push_back({name, widest.budgets, *std::max_element(s.tolerances.begin(), s.tolerances.end()), widest.perplexity});
+  s.fitted->push_back({Policy::name, widest.budgets, *std::max_element(s.tolerances.begin(), s.tolerances.end()),
+                       widest.perplexity});
   for (double tol : s.tolerances) {
     char label[32];
     std::snprintf(label, sizeof label, "%g", tol);
@@ -189,20 +195,27 @@ void speed(const attnsel::LoadedLM<T>& loaded, const std::vector<std::int32_t>& 
 
 int main(int argc, char** argv) {
   CLI::App app{"lm_pruning: per-layer cache budgets of a trained LM, fitted on validation, measured on test"};
-  std::string model_path, text, task = "text", policies = "selective,h2o,streaming";
+  std::string model_path, text, text_dir, task = "text", policies = "selective,h2o,streaming";
   std::vector<double> tolerances{0, 0.0025, 0.005, 0.01};
   std::vector<Index> uniform{64, 48, 32, 24, 16, 12, 8, 6, 4, 2};
   double target = 0, shrink = 0.75, val_fraction = 0.1, test_fraction = 0.1;
   int fit_windows = 16, test_windows = 64, curve_points = 8, repeats = 5;
+  long long fit_tokens = 0, test_tokens = 0;
   bool speed_mode = false;
   std::string save_budgets;
   attnsel::VariableAssignmentOptions va;
   va.variables = 3;
   app.add_option("--model", model_path, "a model written by train_lm --save")->required();
   app.add_option("--text", text, "the text the model was trained on");
+  app.add_option("--text-dir", text_dir, "the folder with valid.txt and test.txt the model was trained with (train_lm --text-dir)");
+  app.add_option("--fit-tokens", fit_tokens, "validation tokens the budgets are fitted on, in windows spread over the part (instead of --fit-windows)")
+      ->check(CLI::Range(1LL, 1LL << 40));
+  app.add_option("--test-tokens", test_tokens, "test tokens, in windows spread over the part (instead of --test-windows)")
+      ->check(CLI::Range(1LL, 1LL << 40));
   app.add_option("--task", task, "text or variable-assignment")->check(CLI::IsMember({"text", "variable-assignment"}));
   app.add_option("--variables", va.variables, "variable-assignment: number of variables")->check(CLI::Range(1, 1000));
-  app.add_option("--policies", policies, "comma-separated: selective, h2o, streaming, tova, knorm");
+  app.add_option("--policies", policies,
+                 "comma-separated: selective, h2o, streaming, tova, knorm; h2o:SHARE and streaming:SINKS set the policy's own option");
   app.add_option("--tolerances", tolerances, "relative perplexity tolerances")->delimiter(',');
   app.add_option("--target", target, "also the budgets within this validation perplexity");
   app.add_option("--fit-windows", fit_windows, "validation windows the budgets are fitted on")->check(CLI::Range(1, 1 << 16));
@@ -227,12 +240,28 @@ int main(int argc, char** argv) {
     std::vector<attnsel::SavedBudgets> fitted;
     s.fitted = &fitted;
     if (task == "text") {
-      if (text.empty()) throw std::invalid_argument("--text: the training text is needed");
-      if (loaded.tokenizer.vocab_size() == 0) throw std::invalid_argument("--model: '" + model_path + "' has no tokenizer");
-      const attnsel::TokenSplit split =
-          attnsel::split_tokens(loaded.tokenizer.encode(attnsel::read_text_file(text)), val_fraction, test_fraction);
-      s.validation = attnsel::tile_windows(split.validation, fit_windows, c.context, fit_windows);
-      s.test = attnsel::tile_windows(split.test, test_windows, c.context, test_windows);
+      if (text.empty() == text_dir.empty()) throw std::invalid_argument("--text or --text-dir: give the text the model was trained on");
+      const examples::TextCodec tok = examples::TextCodec::from_saved(loaded.saved_tokenizer);
+      if (tok.empty()) throw std::invalid_argument("--model: '" + model_path + "' has no tokenizer");
+      attnsel::TokenSplit split;
+      if (!text.empty()) {
+        split = attnsel::split_tokens(tok.encode(attnsel::read_text_file(text)), val_fraction, test_fraction);
+      } else {
+        split.validation = tok.encode(attnsel::read_text_file(text_dir + "/valid.txt"));
+        split.test = tok.encode(attnsel::read_text_file(text_dir + "/test.txt"));
+      }
+      if (fit_tokens > 0) {
+        const Index w = std::max<Index>(1, Index(fit_tokens / c.context));
+        s.validation = attnsel::spread_windows(split.validation, std::min<Index>(w, 64), c.context, w);
+      } else {
+        s.validation = attnsel::tile_windows(split.validation, fit_windows, c.context, fit_windows);
+      }
+      if (test_tokens > 0) {
+        const Index w = std::max<Index>(1, Index(test_tokens / c.context));
+        s.test = attnsel::spread_windows(split.test, std::min<Index>(w, 64), c.context, w);
+      } else {
+        s.test = attnsel::tile_windows(split.test, test_windows, c.context, test_windows);
+      }
       if (speed_mode) {
         const std::vector<std::int32_t> one(split.test.begin(), split.test.begin() + std::ptrdiff_t(c.context));
         speed(loaded, one, repeats);
@@ -255,7 +284,7 @@ int main(int argc, char** argv) {
     std::stringstream list(policies);
     for (std::string p; std::getline(list, p, ',');) {
       std::fprintf(stderr, "%s: %s\n", model_path.c_str(), p.c_str());
-      examples::with_policy(p, "--policies", [&](auto policy) { run_policy(s, p, policy); });
+      examples::with_policy_spec(p, "--policies", [&](auto policy) { run_policy(s, p, policy); });
     }
     if (!save_budgets.empty()) attnsel::save_lm(loaded.model, save_budgets, loaded.saved_tokenizer, fitted);
   } catch (const std::exception& e) {

@@ -13,8 +13,8 @@
 
 namespace examples {
 
-/// Calls f(policy) with the policy named `name` (selective, h2o or streaming); `option` names
-/// the command-line option in the error.
+/// Calls f(policy) with the policy named `name` (selective, h2o, streaming, tova or knorm);
+/// `option` names the command-line option in the error.
 template <class F>
 auto with_policy(const std::string& name, const char* option, F&& f) {
   namespace ev = attnsel::evict;
@@ -25,6 +25,43 @@ auto with_policy(const std::string& name, const char* option, F&& f) {
   if (name == ev::KNorm::name) return f(ev::KNorm{});
   throw usage_error(std::string(option) + ": unknown policy '" + name +
                     "', expected selective, h2o, streaming, tova or knorm");
+}
+
+/// Like with_policy, for a policy with its own setting: "h2o:SHARE" (the recent window as a share
+/// of the budget, H2O::recent_share), "streaming:SINKS" (StreamingLLM::sinks), or a bare name.
+template <class F>
+auto with_policy_spec(const std::string& spec, const char* option, F&& f) {
+  namespace ev = attnsel::evict;
+  const std::size_t colon = spec.find(':');
+  if (colon == std::string::npos) return with_policy(spec, option, f);
+  const std::string name = spec.substr(0, colon), value = spec.substr(colon + 1);
+  auto number = [&]() {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != value.size() || !std::isfinite(v))
+      throw usage_error(std::string(option) + ": '" + spec + "': the setting '" + value + "' is not a number");
+    return v;
+  };
+  if (name == ev::H2O::name) {
+    ev::H2O p;
+    p.recent_share = number();
+    return f(p);
+  }
+  if (name == ev::StreamingLLM::name) {
+    const double v = number();
+    if (v != std::floor(v) || v < 0 || v > 1e9)
+      throw usage_error(std::string(option) + ": '" + spec + "': the number of sinks must be a whole number >= 0");
+    ev::StreamingLLM p;
+    p.sinks = attnsel::Index(v);
+    return f(p);
+  }
+  with_policy(name, option, [](auto) {});  // an unknown name: the usual message
+  throw usage_error(std::string(option) + ": '" + spec + "': policy '" + name + "' takes no setting (only h2o:SHARE and streaming:SINKS do)");
 }
 
 /// Feeds `prompt` to `dec`, then samples `count` tokens, each from the softmax of the logits at

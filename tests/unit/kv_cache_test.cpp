@@ -266,6 +266,7 @@ struct RuleCase {
   Index option = 0;  // H2O's recent, StreamingLLM's sinks
   double threshold = std::numeric_limits<double>::infinity();  // SelectiveF's
   const char* label = "";
+  double share = 0.5;  // H2O's recent_share (when option is 0)
 };
 
 /// What the rules keep, written from their documentation as a plain simulation over positions,
@@ -309,7 +310,7 @@ ReferenceRun simulate(const Sequence<double>& s, bool selective, Index sel, Inde
             if (v < 0 || F(t, j) > F(t, v)) v = j;
           break;
         case RuleCase::h2o: {  // the lowest summed attention older than the window, else the oldest
-          const Index w = rule.option > 0 ? rule.option : std::max<Index>(1, budget / 2);
+          const Index w = rule.option > 0 ? rule.option : std::max<Index>(1, Index(std::floor(rule.share * double(budget))));
           for (Index j : kept)
             if (j < t - w && (v < 0 || summed[j] < summed[v])) v = j;
           if (v < 0) v = kept.front();
@@ -400,7 +401,9 @@ TEST_CASE("KVCache: every policy keeps exactly what its rule says, budgets 2..9 
       {RuleCase::h2o, 0, inf, "H2O, recent budget / 2"}, {RuleCase::h2o, 1, inf, "H2O, recent 1"},
       {RuleCase::h2o, 3, inf, "H2O, recent 3"},         {RuleCase::streaming, 0, inf, "StreamingLLM, 0 sinks"},
       {RuleCase::streaming, 1, inf, "StreamingLLM, 1 sink"}, {RuleCase::streaming, 4, inf, "StreamingLLM, 4 sinks"},
-      {RuleCase::tova, 0, inf, "TOVA"},                 {RuleCase::knorm, 0, inf, "KNorm"}};
+      {RuleCase::tova, 0, inf, "TOVA"},                 {RuleCase::knorm, 0, inf, "KNorm"},
+      {RuleCase::h2o, 0, inf, "H2O, recent a quarter of the budget", 0.25},
+      {RuleCase::h2o, 0, inf, "H2O, recent the whole budget", 1.0}};
   Index bos_evicted = 0;
   for (bool selective : {true, false})
     for (const RuleCase& rule : rules)
@@ -447,7 +450,7 @@ TEST_CASE("KVCache: every policy keeps exactly what its rule says, budgets 2..9 
         };
         switch (rule.kind) {
           case RuleCase::selective: run(evict::SelectiveF{rule.threshold}); break;
-          case RuleCase::h2o: run(evict::H2O{rule.option}); break;
+          case RuleCase::h2o: run(evict::H2O{rule.option, rule.share}); break;
           case RuleCase::streaming: run(evict::StreamingLLM{rule.option}); break;
           case RuleCase::tova: run(evict::TOVA{}); break;
           case RuleCase::knorm: run(evict::KNorm{}); break;

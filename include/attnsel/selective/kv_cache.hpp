@@ -153,23 +153,30 @@ struct SelectiveF {
 };
 
 /// H2O (Zhang et al., 2023): at the step for position t, the cached tokens at positions
-/// >= t − w are the recent window, w = `recent` (0: budget / 2, at least 1 for a budget >= 2);
+/// >= t − w are the recent window, w = `recent`, or when that is 0 ⌊`recent_share` · budget⌋
+/// (by default budget / 2), at least 1;
 /// evict, among the other cached tokens (BOS included), the one with the lowest accumulated
 /// attention (summed over heads and every query so far), ties to the oldest. When the window
 /// covers every cached token, evict the oldest. The window always holds the previous token, so
 /// it is kept for every budget >= 2.
 struct H2O {
   static constexpr const char* name = "h2o";
+  /// The recent window in tokens; 0: `recent_share` of the budget.
   Index recent = 0;
+  /// The recent window as a share of the budget, when `recent` is 0.
+  double recent_share = 0.5;
 
-  /// @throws std::invalid_argument for a negative window.
+  /// @throws std::invalid_argument for a negative window or a share outside [0, 1].
   void check(const char* fn) const {
-    attnsel::detail::require(recent >= 0, fn, "policy option 'recent' is ", recent, ", expected >= 0 (0 = budget / 2)");
+    attnsel::detail::require(recent >= 0, fn, "policy option 'recent' is ", recent,
+                             ", expected >= 0 (0 = recent_share of the budget)");
+    attnsel::detail::require(recent_share >= 0.0 && recent_share <= 1.0, fn, "policy option 'recent_share' is ",
+                             recent_share, ", expected a share in [0, 1]");
   }
 
   template <class T>
   Index victim(const CacheState<T>& s) const {
-    const Index window = recent > 0 ? recent : std::max<Index>(1, s.budget / 2);
+    const Index window = recent > 0 ? recent : std::max<Index>(1, Index(recent_share * double(s.budget)));
     auto old_enough = [&](Index i) { return s.positions[i] < s.position - window; };
     auto lower = [&](Index a, Index b) { return s.attention[a] < s.attention[b]; };
     const Index v = detail::pick(s, old_enough, lower);
