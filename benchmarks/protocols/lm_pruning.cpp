@@ -13,12 +13,16 @@
 //       test perplexity along the fit path (about --curve-points states, for the plot)
 //   uniform  POLICY  BUDGET  VAL_ACC  TEST_ACC
 //       (--task variable-assignment) the same budget in every layer, answer accuracy
+//   decoded  POLICY  TOTAL  TEST_PPL  TEST_ACC  BUDGETS
+//       (--decode POLICY=B1,B2,...) those budgets decoded on the test windows, nothing fitted
 //   speed  LABEL  TOTAL  FROM  TO  MS_PER_TOKEN  TOKENS_PER_S
 //       (--speed) one sequence decoded token by token with full caches (LABEL full) and with each
 //       budget set saved in the model file (LABEL = its policy): the median over --repeats runs of
 //       the mean step time for positions [FROM, TO), and over all positions
 //
-// With --save-budgets FILE, the model is written to FILE with the budgets of every policy's fit
+// With --no-test the fits read no test token: the result lines carry "-" for the test columns and
+// no curve lines are printed (a protocol that chooses among fits on validation first, then decodes
+// the chosen budgets with --decode, reads the test part once). With --save-budgets FILE, the model is written to FILE with the budgets of every policy's fit
 // at the largest tolerance (what `generate --budget auto` and --speed use).
 //
 //   lm_pruning --model M.bin (--text FILE | --text-dir DIR | --task variable-assignment --variables 3)
@@ -68,6 +72,7 @@ struct Setup {
   int curve_points = 8;
   std::vector<Index> uniform_budgets;
   bool va = false;
+  bool no_test = false;
   std::vector<attnsel::SavedBudgets>* fitted = nullptr;
 };
 
@@ -98,6 +103,12 @@ void run_policy(const Setup& s, const std::string& name, const Policy& policy) {
   };
   const attnsel::BudgetFitResult r = attnsel::fit_budgets(*s.model, s.validation, policy, o);
   auto report = [&](const std::string& label, const attnsel::BudgetFitStep& st) {
+    if (s.no_test) {
+      std::printf("result\t%s\t%s\t%lld\t%.2f\t%.4f\t-\t-\t%s\n", name.c_str(), label.c_str(), (long long)st.total,
+                  double(T_len * c.layers) / double(st.total), st.perplexity, join(st.budgets).c_str());
+      std::fflush(stdout);
+      return;
+    }
     const auto t = attnsel::evaluate_decoding(*s.model, s.test, st.budgets, policy);
     std::printf("result\t%s\t%s\t%lld\t%.2f\t%.4f\t%.4f\t%.4f\t%s\n", name.c_str(), label.c_str(), (long long)st.total,
                 double(T_len * c.layers) / double(st.total), st.perplexity, t.perplexity, t.accuracy,
@@ -113,6 +124,7 @@ void run_policy(const Setup& s, const std::string& name, const Policy& policy) {
     report(label, r.within(tol));
   }
   if (has_target) report("target", r.within(s.target / unpruned - 1.0));
+  if (s.no_test) return;
   // Test perplexity along the path, at about curve_points states evenly spaced in log(total).
   const std::size_t n = r.path.size();
   std::vector<std::size_t> picks;
@@ -201,6 +213,8 @@ int main(int argc, char** argv) {
   double target = 0, shrink = 0.75, val_fraction = 0.1, test_fraction = 0.1;
   int fit_windows = 16, test_windows = 64, curve_points = 8, repeats = 5;
   long long fit_tokens = 0, test_tokens = 0;
+  bool no_test = false;
+  std::vector<std::string> decode;
   bool speed_mode = false;
   std::string save_budgets;
   attnsel::VariableAssignmentOptions va;
@@ -223,6 +237,8 @@ int main(int argc, char** argv) {
   app.add_option("--shrink", shrink, "the fit's cut factor")->check(CLI::Range(0.01, 0.99));
   app.add_option("--curve-points", curve_points, "test evaluations along the fit path")->check(CLI::Range(2, 1000));
   app.add_option("--budgets", uniform, "variable-assignment: uniform budgets to evaluate")->delimiter(',');
+  app.add_flag("--no-test", no_test, "fit on validation only: no test decoding, no curve (text)");
+  app.add_option("--decode", decode, "POLICY=B1,B2,...: decode the test windows with these per-layer budgets (repeatable); no fitting");
   app.add_option("--save-budgets", save_budgets, "write the model with the fitted budgets (largest tolerance) to this file");
   app.add_flag("--speed", speed_mode, "time decoding with full caches and with the budgets saved in the model");
   app.add_option("--repeats", repeats, "--speed: rounds (the median is reported)")->check(CLI::Range(1, 1000));
@@ -277,9 +293,48 @@ int main(int argc, char** argv) {
       for (Index b : uniform)
         if (b < 2) throw std::invalid_argument("--budgets: " + std::to_string(b) + ", expected >= 2");
     }
+    if (!decode.empty()) {  // the chosen budgets on test, and nothing else
+      for (const std::string& d : decode) {
+        const std::size_t eq = d.find('=');
+        if (eq == std::string::npos) throw std::invalid_argument("--decode: '" + d + "', expected POLICY=B1,B2,...");
+        std::vector<Index> budgets;
+        std::stringstream list(d.substr(eq + 1));
+        for (std::string b; std::getline(list, b, ',');) {
+          std::size_t used = 0;
+          long long v = -1;
+          try {
+            v = std::stoll(b, &used);
+          } catch (const std::exception&) {
+            used = 0;
+          }
+          if (used == 0 || used != b.size() || (v != 0 && v < 2))
+            throw std::invalid_argument("--decode: '" + d + "': budget '" + b + "', expected 0 (unbounded) or a number >= 2");
+          budgets.push_back(Index(v));
+        }
+        if (Index(budgets.size()) != c.layers)
+          throw std::invalid_argument("--decode: '" + d + "' has " + std::to_string(budgets.size()) + " budgets for " +
+                                      std::to_string(c.layers) + " layers");
+        const std::string spec = d.substr(0, eq);
+        examples::with_policy_spec(spec, "--decode", [&](auto policy) {
+          const auto t = attnsel::evaluate_decoding(loaded.model, s.test, budgets, policy);
+          Index total = 0;
+          for (Index b : budgets) total += b == 0 ? c.context : std::min(b, c.context);
+          std::printf("decoded\t%s\t%lld\t%.4f\t%.4f\t%s\n", spec.c_str(), (long long)total, t.perplexity, t.accuracy,
+                      join(budgets).c_str());
+          std::fflush(stdout);
+        });
+      }
+      return 0;
+    }
+    s.no_test = no_test;
     const auto v = attnsel::evaluate_decoding(loaded.model, s.validation);
-    const auto t = attnsel::evaluate_decoding(loaded.model, s.test);
-    std::printf("unpruned\t%.4f\t%.4f\t%.4f\t%.4f\t%lld\t%lld\n", v.perplexity, v.accuracy, t.perplexity, t.accuracy, (long long)c.context, (long long)c.layers);
+    if (no_test) {
+      std::printf("unpruned\t%.4f\t%.4f\t-\t-\t%lld\t%lld\n", v.perplexity, v.accuracy, (long long)c.context, (long long)c.layers);
+    } else {
+      const auto t = attnsel::evaluate_decoding(loaded.model, s.test);
+      std::printf("unpruned\t%.4f\t%.4f\t%.4f\t%.4f\t%lld\t%lld\n", v.perplexity, v.accuracy, t.perplexity, t.accuracy,
+                  (long long)c.context, (long long)c.layers);
+    }
     std::fflush(stdout);
     std::stringstream list(policies);
     for (std::string p; std::getline(list, p, ',');) {
