@@ -206,6 +206,10 @@ def train(store, a):
             if p.returncode != 0:
                 with open(part) as f:
                     tail = f.read()[-2000:]
+                for other, _, other_log, _ in running.values():  # no orphaned runs left behind
+                    other.terminate()
+                    other.wait()
+                    other_log.close()
                 raise SystemExit("lm_protocol: {} failed (exit {}):\n{}".format(run.name, p.returncode, tail))
             os.replace(part, store.path(run, ".out"))
             with open(store.path(run, ".key"), "w") as f:
