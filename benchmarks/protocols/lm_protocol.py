@@ -145,7 +145,7 @@ def steps_chosen(store):
 
 def search_runs(store, tok, kind, context):
     """The search runs of one model and context so far and the chosen rate (None while open)."""
-    steps = steps_chosen(store)[0]
+    steps = steps_chosen(store)[0] or PILOT_STEPS[-1]
     grid = list(LR_GRID)
     for _ in range(MAX_EXTENSIONS + 1):
         runs = [Run(tok, kind, context, SEARCH_SEED, lr, steps // 2) for lr in grid]
@@ -163,14 +163,16 @@ def search_runs(store, tok, kind, context):
 def plan(store):
     """(stage, runs still to do) for the next stage that is not complete, or ("done", [])."""
     steps, pilot, _ = steps_chosen(store)
-    if pilot:
+    if pilot and pilot[0].steps != PILOT_STEPS[-1]:
         return "pilot", pilot
-    todo = []
+    # The last pilot only tells whether S = PILOT_STEPS[-1] is converged (S is that either way), so
+    # the searches need not wait for it: it runs first among them.
+    todo = list(pilot)
     for (tok, context) in SETTINGS:
         for kind in KINDS:
             todo += search_runs(store, tok, kind, context)[1]
     if todo:
-        return "search", todo
+        return ("pilot" if todo == pilot else "search"), todo
     for (tok, context), seeds in SETTINGS.items():
         for kind in KINDS:
             lr = search_runs(store, tok, kind, context)[2]
