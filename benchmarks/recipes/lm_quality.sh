@@ -11,13 +11,16 @@
 # the checkout it is run from. Models stay in the cache (--models) between sessions: each call
 # trains what is still missing, --jobs runs at a time (one thread each), and starts no new run after
 # --hours; the markdown report (stdout) and the curves (--plot) come once every run is there.
+# The protocol's second stage, memory at equal perplexity, prunes the reported character models
+# with lm_pruning pinned the same way (PRUNER_COMMIT); its jobs join the queue as their models are
+# trained, and --memory prints its report (and draws benchmarks/results/lm_memory.png) instead.
 #   bash benchmarks/recipes/lm_quality.sh [--rev COMMIT] [--jobs 2] [--hours H] [--train-only] [--status]
-#       [--models DIR] [--plot FILE.png]
+#       [--memory] [--models DIR] [--plot FILE.png]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cache="${ATTNSEL_DATA_CACHE:-$HOME/.cache/attnsel}"
-rev="" jobs=2 hours=0 mode=all models="$cache/lm_quality" plot="$root/benchmarks/results/lm_quality_curves.png"
+rev="" jobs=2 hours=0 mode=all models="$cache/lm_quality" plot="" report=report
 while [ $# -gt 0 ]; do
   case "$1" in
     --rev) rev="$2"; shift 2 ;;
@@ -25,6 +28,7 @@ while [ $# -gt 0 ]; do
     --hours) hours="$2"; shift 2 ;;
     --train-only) mode=train; shift ;;
     --status) mode=status; shift ;;
+    --memory) report=memory-report; shift ;;
     --models) models="$2"; shift 2 ;;
     --plot) plot="$2"; shift 2 ;;
     *) echo "lm_quality.sh: unknown argument '$1'" >&2; exit 2 ;;
@@ -51,6 +55,18 @@ if [ ! -x "$pinned/build/benchmarks/train_lm_native" ] || [ ! -x "$pinned/build/
 fi
 trainer="$pinned/build/benchmarks/train_lm_native"
 
+# The memory stage's lm_pruning, pinned the same way (PRUNER_COMMIT).
+prev="$(sed -n 's/^PRUNER_COMMIT = "\([0-9a-f]*\)".*/\1/p' "$root/benchmarks/protocols/lm_protocol.py")"
+pruned="$cache/pruner-${prev:0:12}"
+if [ ! -x "$pruned/build/benchmarks/lm_pruning" ]; then
+  rm -rf "$pruned/src"
+  mkdir -p "$pruned/src"
+  git -C "$root" archive "$prev" | tar -x -C "$pruned/src"
+  cmake -S "$pruned/src" -B "$pruned/build" -DCMAKE_BUILD_TYPE=Release -DATTNSEL_BUILD_BENCHMARKS=ON \
+    -DATTNSEL_BUILD_TESTS=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_BUILD_PYTHON=OFF >/dev/null
+  cmake --build "$pruned/build" --target lm_pruning -j "$(nproc)" >&2
+fi
+
 # The subword model: 4096 unigram pieces learned from the training part only.
 mkdir -p "$models"
 tokenizer="$models/english_unigram4096.model"
@@ -60,12 +76,17 @@ if [ ! -s "$tokenizer" ]; then
 fi
 
 protocol=(/usr/bin/python3 "$root/benchmarks/protocols/lm_protocol.py")
-common=(--trainer "$trainer" --rev "$full" --data "$data" --models "$models" --tokenizer "$tokenizer")
+common=(--trainer "$trainer" --rev "$full" --data "$data" --models "$models" --tokenizer "$tokenizer"
+  --pruner "$pruned/build/benchmarks/lm_pruning" --pruner-rev "$prev")
 case "$mode" in
   status) "${protocol[@]}" status "${common[@]}" ;;
   train) "${protocol[@]}" train "${common[@]}" --jobs "$jobs" --hours "$hours" ;;
   all)
     "${protocol[@]}" train "${common[@]}" --jobs "$jobs" --hours "$hours"
-    "${protocol[@]}" report "${common[@]}" --plot "$plot"
+    if [ -z "$plot" ]; then
+      plot="$root/benchmarks/results/lm_quality_curves.png"
+      [ "$report" = report ] || plot="$root/benchmarks/results/lm_memory.png"
+    fi
+    "${protocol[@]}" "$report" "${common[@]}" --plot "$plot"
     ;;
 esac
