@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 16));
   app.add_option("--save", save, "write the trained model (and the tokenizer) to this file");
-  app.add_option("--curve", curve_csv, "write the learning curve (step, train loss, validation loss, seconds) as CSV");
+  app.add_option("--curve", curve_csv, "write the learning curve (step, train loss, validation loss, seconds, validation accuracy) as CSV");
   app.add_flag("--quiet", quiet, "no progress lines");
   if (const int status = examples::parse_command_line(app, argc, argv, "train_lm"); status >= 0) return status;
 
@@ -208,8 +208,9 @@ int main(int argc, char** argv) {
     if (!curve_csv.empty()) {
       std::ofstream out(curve_csv);
       if (!out) throw std::runtime_error("--curve: cannot write '" + curve_csv + "'");
-      out << "step,train_loss,validation_loss,seconds\n";
-      for (const auto& c : r.curve) out << c.step << ',' << c.train_loss << ',' << c.validation_loss << ',' << c.seconds << '\n';
+      out << "step,train_loss,validation_loss,seconds,validation_accuracy\n";
+      for (const auto& c : r.curve)
+        out << c.step << ',' << c.train_loss << ',' << c.validation_loss << ',' << c.seconds << ',' << c.validation_accuracy << '\n';
     }
     if (sample > 0) {
       // Decode from the first validation token, sampling each next token from the softmax.

@@ -535,6 +535,42 @@ TEST_CASE("TransformerLM overfits one batch with AdamW", "[lm]") {
   CHECK(last < 0.05);
 }
 
+TEST_CASE("train_lm's curve: a point every eval_every steps and after the last, with the validation loss and accuracy "
+          "evaluate_lm gives", "[lm]") {
+  attnsel::VariableAssignmentOptions vo;
+  vo.variables = 2;
+  vo.values = 4;
+  vo.seq_len = 16;
+  const attnsel::VariableAssignment va(vo);
+  attnsel::TransformerLM<float> lm(lm_config(va.vocab_size(), 16, 1, 2, 16));
+  attnsel::Rng vr(7);
+  const std::vector<attnsel::TokenBatch> validation{va.sample(8, vr)};
+  attnsel::LMTrainOptions o;
+  o.steps = 60;
+  o.eval_every = 25;
+  o.warmup_steps = 5;
+  o.learning_rate = 1e-2;
+  std::vector<double> seen_accuracy;
+  o.progress = [&](const attnsel::LMProgress& p) {
+    if (p.validation_loss == p.validation_loss) seen_accuracy.push_back(p.validation_accuracy);
+  };
+  const auto r = attnsel::train_lm(lm, [&](attnsel::Rng& rng) { return va.sample(8, rng); }, validation, o, 3);
+  REQUIRE(r.curve.size() == 3);
+  CHECK(r.curve[0].step == 25);
+  CHECK(r.curve[1].step == 50);
+  CHECK(r.curve[2].step == 60);
+  const attnsel::LMEvaluation e = attnsel::evaluate_lm(lm, validation);
+  REQUIRE(e.accuracy > 0.0);  // so that an accuracy left at its default would not match
+  CHECK(r.curve.back().validation_loss == e.loss);
+  CHECK(r.curve.back().validation_accuracy == e.accuracy);
+  REQUIRE(seen_accuracy.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(seen_accuracy[i] == r.curve[i].validation_accuracy);
+    CHECK(r.curve[i].validation_accuracy >= 0.0);
+    CHECK(r.curve[i].validation_accuracy <= 1.0);
+  }
+}
+
 TEST_CASE("TransformerLM: the same seed gives the same model and losses; 1 and 2 threads agree", "[lm][determinism]") {
   attnsel::TransformerConfig c = lm_config(20, 64, 2, 4, 64);
   c.mlp_ratio = 6;

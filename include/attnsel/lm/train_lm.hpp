@@ -51,6 +51,7 @@ struct LMProgress {
   double tokens_per_second = 0;
   /// Set on evaluation steps (NaN otherwise).
   double validation_loss = std::numeric_limits<double>::quiet_NaN();
+  double validation_accuracy = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct LMTrainOptions {
@@ -79,6 +80,8 @@ struct LMCurvePoint {
   double train_loss = 0;       ///< mean of the batch losses since the previous point
   double validation_loss = 0;
   double seconds = 0;
+  /// Share of counted validation targets predicted (argmax), e.g. Variable Assignment's answers.
+  double validation_accuracy = 0;
 };
 
 struct LMTrainResult {
@@ -206,12 +209,14 @@ LMTrainResult train_lm(TransformerLM<T>& model, NextBatch&& next_batch, const st
       LMCurvePoint c;
       c.step = step + 1;
       c.train_loss = since_sum / double(since_n);
-      c.validation_loss = validation.empty() ? std::numeric_limits<double>::quiet_NaN()
-                                             : evaluate_lm(model, validation).loss;
+      const LMEvaluation v = validation.empty() ? LMEvaluation{} : evaluate_lm(model, validation);
+      c.validation_loss = v.loss;
+      c.validation_accuracy = v.accuracy;
       c.seconds = elapsed();
       r.eval_seconds += c.seconds - e0;
       r.curve.push_back(c);
       p.validation_loss = c.validation_loss;
+      p.validation_accuracy = c.validation_accuracy;
       since_sum = 0;
       since_n = 0;
     }
