@@ -388,7 +388,10 @@ def plan(store):
     return ("memory", memory) if not complete else ("done", [])
 
 
-def train(store, a):
+def train(store, a, plan=None):
+    """Runs the jobs plan(store) gives, stage by stage, --jobs at a time (plan: this protocol's by
+    default; va_protocol.py passes its own)."""
+    plan = plan or globals()["plan"]
     deadline = time.time() + a.hours * 3600 if a.hours else None
     running = {}
     while True:
@@ -431,8 +434,8 @@ def train(store, a):
     return 0
 
 
-def status(store):
-    stage, todo = plan(store)
+def status(store, plan=None):
+    stage, todo = (plan or globals()["plan"])(store)
     print("stage: {}; {} run(s) to do next:".format(stage, len(todo)))
     for r in todo:
         print("  " + r.name)

@@ -14,8 +14,10 @@
 # The protocol's second stage, memory at equal perplexity, prunes the reported character models
 # with lm_pruning pinned the same way (PRUNER_COMMIT); its jobs join the queue as their models are
 # trained, and --memory prints its report (and draws benchmarks/results/lm_memory.png) instead.
+# The third stage, Variable Assignment (benchmarks/protocols/va_protocol.py, its own pinned trainer
+# VA_TRAINER_COMMIT), is a queue of its own: --va trains, reports (--status: shows) it instead.
 #   bash benchmarks/recipes/lm_quality.sh [--rev COMMIT] [--jobs 2] [--hours H] [--train-only] [--status]
-#       [--memory] [--models DIR] [--plot FILE.png]
+#       [--memory | --va] [--models DIR] [--plot FILE.png | PREFIX (--va)]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -29,6 +31,7 @@ while [ $# -gt 0 ]; do
     --train-only) mode=train; shift ;;
     --status) mode=status; shift ;;
     --memory) report=memory-report; shift ;;
+    --va) report=va; shift ;;
     --models) models="$2"; shift 2 ;;
     --plot) plot="$2"; shift 2 ;;
     *) echo "lm_quality.sh: unknown argument '$1'" >&2; exit 2 ;;
@@ -43,50 +46,60 @@ dpkg-query -W -f='${Status}' python3-matplotlib 2>/dev/null | grep -q "install o
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-matplotlib >/dev/null; } >&2
 data="$(bash "$root/scripts/get_data.sh" english | sed -n 's/^english: //p')"
 
-# The trainer at the pinned commit, built in the cache (the same path whatever the checkout).
-pinned="$cache/trainer-${full:0:12}"
-if [ ! -x "$pinned/build/benchmarks/train_lm_native" ] || [ ! -x "$pinned/build/examples/train_tokenizer" ]; then
-  rm -rf "$pinned/src"
-  mkdir -p "$pinned/src"
-  git -C "$root" archive "$full" | tar -x -C "$pinned/src"
-  cmake -S "$pinned/src" -B "$pinned/build" -DCMAKE_BUILD_TYPE=Release -DATTNSEL_BUILD_BENCHMARKS=ON \
-    -DATTNSEL_BUILD_TESTS=OFF -DATTNSEL_BUILD_EXAMPLES=ON -DATTNSEL_BUILD_PYTHON=OFF >/dev/null
-  cmake --build "$pinned/build" --target train_lm_native train_tokenizer -j "$(nproc)" >&2
-fi
-trainer="$pinned/build/benchmarks/train_lm_native"
+# pinned DIR COMMIT TARGET...: the targets built at COMMIT in DIR of the cache (the same path
+# whatever the checkout), once.
+pinned() {
+  local dir="$1" commit="$2" t missing=0
+  shift 2
+  for t in "$@"; do [ -n "$(find "$dir/build" -type f -name "$t" -perm -u+x 2>/dev/null | head -n 1)" ] || missing=1; done
+  if [ "$missing" = 1 ]; then
+    rm -rf "$dir/src"
+    mkdir -p "$dir/src"
+    git -C "$root" archive "$commit" | tar -x -C "$dir/src"
+    cmake -S "$dir/src" -B "$dir/build" -DCMAKE_BUILD_TYPE=Release -DATTNSEL_BUILD_BENCHMARKS=ON \
+      -DATTNSEL_BUILD_TESTS=OFF -DATTNSEL_BUILD_EXAMPLES=ON -DATTNSEL_BUILD_PYTHON=OFF >/dev/null
+    cmake --build "$dir/build" --target "$@" -j "$(nproc)" >&2
+  fi
+}
+constant() { sed -n "s/^$1 = \"\([0-9a-f]*\)\".*/\1/p" "$root/benchmarks/protocols/$2"; }
 
-# The memory stage's lm_pruning, pinned the same way (PRUNER_COMMIT).
-prev="$(sed -n 's/^PRUNER_COMMIT = "\([0-9a-f]*\)".*/\1/p' "$root/benchmarks/protocols/lm_protocol.py")"
+# The trainer of the language models (TRAINER_COMMIT, or --rev).
+pinned "$cache/trainer-${full:0:12}" "$full" train_lm_native train_tokenizer
+trainer="$cache/trainer-${full:0:12}/build/benchmarks/train_lm_native"
+# The memory stage's lm_pruning (PRUNER_COMMIT).
+prev="$(constant PRUNER_COMMIT lm_protocol.py)"
+pinned "$cache/pruner-${prev:0:12}" "$prev" lm_pruning
 pruned="$cache/pruner-${prev:0:12}"
-if [ ! -x "$pruned/build/benchmarks/lm_pruning" ]; then
-  rm -rf "$pruned/src"
-  mkdir -p "$pruned/src"
-  git -C "$root" archive "$prev" | tar -x -C "$pruned/src"
-  cmake -S "$pruned/src" -B "$pruned/build" -DCMAKE_BUILD_TYPE=Release -DATTNSEL_BUILD_BENCHMARKS=ON \
-    -DATTNSEL_BUILD_TESTS=OFF -DATTNSEL_BUILD_EXAMPLES=OFF -DATTNSEL_BUILD_PYTHON=OFF >/dev/null
-  cmake --build "$pruned/build" --target lm_pruning -j "$(nproc)" >&2
-fi
+# The Variable Assignment stage's trainer (VA_TRAINER_COMMIT).
+varev="$(constant VA_TRAINER_COMMIT va_protocol.py)"
+pinned "$cache/trainer-${varev:0:12}" "$varev" train_lm_native
+va_trainer="$cache/trainer-${varev:0:12}/build/benchmarks/train_lm_native"
 
 # The subword model: 4096 unigram pieces learned from the training part only.
 mkdir -p "$models"
 tokenizer="$models/english_unigram4096.model"
 if [ ! -s "$tokenizer" ]; then
-  "$pinned/build/examples/train_tokenizer" --text "$data/train.txt" --pieces 4096 --type unigram --out "$tokenizer.tmp" >&2
+  "$cache/trainer-${full:0:12}/build/examples/train_tokenizer" --text "$data/train.txt" --pieces 4096 --type unigram --out "$tokenizer.tmp" >&2
   mv "$tokenizer.tmp" "$tokenizer"
 fi
 
 protocol=(/usr/bin/python3 "$root/benchmarks/protocols/lm_protocol.py")
 common=(--trainer "$trainer" --rev "$full" --data "$data" --models "$models" --tokenizer "$tokenizer"
   --pruner "$pruned/build/benchmarks/lm_pruning" --pruner-rev "$prev")
+if [ "$report" = va ]; then
+  protocol=(/usr/bin/python3 "$root/benchmarks/protocols/va_protocol.py")
+  common=(--trainer "$va_trainer" --rev "$varev" --models "$models" --pruner "$pruned/build/benchmarks/lm_pruning"
+    --pruner-rev "$prev")
+fi
 case "$mode" in
   status) "${protocol[@]}" status "${common[@]}" ;;
   train) "${protocol[@]}" train "${common[@]}" --jobs "$jobs" --hours "$hours" ;;
   all)
     "${protocol[@]}" train "${common[@]}" --jobs "$jobs" --hours "$hours"
-    if [ -z "$plot" ]; then
-      plot="$root/benchmarks/results/lm_quality_curves.png"
-      [ "$report" = report ] || plot="$root/benchmarks/results/lm_memory.png"
-    fi
-    "${protocol[@]}" "$report" "${common[@]}" --plot "$plot"
+    case "$report" in
+      report) "${protocol[@]}" report "${common[@]}" --plot "${plot:-$root/benchmarks/results/lm_quality_curves.png}" ;;
+      memory-report) "${protocol[@]}" memory-report "${common[@]}" --plot "${plot:-$root/benchmarks/results/lm_memory.png}" ;;
+      va) "${protocol[@]}" report "${common[@]}" --plot "${plot:-$root/benchmarks/results/lm_variable_assignment}" ;;
+    esac
     ;;
 esac
