@@ -9,8 +9,8 @@
 #   bash scripts/attnsel.sh tsan       the concurrency test under ThreadSanitizer
 #   bash scripts/attnsel.sh fuzz [s]   build the libFuzzer targets with clang and run each for s
 #                                      seconds (default 30) over a copy of fuzz/corpus/
-#   bash scripts/attnsel.sh python     install what is missing, build the Python module and install
-#                                      it for /usr/bin/python3 (then: import attnsel)
+#   bash scripts/attnsel.sh python     install what is missing, then `pip install .` for Debian's
+#                                      /usr/bin/python3 (then: import attnsel; pip uninstall attnsel)
 #   bash scripts/attnsel.sh deps       only install the Debian packages that are missing
 # Build folders: build/ (and build-asan/, build-tsan/, build-fuzz/) inside the checkout;
 # ATTNSEL_BUILD_DIR overrides.
@@ -20,7 +20,8 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 build="${ATTNSEL_BUILD_DIR:-$root/build}"
 
 packages=(cmake g++ make git pkg-config libeigen3-dev libxsimd-dev zlib1g-dev catch2 libbenchmark-dev libcli11-dev libstb-dev
-  nlohmann-json3-dev libsentencepiece-dev python3 pybind11-dev python3-dev python3-numpy python3-sklearn python3-pytest python3-pandas)
+  nlohmann-json3-dev libsentencepiece-dev python3 pybind11-dev python3-dev python3-numpy python3-sklearn python3-pytest python3-pandas
+  python3-pip python3-setuptools python3-wheel python3-venv python3-threadpoolctl)
 
 deps() {
   local missing=()
@@ -59,13 +60,16 @@ case "${1:-}" in
     ;;
   python)
     deps
-    configure "$build" -DATTNSEL_BUILD_PYTHON=ON
-    cmake --build "$build" --target _attnsel -j "$jobs"
+    # `pip install .` for Debian's /usr/bin/python3 (PEP 668: the system interpreter needs
+    # --break-system-packages; inside a virtual environment leave it out). Offline: the build
+    # backend (setuptools) and numpy / scikit-learn are Debian's. Builds in build-python/.
     site="$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("platlib"))')"
-    mkdir -p "$site"
-    rm -rf "$site/attnsel"
-    cp -r "$build/python/attnsel" "$site/attnsel"
-    /usr/bin/python3 -c "import attnsel; print('attnsel', attnsel.__version__, 'for /usr/bin/python3 in', attnsel.__path__[0])"
+    if [ -d "$site/attnsel" ] && ! ls -d "$site"/attnsel-*.dist-info >/dev/null 2>&1; then
+      rm -rf "$site/attnsel"  # a copy installed by this script before it used pip
+    fi
+    (cd "$root" && CMAKE_BUILD_PARALLEL_LEVEL="$jobs" /usr/bin/python3 -m pip install --no-build-isolation --no-index \
+      --break-system-packages .)
+    (cd / && /usr/bin/python3 -c "import attnsel; print('attnsel', attnsel.__version__, 'for /usr/bin/python3 in', attnsel.__path__[0])")
     ;;
   test)
     deps

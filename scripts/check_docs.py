@@ -151,7 +151,8 @@ def invoked_program(tokens, ctx, folder):
         t = t.strip("\"'")
         if re.match(r"^[A-Z_][A-Z0-9_]*=", t):
             continue  # an environment assignment before the command
-        if t in EXTERNAL or (t in ("python3", "/usr/bin/python3") and i + 1 < len(tokens) and tokens[i + 1] == "-m"):
+        if t in EXTERNAL or os.path.basename(t) in EXTERNAL and "/bin/" in t or \
+                (t in ("python3", "/usr/bin/python3") and i + 1 < len(tokens) and tokens[i + 1] == "-m"):
             return ("external", t), len(tokens)
         if t.endswith((".sh", ".py")) and i == 0:
             for base in (ROOT, folder):

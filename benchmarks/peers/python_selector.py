@@ -57,8 +57,8 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     args = ap.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
-    print(f"attnsel {attnsel.__version__} (kernels: {attnsel._attnsel.simd_arch}, "
-          f"{attnsel._attnsel.max_threads} OpenMP threads); seeds 1..{args.seeds}, 25 % test, stratified\n")
+    print(f"attnsel {attnsel.__version__} (kernels: {attnsel.simd_arch()}, "
+          f"{attnsel.max_threads()} OpenMP threads); seeds 1..{args.seeds}, 25 % test, stratified\n")
     print("| data | k | selector | test accuracy (mean ± sd) | fit seconds (mean) |")
     print("|---|---|---|---|---|")
     for name, loader, k in (("digits", load_digits, 10), ("breast_cancer", load_breast_cancer, 5)):

@@ -29,8 +29,20 @@ from ._attnsel import (KVCacheH2O, KVCacheH2O32, KVCacheKNorm, KVCacheKNorm32, K
                        selective_attention, selective_attention_backward)
 
 __version__ = _attnsel.__version__
+
+
+def max_threads():
+    """How many OpenMP threads attnsel's parallel paths may use now (OMP_NUM_THREADS,
+    threadpoolctl.threadpool_limits and omp_set_num_threads all change it)."""
+    return _attnsel.max_threads()
+
+
+def simd_arch():
+    """The instruction set attnsel's kernels run on in this module ("avx512bw", "avx2", "sse2", ...)."""
+    return _attnsel.simd_arch()
+
 __all__ = [
-    "SequentialAttentionSelector", "selective_attention", "selective_attention_backward",
+    "SequentialAttentionSelector", "max_threads", "simd_arch", "selective_attention", "selective_attention_backward",
     "KVCacheSelective", "KVCacheSelective32", "KVCacheH2O", "KVCacheH2O32", "KVCacheStreamingLLM",
     "KVCacheStreamingLLM32", "KVCacheTOVA", "KVCacheTOVA32", "KVCacheKNorm", "KVCacheKNorm32",
 ]
@@ -45,14 +57,17 @@ class SequentialAttentionSelector(SelectorMixin, BaseEstimator):
     Parameters
     ----------
     n_features_to_select : int or float or None, default=None
-        Features to select: an int, a fraction of the features (float in (0, 1]), or None for
-        half of them.
+        Features to select: an int, a fraction of the features (float in (0, 1]; int(n_features *
+        fraction) of them, as scikit-learn's SequentialFeatureSelector rounds), or None for half of
+        them. A bool is an error.
     method : str, default="sequential_attention"
         "sequential_attention", or a baseline: "omp", "lasso" (LARS path), "lly",
         "sequential_lasso", "group_lasso", "gradient_omp".
     task : {"auto", "classification", "regression"}, default="auto"
-        "auto": classification when y holds labels (integers, strings, booleans, or two distinct
-        values), regression for any other floating-point y.
+        "auto": as scikit-learn's ``type_of_target`` says — classification for class labels
+        ("binary" or "multiclass": integers, strings, booleans, and integral floats such as
+        ``y.astype(float)``), regression for a "continuous" y. An integer-valued regression target
+        (e.g. load_diabetes) needs task="regression".
         OMP and the Lasso path are linear-regression methods (two classes are fitted as 0/1).
     hidden : tuple of int, default=(67,)
         Hidden widths of the network (network methods).
@@ -94,12 +109,18 @@ class SequentialAttentionSelector(SelectorMixin, BaseEstimator):
         k = self.n_features_to_select
         if k is None:
             return max(1, d // 2)
-        if isinstance(k, numbers.Integral) and not isinstance(k, bool):
+        if isinstance(k, (bool, np.bool_)):
+            raise ValueError(f"n_features_to_select must be None, an int in [1, {d}] or a fraction in (0, 1], got {k!r}")
+        if isinstance(k, numbers.Integral):
             if not 1 <= k <= d:
                 raise ValueError(f"n_features_to_select is {k}, expected a value in [1, {d}] (the number of features)")
             return int(k)
         if isinstance(k, numbers.Real) and 0 < k <= 1:
-            return max(1, int(round(k * d)))
+            n = int(d * k)  # scikit-learn's SequentialFeatureSelector rounds a fraction so
+            if n < 1:
+                raise ValueError(f"n_features_to_select is {k!r}: int({d} * {k!r}) = 0 features of {d}; "
+                                 f"expected a fraction that keeps at least one")
+            return n
         raise ValueError(f"n_features_to_select must be None, an int in [1, {d}] or a fraction in (0, 1], got {k!r}")
 
     def fit(self, X, y):
@@ -112,11 +133,15 @@ class SequentialAttentionSelector(SelectorMixin, BaseEstimator):
         kind = type_of_target(y)
         task = self.task
         if task == "auto":
-            # Labels (ints, strings, bools) and two-valued floats are classes; other floats are a
-            # regression target, even when integer-valued (load_diabetes' y is 25.0 ... 346.0).
-            floating = np.asarray(y).dtype.kind == "f"
-            labels = kind == "binary" or (kind == "multiclass" and not floating)
-            task = "classification" if labels else "regression"
+            # scikit-learn's type_of_target decides: labels of any dtype, integral floats included
+            # (y.astype(float)), are classes; a continuous target is a regression target. An
+            # integer-valued regression target (load_diabetes' 25.0 ... 346.0) needs task="regression".
+            if kind not in ("binary", "multiclass", "continuous"):
+                raise ValueError(f"Unknown label type: y is a {kind!r} target; expected class labels or one "
+                                 f"continuous target")
+            task = "classification" if kind in ("binary", "multiclass") else "regression"
+        if hasattr(self, "classes_"):
+            del self.classes_  # a refit on a regression target has none
         if task == "classification":
             if kind not in ("binary", "multiclass"):
                 raise ValueError(f"task='classification' needs class labels in y, got a {kind} target")

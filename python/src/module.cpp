@@ -2,8 +2,10 @@
 // numpy arrays. Holds no algorithm of its own (docs/architecture: python/ binds the headers);
 // the scikit-learn estimators are in attnsel/__init__.py.
 //
-// Arrays: C-contiguous float32 / float64 arrays cross as Eigen::Ref, without a copy; other
-// layouts and dtypes are converted once by pybind11. Fitting releases the GIL. C++
+// Arrays: the kernels and the KV caches take C-contiguous float32 or float64 arrays only, as
+// Eigen::Ref without a copy (anything else: TypeError). select(X, y) takes a C-contiguous float32
+// pair as it is; any other array is converted by pybind11 to C-contiguous float64 (the estimator
+// in attnsel/__init__.py hands it C-contiguous float32 or float64). Fitting releases the GIL. C++
 // std::invalid_argument arrives as ValueError, std::runtime_error as RuntimeError.
 #include "bindings.hpp"
 
@@ -133,8 +135,11 @@ void bind_cache(py::module_& m, const char* name) {
 PYBIND11_MODULE(_attnsel, m) {
   m.doc() = "attnsel's C++ core (use the attnsel package, not this module)";
   m.attr("__version__") = ATTNSEL_VERSION_STRING;
-  m.attr("simd_arch") = ATTNSEL_SIMD_ARCH_NAME;
-  m.attr("max_threads") = attnsel::max_threads();
+  m.def("simd_arch", [] { return std::string(ATTNSEL_SIMD_ARCH_NAME); },
+        "the instruction set of the kernels this module runs");
+  // A function, not a value frozen at import: OMP_NUM_THREADS is read by the OpenMP runtime, and
+  // threadpoolctl.threadpool_limits / omp_set_num_threads change it while the program runs.
+  m.def("max_threads", [] { return attnsel::max_threads(); }, "the OpenMP threads attnsel's parallel paths may use now");
 
   py::class_<attnsel_python::SelectArgs>(m, "SelectArgs")
       .def(py::init<>())
@@ -149,8 +154,8 @@ PYBIND11_MODULE(_attnsel, m) {
       .def_readwrite("group_lasso_scale", &SelectArgs::group_lasso_scale)
       .def_readwrite("input_batch_norm", &SelectArgs::input_batch_norm)
       .def_readwrite("seed", &SelectArgs::seed);
-  // float32 first without conversion, so a float32 array is used in place; anything else
-  // becomes float64 (converted once).
+  // float32 first without conversion, so a C-contiguous float32 pair is used in place; anything
+  // else matches the float64 overload, which pybind11 converts to C-contiguous float64.
   register_select_float(m);
   register_select_double(m);
   bind_kernels<float>(m);

@@ -49,7 +49,7 @@ def test_selects_the_informative_features_in_order():
 
 def test_omp_matches_scikit_learn():
     X, y = load_diabetes(return_X_y=True)
-    ours = SequentialAttentionSelector(5, method="omp").fit(X, y)
+    ours = SequentialAttentionSelector(5, method="omp", task="regression").fit(X, y)  # integral y: say so
     theirs = OrthogonalMatchingPursuit(n_nonzero_coefs=5).fit(X, y)
     assert set(ours.selected_features_) == set(np.flatnonzero(theirs.coef_))
 
@@ -65,10 +65,71 @@ def test_every_method_runs(method):
 
 def test_regression_and_float32():
     X, y = load_diabetes(return_X_y=True)
-    sel = SequentialAttentionSelector(3, epochs=10, random_state=0).fit(X.astype(np.float32), y)
-    assert not hasattr(sel, "classes_")  # a continuous y is a regression target
+    sel = SequentialAttentionSelector(3, epochs=10, task="regression", random_state=0).fit(X.astype(np.float32), y)
+    assert not hasattr(sel, "classes_")
     assert sel.transform(X.astype(np.float32)).dtype == np.float32
     assert sel.transform(X).dtype == np.float64
+    continuous = y + 0.5 * np.sin(np.arange(len(y)))  # type_of_target: continuous
+    assert not hasattr(SequentialAttentionSelector(3, epochs=2, random_state=0).fit(X, continuous), "classes_")
+
+
+def test_task_auto_follows_type_of_target():
+    X, y = load_digits(return_X_y=True)
+    # Float-coded integral labels (after pandas or IDX loading) are classes, as type_of_target says.
+    sel = SequentialAttentionSelector(3, epochs=2, random_state=0).fit(X, y.astype(float))
+    assert list(sel.classes_) == list(np.arange(10, dtype=float))
+    # A refit on a regression target removes classes_.
+    sel.set_params(task="regression").fit(X, y.astype(float))
+    assert not hasattr(sel, "classes_")
+    sel.set_params(task="auto").fit(X, y + 0.25 * np.cos(np.arange(len(y))))
+    assert not hasattr(sel, "classes_")
+    with pytest.raises(ValueError, match="Unknown label type: y is a 'unknown' target"):
+        SequentialAttentionSelector(3, epochs=2).fit(X, np.array([{"a": 1}] * len(y), dtype=object))
+
+
+def test_n_features_to_select_fractions_and_bools():
+    X, y = load_breast_cancer(return_X_y=True)  # 30 features
+    X = StandardScaler().fit_transform(X)
+    for fraction, want in ((0.1, 3), (0.35, 10), (0.99, 29), (1.0, 30)):  # int(30 * f), not round()
+        sel = SequentialAttentionSelector(fraction, method="omp").fit(X, y)
+        assert len(sel.selected_features_) == want, (fraction, want)
+    assert int(30 * 0.99) != round(30 * 0.99)  # the two roundings differ at 0.99
+    for k in (True, False, np.bool_(True)):
+        with pytest.raises(ValueError, match="n_features_to_select must be"):
+            SequentialAttentionSelector(k, method="omp").fit(X, y)
+    with pytest.raises(ValueError, match="keeps at least one"):
+        SequentialAttentionSelector(0.01, method="omp").fit(X, y)
+
+
+def test_threadpoolctl_limits_the_openmp_threads():
+    import threadpoolctl
+    assert callable(attnsel.max_threads)
+    with threadpoolctl.threadpool_limits(2):
+        assert attnsel.max_threads() == 2
+        with threadpoolctl.threadpool_limits(1):
+            assert attnsel.max_threads() == 1
+            X, y = load_digits(return_X_y=True)
+            assert len(SequentialAttentionSelector(2, epochs=1, random_state=0).fit(X, y).selected_features_) == 2
+        assert attnsel.max_threads() == 2
+    assert isinstance(attnsel.simd_arch(), str) and attnsel.simd_arch() != ""
+
+
+def test_arrays_the_extension_takes():
+    rng = np.random.default_rng(3)
+    Q = rng.normal(size=(5, 4))
+    # The kernels take C-contiguous float32 / float64 only; anything else is a TypeError.
+    strided = np.repeat(Q, 2, axis=1)[:, ::2]  # Q's values, every other column of a wider array
+    assert not strided.flags.c_contiguous and np.array_equal(strided, Q)
+    for bad in (np.asfortranarray(Q), Q.astype(np.float16), strided, Q.astype(np.int64)):
+        with pytest.raises(TypeError):
+            attnsel.selective_attention(bad, Q, Q, heads=1)
+    # select() converts anything else to C-contiguous float64 (the estimator never relies on it).
+    X, y = load_digits(return_X_y=True)
+    args = attnsel._attnsel.SelectArgs()
+    args.method, args.k, args.task = "omp", 2, "regression"
+    a = attnsel._attnsel.select(np.asfortranarray(X.astype(np.float64)), (y % 2).astype(np.float64), args)
+    b = attnsel._attnsel.select(np.ascontiguousarray(X.astype(np.float64)), (y % 2).astype(np.float64), args)
+    assert list(a["features"]) == list(b["features"])
 
 
 def test_same_seed_same_selection_and_pickle_and_clone():

@@ -4,7 +4,9 @@ import os
 import re
 import contextlib
 
-README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
+# ATTNSEL_README: the README when the tests run outside the checkout (python/tests/wheel_check.sh).
+README = os.environ.get("ATTNSEL_README") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                          "README.md")
 
 
 def readme_python_snippet():
