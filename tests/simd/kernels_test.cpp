@@ -162,6 +162,39 @@ TEMPLATE_TEST_CASE("adam updates weights, gradients and moments in place like th
   });
 }
 
+TEMPLATE_TEST_CASE("relu_backward passes dy where y > 0, in place too, bitwise the scalar loop", "[simd][elementwise]",
+                   float, double) {
+  using T = TestType;
+  for_each_arch([](auto arch) {
+    for (std::size_t n : sizes<T>()) {
+      for (std::size_t off : offsets()) {
+        INFO("arch " << arch_label(arch) << " n " << n << " offset " << off);
+        auto yv = ref::uniform<T>(n, 21 + n);
+        const auto gv = ref::uniform<T>(n, 22 + n);
+        for (std::size_t i = 0; i < n; i += 7) yv[i] = T(0);  // exact zeros: not > 0
+        if (n > 3) yv[3] = std::numeric_limits<T>::quiet_NaN();
+        Shifted<T> y(yv, off), g(gv, off + 1), dx(std::vector<T>(n, T(9)), off + 2);
+        kernels::relu_backward{}(arch, y.data(), g.data(), dx.data(), n);
+        for (std::size_t i = 0; i < n; ++i) CHECK(dx[i] == (yv[i] > T(0) ? gv[i] : T(0)));
+        CHECK(dx.guard_intact());
+        kernels::relu_backward{}(arch, y.data(), g.data(), g.data(), n);  // dx == dy
+        for (std::size_t i = 0; i < n; ++i) CHECK(g[i] == (yv[i] > T(0) ? gv[i] : T(0)));
+        CHECK(g.guard_intact());
+      }
+    }
+    // A NaN gradient where y > 0 passes through; where y <= 0 it becomes +0.
+    const std::size_t n = 2 * attnsel::simd::lanes<T, decltype(arch)>() + 1;
+    std::vector<T> y(n, T(1)), g(n, std::numeric_limits<T>::quiet_NaN()), dx(n, T(5));
+    y[0] = T(-1);
+    y[n - 1] = T(-0.0);
+    kernels::relu_backward{}(arch, y.data(), g.data(), dx.data(), n);
+    CHECK(dx[0] == T(0));
+    CHECK(!std::signbit(dx[0]));
+    CHECK(dx[n - 1] == T(0));
+    for (std::size_t i = 1; i + 1 < n; ++i) CHECK(std::isnan(dx[i]));
+  });
+}
+
 TEMPLATE_TEST_CASE("relu maps NaN and -0 to +0", "[simd][elementwise]", float, double) {
   using T = TestType;
   for_each_arch([](auto arch) {

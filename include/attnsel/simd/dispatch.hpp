@@ -59,6 +59,12 @@ void relu(const T* x, T* out, std::size_t n) noexcept {
   kernels::relu{}(arch_for<T>{}, x, out, n);
 }
 
+/// dx = dy where y > 0, else 0 (ReLU's backward pass; dx == dy allowed).
+template <class T>
+void relu_backward(const T* y, const T* dy, T* dx, std::size_t n) noexcept {
+  kernels::relu_backward{}(arch_for<T>{}, y, dy, dx, n);
+}
+
 /// One Adam update of n parameters in place (scalar.hpp's adam).
 template <class T>
 void adam(const AdamStep<T>& s, T* w, T* g, T* m, T* v, std::size_t n) noexcept {

@@ -103,6 +103,17 @@ struct relu {
   }
 };
 
+/// ReLU's backward pass: dx[i] = dy[i] where y[i] > 0, else +0 (y NaN -> 0; a NaN in dy where
+/// y > 0 passes through); dx == dy allowed. A select, not a branch: bitwise the scalar loop.
+struct relu_backward {
+  template <class Arch, class T>
+  void operator()(Arch, const T* y, const T* dy, T* dx, std::size_t n) const noexcept;
+  template <class T>
+  void operator()(scalar_arch, const T* y, const T* dy, T* dx, std::size_t n) const noexcept {
+    scalar::relu_backward(y, dy, dx, n);
+  }
+};
+
 /// One Adam update of n parameters (scalar.hpp's adam): w, g, m, v updated in place.
 struct adam {
   template <class Arch, class T>

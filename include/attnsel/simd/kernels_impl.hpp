@@ -278,6 +278,22 @@ void relu::operator()(Arch, const T* x, T* out, std::size_t n) const noexcept {
 }
 
 template <class Arch, class T>
+void relu_backward::operator()(Arch, const T* y, const T* dy, T* dx, std::size_t n) const noexcept {
+  using B = detail::batch<Arch, T>;
+  constexpr std::size_t L = B::size;
+  const B zero(T(0));
+  std::size_t i = 0;
+  for (; i + L <= n; i += L) {
+    const B g = B::load_unaligned(dy + i);  // loaded whatever y says: the select is branch-free
+    xsimd::select(B::load_unaligned(y + i) > zero, g, zero).store_unaligned(dx + i);
+  }
+  for (; i < n; ++i) {
+    const T g = dy[i];
+    dx[i] = y[i] > T(0) ? g : T(0);
+  }
+}
+
+template <class Arch, class T>
 void adam::operator()(Arch, const AdamStep<T>& s, T* w, T* g, T* m, T* v, std::size_t n) const noexcept {
   using B = detail::batch<Arch, T>;
   constexpr std::size_t L = B::size;

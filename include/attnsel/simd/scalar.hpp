@@ -96,6 +96,11 @@ void relu(const T* x, T* out, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) out[i] = x[i] > T(0) ? x[i] : T(0);
 }
 
+template <class T>
+void relu_backward(const T* y, const T* dy, T* dx, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+}
+
 
 /// g ← g + l2·w (written back when l2 ≠ 0); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
 /// w ← w − decay·w (when decay ≠ 0); w ← w − step·m / (sqrt(v / c2) + eps).
