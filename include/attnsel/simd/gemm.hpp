@@ -27,18 +27,23 @@
 
 ATTNSEL_NAMESPACE_BEGIN
 namespace simd {
-ATTNSEL_SIMD_NAMESPACE_BEGIN
 
-/// An operand of gemm: its data and the strides of its row and column index.
+/// An operand of gemm: its data and the strides of its row and column index (one type for every
+/// instruction set, like scalar.hpp's kernel types; its entry is the per-ISA `operand_at`).
 template <class T>
 struct GemmOperand {
   const T* data;
   std::ptrdiff_t row_stride;
   std::ptrdiff_t col_stride;
-  T operator()(std::size_t r, std::size_t c) const noexcept {
-    return data[std::ptrdiff_t(r) * row_stride + std::ptrdiff_t(c) * col_stride];
-  }
 };
+
+ATTNSEL_SIMD_NAMESPACE_BEGIN
+
+/// Entry (r, c) of a gemm operand.
+template <class T>
+inline T operand_at(const GemmOperand<T>& a, std::size_t r, std::size_t c) noexcept {
+  return a.data[std::ptrdiff_t(r) * a.row_stride + std::ptrdiff_t(c) * a.col_stride];
+}
 
 namespace scalar {
 
@@ -49,7 +54,7 @@ void gemm(std::size_t m, std::size_t n, std::size_t k, GemmOperand<T> a, GemmOpe
   for (std::size_t i = 0; i < m; ++i) {
     for (std::size_t j = 0; j < n; ++j) {
       T s(0);
-      for (std::size_t p = 0; p < k; ++p) s = a(i, p) * b(p, j) + s;
+      for (std::size_t p = 0; p < k; ++p) s = operand_at(a, i, p) * operand_at(b, p, j) + s;
       c[i * ldc + j] = s;
     }
   }
@@ -245,7 +250,7 @@ void gemm::operator()(Arch, std::size_t m, std::size_t n, std::size_t k, GemmOpe
         // Column by column, reading along each column of op(B) (contiguous for a transposed B).
         for (std::size_t j = 0; j < W; ++j) {
           if (j < w) {
-            for (std::size_t p = p0; p < p1; ++p) dst[(p - p0) * W + j] = b(p, j0 + j);
+            for (std::size_t p = p0; p < p1; ++p) dst[(p - p0) * W + j] = operand_at(b, p, j0 + j);
           } else {
             for (std::size_t p = p0; p < p1; ++p) dst[(p - p0) * W + j] = T(0);
           }

@@ -17,7 +17,10 @@
 
 ATTNSEL_NAMESPACE_BEGIN
 namespace simd {
-ATTNSEL_SIMD_NAMESPACE_BEGIN
+
+// The kernels' argument and result types are one type whatever instruction set a TU is compiled
+// for (outside the per-ISA namespace): a table of kernels compiled for several instruction sets
+// passes them between TUs of different flags. Plain aggregates, no inline member functions.
 
 /// What a softmax pass found: the largest candidate logit and the sum of exp(logit - max) over
 /// the candidates. `log_sum_exp = max + log(sum)`. With no candidate (or every candidate at
@@ -45,6 +48,8 @@ template <class T>
 struct AdamStep {
   T beta1, beta2, step, c2, eps, decay, l2;
 };
+
+ATTNSEL_SIMD_NAMESPACE_BEGIN
 
 namespace scalar {
 
