@@ -23,6 +23,7 @@ import csv
 import hashlib
 import math
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -392,8 +393,28 @@ def train(store, a, plan=None):
     """Runs the jobs plan(store) gives, stage by stage, --jobs at a time (plan: this protocol's by
     default; va_protocol.py passes its own)."""
     plan = plan or globals()["plan"]
-    deadline = time.time() + a.hours * 3600 if a.hours else None
     running = {}
+
+    def stop(signum, frame):  # SIGTERM / SIGHUP: the runs go with the queue (none left orphaned)
+        raise KeyboardInterrupt
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        return run_queue(store, a, plan, running)
+    except KeyboardInterrupt:
+        for p, run, log, _ in running.values():
+            p.terminate()
+            p.wait()
+            log.close()
+        print("lm_protocol: stopped; {} run(s) cut off, to run again from the start: {}".format(
+            len(running), ", ".join(running)), file=sys.stderr)
+        return 130
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def run_queue(store, a, plan, running):
+    deadline = time.time() + a.hours * 3600 if a.hours else None
     while True:
         stage, todo = plan(store)
         if a.only and stage != a.only:
@@ -632,7 +653,11 @@ def draw(curves, out, rev):
 
 
 FAKE_TRAINER = r"""
-import json, math, sys
+import json, math, os, sys, time
+if os.environ.get("FAKE_TRAINER_PIDS"):  # the self-test's stop check: a run that takes long
+    with open(os.environ["FAKE_TRAINER_PIDS"], "a") as f:
+        f.write("{}\n".format(os.getpid()))
+    time.sleep(60)
 v = sys.argv[1:]
 a = {x: (v[i + 1] if i + 1 < len(v) and not v[i + 1].startswith("--") else "") for i, x in enumerate(v) if x.startswith("--")}
 steps, every, lr, seed = int(a["--steps"]), int(a["--eval-every"]), float(a["--lr"]), int(a["--seed"])
@@ -761,6 +786,29 @@ def self_test():
         check(code == 0 and "| 512 | selective4 | h2o | 4.3x [4.3, 4.3] h2o:0.75/h2o:0.75" in text,
               "the memory report: " + text[-800:])
         check("| 512 | standard4 | selective |" not in text, "no SelectiveF row for standard models")
+        # Stopped (SIGTERM, as when a session ends), the queue takes its runs with it.
+        pids = os.path.join(tmp, "pids")
+        fresh = os.path.join(tmp, "fresh")
+        queue = subprocess.Popen([sys.executable, os.path.abspath(__file__), "train", "--jobs", "2", "--poll", "0.01"] +
+                                 [fresh if x == models else x for x in base], env=dict(os.environ, FAKE_TRAINER_PIDS=pids),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(1000):
+            if os.path.exists(pids) and len(open(pids).read().split()) >= 1:
+                break
+            time.sleep(0.01)
+        time.sleep(0.2)
+        queue.send_signal(signal.SIGTERM)
+        check(queue.wait(timeout=30) == 130, "a stopped queue exits with 130")
+        started = [int(x) for x in open(pids).read().split()]
+        check(started, "the slow run started")
+        for pid in started:
+            try:
+                os.kill(pid, 0)
+                alive = True
+            except ProcessLookupError:
+                alive = False
+            check(not alive, "run {} outlived its stopped queue".format(pid))
+        check(not any(f.endswith(".key") for f in os.listdir(fresh)), "a cut-off run is not recorded as done")
         # A changed trainer binary is a new protocol: nothing cached counts.
         with open(paths["trainer"], "a") as f:
             f.write("\n# changed\n")
