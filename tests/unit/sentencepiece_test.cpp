@@ -38,7 +38,7 @@ TEST_CASE("SentencePiece: trained in memory, exact round trips, deterministic", 
   CHECK(t.vocab_size() <= 420);
   // Every byte survives: spaces (doubled too), newlines, blank lines, digits, bytes the training
   // text lacks (byte pieces).
-  for (const std::string s : {std::string("The whale  swam.\n\nCall me\n"), std::string("  leading, trailing  "),
+  for (const std::string& s : {std::string("The whale  swam.\n\nCall me\n"), std::string("  leading, trailing  "),
                               std::string("1234 \xc3\xbc\xe2\x82\xac \t|"), std::string("\n"), std::string()}) {
     const std::vector<std::int32_t> ids = t.encode(s);
     for (std::int32_t id : ids) CHECK((id >= 0 && attnsel::Index(id) < t.vocab_size()));
