@@ -17,7 +17,7 @@ ATTNSEL_BUILD_DIR="$build" "$python" -m pip wheel --quiet --no-build-isolation -
 wheel="$(ls "$work"/wheel/attnsel-*.whl)"
 "$python" -m venv --system-site-packages "$work/venv"
 venv="$work/venv/bin/python"
-"$venv" -m pip install --quiet --no-deps --no-index "$wheel"
+"$venv" -m pip install --quiet --no-deps --no-index --force-reinstall "$wheel"  # even when the system has attnsel
 mkdir "$work/run"
 cp "$root"/python/tests/test_*.py "$work/run/"
 cd "$work/run"
@@ -31,8 +31,12 @@ case "$where" in
 esac
 ATTNSEL_README="$root/README.md" "$venv" -m pytest -q -p no:cacheprovider .
 "$venv" -m pip uninstall --quiet --yes attnsel
-if "$venv" -c 'import attnsel' 2>/dev/null; then
-  echo "wheel_check: attnsel still imports after pip uninstall" >&2
-  exit 1
-fi
+# Gone from the environment (an attnsel the system has may still import through
+# --system-site-packages, but not from the environment's own site-packages).
+left="$(find "$work/venv" -path '*site-packages/attnsel*' | head -n 3)"
+[ -z "$left" ] || { echo "wheel_check: pip uninstall left $left" >&2; exit 1; }
+after="$("$venv" -c 'import attnsel; print(attnsel.__file__)' 2>/dev/null || true)"
+case "$after" in
+  "$work/venv/"*) echo "wheel_check: attnsel still imports from the environment after pip uninstall" >&2; exit 1 ;;
+esac
 echo "wheel_check: attnsel $got: wheel built, installed in a virtual environment, tests passed outside the checkout, uninstalled"
