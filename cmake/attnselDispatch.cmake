@@ -1,0 +1,30 @@
+# Runtime instruction-set dispatch (issue #36; include/attnsel/simd/kernel_table.hpp).
+# attnsel_add_kernel_tables(target): the kernels once per instruction set, each an OBJECT library
+# whose instruction-set flags are PRIVATE to it (they reach no consumer: attnsel::attnsel and
+# attnsel::compiled carry no -m flag), built from nothing but attnsel's and xsimd's headers (no
+# Eigen, no OpenMP), their objects added to `target`, plus the choice among them
+# (src/dispatch.cpp, baseline flags). tests/kernel_objects.cmake audits the objects.
+function(attnsel_add_kernel_tables target)
+  set(flags_sse2 "")
+  set(flags_avx2 -mavx2 -mfma)
+  set(flags_avx512 -mavx512f -mavx512cd -mavx512dq -mavx512bw -mavx512vl -mavx2 -mfma)
+  foreach(isa sse2 avx2 avx512)
+    add_library(attnsel_kernels_${isa} OBJECT "${PROJECT_SOURCE_DIR}/src/kernels_${isa}.cpp")
+    target_include_directories(attnsel_kernels_${isa} PRIVATE "${PROJECT_SOURCE_DIR}/include")
+    target_link_libraries(attnsel_kernels_${isa} PRIVATE xsimd)
+    target_compile_features(attnsel_kernels_${isa} PRIVATE cxx_std_17)
+    # -O2 at least whatever the build type: at -O0 the kernels' inline helpers would be emitted as
+    # weak symbols compiled for this instruction set, and the linker may keep those copies for
+    # every caller.
+    target_compile_options(attnsel_kernels_${isa} PRIVATE ${flags_${isa}} -O2)
+    if(isa STREQUAL "avx512" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      target_compile_options(attnsel_kernels_${isa} PRIVATE -Wno-uninitialized -Wno-maybe-uninitialized)
+    endif()
+    set_target_properties(attnsel_kernels_${isa} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+    if(COMMAND attnsel_set_warnings)
+      attnsel_set_warnings(attnsel_kernels_${isa})
+    endif()
+    target_sources(${target} PRIVATE $<TARGET_OBJECTS:attnsel_kernels_${isa}>)
+  endforeach()
+  target_sources(${target} PRIVATE "${PROJECT_SOURCE_DIR}/src/dispatch.cpp")
+endfunction()
