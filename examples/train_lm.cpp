@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   double val_fraction = 0.1, test_fraction = 0.1;
   attnsel::VariableAssignmentOptions va;
   bool quiet = false;
+  long long pause_after = 0;
   int sample = 0, fit_windows = 16;
   std::vector<std::string> fit_policies;
   double fit_tolerance = 0.01;
@@ -105,6 +106,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1 << 16));
   app.add_option("--save", save, "write the trained model (and the tokenizer) to this file");
   app.add_option("--curve", curve_csv, "write the learning curve (step, train loss, validation loss, seconds, validation accuracy) as CSV");
+  app.add_option("--checkpoint", to.checkpoint_path,
+                 "resumable training: write the run's state to this file every --checkpoint-every steps and after "
+                 "the last; a run that finds the file continues from it (the same options and data) and ends exactly "
+                 "where an uninterrupted run ends; the file is removed once the run has finished");
+  app.add_option("--checkpoint-every", to.checkpoint_every, "steps between checkpoints (0: only after the last step)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--pause-after", pause_after,
+                 "train at most about this many steps in this call: stop at the first checkpoint after them and exit "
+                 "with status 75, without evaluating or saving (run the same command again to continue; 0 = no pause)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_flag("--quiet", quiet, "no progress lines");
   if (const int status = examples::parse_command_line(app, argc, argv, "train_lm"); status >= 0) return status;
 
@@ -114,6 +125,10 @@ int main(int argc, char** argv) {
     for (const std::string& name : fit_policies) examples::with_policy(name, "--fit-budgets", [](auto) {});  // before training
     if (!text.empty() && !text_dir.empty()) throw examples::usage_error("--text and --text-dir: give one of them");
     if (!tokenizer.empty() && task != "text") throw examples::usage_error("--tokenizer: only for text (--text or --text-dir)");
+    if (to.checkpoint_every > 0 && to.checkpoint_path.empty())
+      throw examples::usage_error("--checkpoint-every: needs --checkpoint FILE");
+    if (pause_after > 0 && (to.checkpoint_path.empty() || to.checkpoint_every == 0))
+      throw examples::usage_error("--pause-after: needs --checkpoint FILE and --checkpoint-every N");
     using T = float;
     examples::TextCodec tok;
     double test_bytes_per_token = 0;  // for the test loss per byte
@@ -191,7 +206,30 @@ int main(int argc, char** argv) {
                        (long long)p.step, (long long)p.steps, p.train_loss, mem, p.validation_loss, p.learning_rate,
                        p.tokens_per_second, int(eta) / 60, int(eta) % 60);
       };
-    const attnsel::LMTrainResult r = attnsel::train_lm(model, next, validation, to, cfg.seed);
+    // What the training options do not say: a checkpoint of other data or batches is refused.
+    to.checkpoint_tag = what + "; batch " + std::to_string(batch) + "; validation windows " + std::to_string(eval_windows);
+    struct Paused {
+      long long step;
+    };
+    if (pause_after > 0) {  // stop at the first checkpoint after pause_after steps of this call
+      auto report = to.progress;
+      to.progress = [report, pause_after, every = to.checkpoint_every, calls = 0LL](const attnsel::LMProgress& p) mutable {
+        if (report) report(p);
+        ++calls;
+        if (calls >= pause_after && p.step < p.steps && every > 0 && p.step % every == 0) throw Paused{(long long)p.step};
+      };
+    }
+    attnsel::LMTrainResult r;
+    try {
+      r = attnsel::train_lm(model, next, validation, to, cfg.seed);
+    } catch (const Paused& p) {
+      std::printf("paused: step %lld of %lld is in the checkpoint %s; run the same command again to continue\n", p.step,
+                  (long long)to.steps, to.checkpoint_path.c_str());
+      return 75;
+    }
+    if (r.resumed_from > 0)
+      std::printf("checkpoint: continued from step %lld of %lld (%s)\n", (long long)r.resumed_from, (long long)to.steps,
+                  to.checkpoint_path.c_str());
     const attnsel::LMEvaluation e = attnsel::evaluate_lm(model, final_validation.empty() ? validation : final_validation);
     std::printf("validation: loss %.4f nats/token, perplexity %.3f, accuracy %.4f over %lld tokens\n", e.loss,
                 e.perplexity, e.accuracy, (long long)e.tokens);
@@ -255,6 +293,7 @@ int main(int argc, char** argv) {
       attnsel::save_lm(model, save, task == "text" ? tok.saved() : attnsel::SavedTokenizer{}, fitted);
       std::printf("saved: %s\n", save.c_str());
     }
+    if (!to.checkpoint_path.empty()) std::remove(to.checkpoint_path.c_str());  // the run is complete
   } catch (const std::exception& e) {
     return examples::report_failure("train_lm", e);
   }

@@ -6,6 +6,7 @@
 #include <attnsel/attnsel.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -569,6 +570,118 @@ TEST_CASE("train_lm's curve: a point every eval_every steps and after the last, 
     CHECK(r.curve[i].validation_accuracy >= 0.0);
     CHECK(r.curve[i].validation_accuracy <= 1.0);
   }
+}
+
+TEST_CASE("train_lm with a checkpoint: a run stopped and continued ends bit for bit where an uninterrupted run "
+          "ends; another run's or a corrupt checkpoint is refused and changes nothing", "[lm][checkpoint]") {
+  // Selective, with dropout (its engines advance) and the memory loss, in double and float; the
+  // run stops (the progress callback throws) one step after a checkpoint, so the steps after it
+  // are lost and must be redone from the file.
+  auto check = [](auto zero) {
+    using T = decltype(zero);
+    attnsel::VariableAssignmentOptions vo;
+    vo.variables = 2;
+    vo.values = 4;
+    vo.seq_len = 16;
+    const attnsel::VariableAssignment va(vo);
+    attnsel::TransformerConfig c = lm_config(va.vocab_size(), 16, 2, 2, 16);
+    c.selective = true;
+    c.dropout = 0.1;
+    attnsel::Rng vr(7);
+    const std::vector<attnsel::TokenBatch> validation{va.sample(4, vr)};
+    auto batches = [&](attnsel::Rng& rng) { return va.sample(4, rng); };
+    attnsel::LMTrainOptions o;
+    o.steps = 11;
+    o.eval_every = 3;
+    o.warmup_steps = 2;
+    o.learning_rate = 1e-2;
+    o.memory_loss.weight = 0.1;
+    attnsel::TransformerLM<T> whole(c);
+    const attnsel::LMTrainResult a = attnsel::train_lm(whole, batches, validation, o, 5);
+
+    const std::string path = (std::filesystem::temp_directory_path() /
+                              ("attnsel_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(sizeof(T)))).string();
+    std::remove(path.c_str());
+    attnsel::LMTrainOptions oc = o;
+    oc.checkpoint_path = path;
+    oc.checkpoint_every = 4;
+    oc.checkpoint_tag = "variable assignment, 2 variables";
+    struct Stop {};
+    attnsel::LMTrainOptions stopping = oc;
+    stopping.progress = [](const attnsel::LMProgress& p) {
+      if (p.step == 6) throw Stop{};
+    };
+    {
+      attnsel::TransformerLM<T> first(c);
+      CHECK_THROWS_AS(attnsel::train_lm(first, batches, validation, stopping, 5), Stop);
+    }
+    REQUIRE(std::ifstream(path).good());  // the checkpoint of step 4
+
+    // Another run's checkpoint: refused, naming the field; the model is left as it was.
+    attnsel::TransformerLM<T> fresh(c);
+    const RowMatrix<T> before = fresh.parameters()[2]->value;
+    attnsel::LMTrainOptions other = oc;
+    other.learning_rate = 2e-2;
+    try {
+      attnsel::train_lm(fresh, batches, validation, other, 5);
+      FAIL("a checkpoint of another learning rate was accepted");
+    } catch (const std::invalid_argument& e) {
+      CHECK_THAT(e.what(), Catch::Matchers::Contains("checkpoint_path") && Catch::Matchers::Contains("learning_rate"));
+    }
+    other = oc;
+    other.checkpoint_tag = "other data";
+    CHECK_THROWS_AS(attnsel::train_lm(fresh, batches, validation, other, 5), std::invalid_argument);
+    CHECK_THROWS_AS(attnsel::train_lm(fresh, batches, validation, oc, 6), std::invalid_argument);  // another seed
+    CHECK(fresh.parameters()[2]->value == before);
+
+    // A truncated copy: a parse error, nothing changed.
+    const std::string cut = path + ".cut";
+    {
+      std::ifstream in(path, std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - 9);
+    }
+    attnsel::LMTrainOptions truncated = oc;
+    truncated.checkpoint_path = cut;
+    CHECK_THROWS_AS(attnsel::train_lm(fresh, batches, validation, truncated, 5), attnsel::parse_error);
+    CHECK(fresh.parameters()[2]->value == before);
+    std::remove(cut.c_str());
+
+    // Continued: the same losses, curve, tokens and parameters as the uninterrupted run.
+    const attnsel::LMTrainResult b = attnsel::train_lm(fresh, batches, validation, oc, 5);
+    CHECK(b.resumed_from == 4);
+    CHECK(b.losses == a.losses);
+    CHECK(b.tokens == a.tokens);
+    REQUIRE(b.curve.size() == a.curve.size());
+    for (std::size_t i = 0; i < a.curve.size(); ++i) {
+      INFO("curve point " << i);
+      CHECK(b.curve[i].step == a.curve[i].step);
+      CHECK(b.curve[i].train_loss == a.curve[i].train_loss);
+      CHECK(b.curve[i].validation_loss == a.curve[i].validation_loss);
+      CHECK(b.curve[i].validation_accuracy == a.curve[i].validation_accuracy);
+    }
+    const auto pa = whole.named_parameters(), pb = fresh.named_parameters();
+    for (std::size_t i = 0; i < pa.size(); ++i) {
+      INFO("parameter " << pa[i].first);
+      CHECK(pb[i].second->value == pa[i].second->value);
+    }
+    // The checkpoint after the last step: a run given it trains nothing (no batch is drawn).
+    attnsel::TransformerLM<T> done(c);
+    int drawn = 0;
+    const attnsel::LMTrainResult d = attnsel::train_lm(
+        done, [&](attnsel::Rng& rng) { ++drawn; return va.sample(4, rng); }, validation, oc, 5);
+    CHECK(drawn == 0);
+    CHECK(d.resumed_from == 11);
+    CHECK(d.losses == a.losses);
+    CHECK(done.parameters().back()->value == whole.parameters().back()->value);
+    std::remove(path.c_str());
+    // Without a path, checkpoint_every is an error.
+    attnsel::LMTrainOptions bad = o;
+    bad.checkpoint_every = 2;
+    CHECK_THROWS_AS(attnsel::train_lm(done, batches, validation, bad, 5), std::invalid_argument);
+  };
+  SECTION("double") { check(0.0); }
+  SECTION("float") { check(0.0f); }
 }
 
 TEST_CASE("TransformerLM: the same seed gives the same model and losses; 1 and 2 threads agree", "[lm][determinism]") {

@@ -12,7 +12,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -24,6 +26,7 @@
 #include "../optim/clip.hpp"
 #include "../optim/schedule.hpp"
 #include "../random.hpp"
+#include "checkpoint.hpp"
 #include "transformer.hpp"
 
 ATTNSEL_NAMESPACE_BEGIN
@@ -72,28 +75,19 @@ struct LMTrainOptions {
   Index eval_every = 100;
   /// Called after every step (and with the validation loss on evaluation steps); empty = silent.
   std::function<void(const LMProgress&)> progress;
-};
-
-/// One point of the learning curve.
-struct LMCurvePoint {
-  Index step = 0;
-  double train_loss = 0;       ///< mean of the batch losses since the previous point
-  double validation_loss = 0;
-  double seconds = 0;
-  /// Share of counted validation targets predicted (argmax), e.g. Variable Assignment's answers.
-  double validation_accuracy = 0;
-};
-
-struct LMTrainResult {
-  std::vector<LMCurvePoint> curve;
-  /// Every step's batch loss.
-  std::vector<double> losses;
-  double seconds = 0;
-  /// Of `seconds`, the time spent evaluating on the validation batches.
-  double eval_seconds = 0;
-  Index tokens = 0;  ///< input tokens processed
-  /// Training throughput: tokens / (seconds − eval_seconds).
-  double tokens_per_second = 0;
+  /// Resumable training: with a path, the run's whole state (the parameters, AdamW's moments,
+  /// the batch and dropout engines, the curve and losses so far; lm/checkpoint.hpp) is written
+  /// there every `checkpoint_every` steps and after the last, replacing the file atomically. A
+  /// call that finds the file continues from it and ends bit for bit where an uninterrupted run
+  /// ends (the batches come from `next_batch`, which must draw only from the engine it is given).
+  /// The file must be the same run's: the same model configuration, options (except `progress`
+  /// and the checkpoint's own), seed and `checkpoint_tag`. Empty = no checkpoint.
+  std::string checkpoint_path;
+  /// Steps between checkpoints (0: only after the last step).
+  Index checkpoint_every = 0;
+  /// Names what the options do not, e.g. the data and the batch shape: a checkpoint written under
+  /// another tag is refused.
+  std::string checkpoint_tag;
 };
 
 /// Accuracy of argmax(logits) over the counted (non-negative) targets; `counted` receives their number.
@@ -146,10 +140,40 @@ LMEvaluation evaluate_lm(TransformerLM<T>& model, const std::vector<TokenBatch>&
   return detail::lm::evaluation(loss_sum, hits, n);
 }
 
+namespace detail {
+namespace lm {
+/// The lines that name a run in its checkpoint (lm/checkpoint.hpp): a checkpoint continues only
+/// the run whose lines are the same.
+template <class T>
+std::string run_fingerprint(const TransformerConfig& c, const LMTrainOptions& o, std::uint64_t seed) {
+  namespace ck = detail::lmck;
+  std::string heads;
+  for (Index h : c.selector_heads) heads += (heads.empty() ? "" : ",") + std::to_string(h);
+  std::string tag;
+  for (char ch : o.checkpoint_tag) tag += ch == '\n' ? std::string("\\n") : std::string(1, ch);
+  return "scalar bytes=" + std::to_string(sizeof(T)) + "\nvocab=" + std::to_string(c.vocab) +
+         "\ncontext=" + std::to_string(c.context) + "\nlayers=" + std::to_string(c.layers) +
+         "\nheads=" + std::to_string(c.heads) + "\nwidth=" + std::to_string(c.width) +
+         "\nhead_dim=" + std::to_string(c.head_dim) + "\nmlp_ratio=" + std::to_string(c.mlp_ratio) +
+         "\ntied_embeddings=" + std::to_string(int(c.tied_embeddings)) + "\nselective=" + std::to_string(int(c.selective)) +
+         "\nselector_heads=" + heads + "\ndropout=" + ck::exact(c.dropout) + "\nmodel seed=" + std::to_string(c.seed) +
+         "\nsteps=" + std::to_string(o.steps) + "\nlearning_rate=" + ck::exact(o.learning_rate) +
+         "\nwarmup_steps=" + std::to_string(o.warmup_steps) + "\nmin_lr_ratio=" + ck::exact(o.min_lr_ratio) +
+         "\nbeta1=" + ck::exact(o.beta1) + "\nbeta2=" + ck::exact(o.beta2) + "\nepsilon=" + ck::exact(o.epsilon) +
+         "\nweight_decay=" + ck::exact(o.weight_decay) + "\nclip_norm=" + ck::exact(o.clip_norm) +
+         "\nmemory_loss.weight=" + ck::exact(o.memory_loss.weight) + "\nmemory_loss.tau=" + ck::exact(o.memory_loss.tau) +
+         "\neval_every=" + std::to_string(o.eval_every) + "\nbatch seed=" + std::to_string(seed) + "\ntag=" + tag + "\n";
+}
+}  // namespace lm
+}  // namespace detail
+
 /// Trains `model` for `options.steps` steps on batches from `next_batch(Rng&)`, evaluating on
-/// `validation` (may be empty). `seed` seeds the batch draws.
-/// @throws std::invalid_argument for bad options; std::runtime_error when the loss becomes NaN
-///         or infinite (the step is not applied).
+/// `validation` (may be empty). `seed` seeds the batch draws. With `options.checkpoint_path`,
+/// the run can be stopped and continued (see there).
+/// @throws std::invalid_argument for bad options or a checkpoint of another run (naming the
+///         field that differs); attnsel::parse_error for a corrupt checkpoint (nothing is
+///         changed then); std::runtime_error when the loss becomes NaN or infinite (the step is
+///         not applied) or a checkpoint cannot be written.
 template <class T, class NextBatch>
 LMTrainResult train_lm(TransformerLM<T>& model, NextBatch&& next_batch, const std::vector<TokenBatch>& validation,
                        const LMTrainOptions& options, std::uint64_t seed = 1) {
@@ -162,6 +186,10 @@ LMTrainResult train_lm(TransformerLM<T>& model, NextBatch&& next_batch, const st
                   options.min_lr_ratio, ", expected a value in [0, 1]");
   detail::require(options.clip_norm >= 0, fn, "option 'clip_norm' is ", options.clip_norm, ", expected >= 0");
   detail::require(options.eval_every >= 0, fn, "option 'eval_every' is ", options.eval_every, ", expected >= 0");
+  detail::require(options.checkpoint_every >= 0, fn, "option 'checkpoint_every' is ", options.checkpoint_every,
+                  ", expected >= 0");
+  detail::require(options.checkpoint_every == 0 || !options.checkpoint_path.empty(), fn, "option 'checkpoint_every' is ",
+                  options.checkpoint_every, " without a 'checkpoint_path'");
   model.set_memory_loss(options.memory_loss);
   AdamOptions<T> ao;
   ao.learning_rate = T(options.learning_rate);
@@ -176,11 +204,51 @@ LMTrainResult train_lm(TransformerLM<T>& model, NextBatch&& next_batch, const st
                                         options.learning_rate * options.min_lr_ratio};
   Rng rng(seed);
   LMTrainResult r;
+  double since_sum = 0, before = 0;  // before: the seconds of the steps a checkpoint restored
+  Index since_n = 0, first = 0;
+  namespace ck = detail::lmck;
+  const auto named = model.named_parameters();
+  const std::vector<Rng*> engines = model.random_engines();
+  // The state of this run now (the model's side); a checkpoint's is compared with it and written from it.
+  auto snapshot = [&](Index step) {
+    ck::State<T> s;
+    s.fingerprint = detail::lm::run_fingerprint<T>(model.config(), options, seed);
+    s.step = step;
+    s.batch_engine = ck::engine_text(rng);
+    for (Rng* e : engines) s.engines.push_back(ck::engine_text(*e));
+    s.adam_iterations = adam.iterations();
+    for (const auto& np : named) {
+      s.names.push_back(np.first);
+      s.values.push_back(np.second->value);
+      s.m.push_back(adam.first_moment(*np.second));
+      s.v.push_back(adam.second_moment(*np.second));
+    }
+    s.since_sum = since_sum;
+    s.since_n = since_n;
+    s.result = r;
+    return s;
+  };
+  if (!options.checkpoint_path.empty() && std::ifstream(options.checkpoint_path).good()) {
+    ck::State<T> s = ck::read<T>(options.checkpoint_path, snapshot(0), options.steps);
+    // Every field is checked: apply it.
+    std::istringstream(s.batch_engine) >> rng;
+    for (std::size_t i = 0; i < engines.size(); ++i) std::istringstream(s.engines[i]) >> *engines[i];
+    for (std::size_t i = 0; i < named.size(); ++i) {
+      named[i].second->value = s.values[i];
+      adam.first_moment(*named[i].second) = s.m[i];
+      adam.second_moment(*named[i].second) = s.v[i];
+    }
+    adam.set_iterations(std::size_t(s.adam_iterations));
+    since_sum = s.since_sum;
+    since_n = s.since_n;
+    r = std::move(s.result);
+    first = s.step;
+    before = r.seconds;
+  }
+  r.resumed_from = first;
   const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  double since_sum = 0;
-  Index since_n = 0;
-  for (Index step = 0; step < options.steps; ++step) {
+  auto elapsed = [&] { return before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  for (Index step = first; step < options.steps; ++step) {
     const TokenBatch b = next_batch(rng);
     const double lr = schedule(std::size_t(step), std::size_t(options.steps));
     const double loss = model.forward_backward(b.inputs, b.targets, b.seq_len);
@@ -219,6 +287,11 @@ LMTrainResult train_lm(TransformerLM<T>& model, NextBatch&& next_batch, const st
       p.validation_accuracy = c.validation_accuracy;
       since_sum = 0;
       since_n = 0;
+    }
+    if (!options.checkpoint_path.empty() &&
+        ((options.checkpoint_every > 0 && (step + 1) % options.checkpoint_every == 0) || step + 1 == options.steps)) {
+      r.seconds = elapsed();
+      ck::write<T>(options.checkpoint_path, snapshot(step + 1));
     }
     if (options.progress) options.progress(p);
   }

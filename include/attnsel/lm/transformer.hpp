@@ -123,6 +123,8 @@ class TransformerBlock {
   void forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y, bool train);
   void backward(const RowMatrix<T>& X, const RowMatrix<T>& dY, RowMatrix<T>& dX);
   std::vector<Parameter<T>*> parameters();
+  /// The random engines a training forward pass advances (the two dropout layers'), in a fixed order.
+  std::vector<Rng*> random_engines() { return {&drop1_.engine(), &drop2_.engine()}; }
 
   CausalSelfAttention<T>& attention() noexcept { return attn_; }
   const CausalSelfAttention<T>& attention() const noexcept { return attn_; }
@@ -191,6 +193,9 @@ class TransformerLM {
   std::vector<std::pair<std::string, Parameter<T>*>> named_parameters();
   /// Number of scalars in `parameters()`.
   Index parameter_count();
+  /// The random engines training forward passes advance (the dropout masks'), in a fixed order:
+  /// with the parameters, what a training checkpoint must restore for the run to continue exactly.
+  std::vector<Rng*> random_engines();
 
   const TransformerConfig& config() const noexcept { return cfg_; }
   Index layers() const noexcept { return Index(blocks_.size()); }

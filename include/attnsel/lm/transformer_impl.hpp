@@ -495,6 +495,14 @@ std::vector<std::pair<std::string, Parameter<T>*>> TransformerLM<T>::named_param
 }
 
 template <class T>
+std::vector<Rng*> TransformerLM<T>::random_engines() {
+  std::vector<Rng*> out = {&drop_.engine()};
+  for (auto& b : blocks_)
+    for (Rng* e : b->random_engines()) out.push_back(e);
+  return out;
+}
+
+template <class T>
 Index TransformerLM<T>::parameter_count() {
   Index n = 0;
   for (Parameter<T>* p : parameters()) n += p->value.size();

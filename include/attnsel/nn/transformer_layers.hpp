@@ -82,6 +82,9 @@ class Dropout final : public Layer<T> {
   void backward(const RowMatrix<T>& X, const RowMatrix<T>& Y, const RowMatrix<T>& dY, RowMatrix<T>* dX) override;
   std::string describe() const override { return "Dropout(" + std::to_string(size_) + ", " + std::to_string(rate_) + ")"; }
   double rate() const noexcept { return rate_; }
+  /// The engine of the masks: each training forward pass with rate > 0 advances it (a training
+  /// checkpoint saves and restores its state).
+  Rng& engine() noexcept { return rng_; }
 
  private:
   Index size_;

@@ -63,6 +63,10 @@ class Adam : public detail::OptimizerBase<T, detail::AdamState<T>> {
   void step();
 
   const AdamOptions<T>& options() const noexcept { return opt_; }
+  /// The first and second moments of a registered parameter (for training checkpoints).
+  /// @throws std::invalid_argument when `p` is not registered.
+  RowMatrix<T>& first_moment(const Parameter<T>& p) { return this->entry_of(p).state.m; }
+  RowMatrix<T>& second_moment(const Parameter<T>& p) { return this->entry_of(p).state.v; }
 
  private:
   AdamOptions<T> opt_;

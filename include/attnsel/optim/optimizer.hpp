@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstddef>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "../error.hpp"
@@ -71,6 +73,9 @@ class OptimizerBase {
   }
   /// Number of updates applied since construction or the last reset_state().
   std::size_t iterations() const noexcept { return iterations_; }
+  /// Sets the update count (bias correction continues from it), e.g. when a training checkpoint
+  /// restores the state.
+  void set_iterations(std::size_t n) noexcept { iterations_ = n; }
   std::size_t group_count() const noexcept { return groups_.size(); }
   std::size_t parameter_count() const noexcept { return entries_.size(); }
   /// True when `p` is registered (in any group).
@@ -103,6 +108,12 @@ class OptimizerBase {
     return l2 ? *l2 : fallback;
   }
   T lr_for(const Entry& e) const { return lr_ * groups_[e.group].lr_scale; }
+  /// The entry of a registered parameter. @throws std::invalid_argument when `p` is not registered.
+  Entry& entry_of(const Parameter<T>& p) {
+    for (Entry& e : entries_)
+      if (e.param == &p) return e;
+    throw std::invalid_argument(std::string(name_) + ": parameter '" + p.name + "' is not registered");
+  }
   void check_shapes(const Entry& e) const {
     require(e.param->grad.rows() == e.param->value.rows() && e.param->grad.cols() == e.param->value.cols(), name_,
             "parameter '", e.param->name, "' has a ", e.param->grad.rows(), "x", e.param->grad.cols(),
