@@ -41,6 +41,17 @@ peer_blas() {
   echo
 }
 
+# The torch peers' thread settings "OMP BLAS" (benchmarks/results/peer_threads.md): at n + n on n
+# cores, torch's OpenMP pool and OpenBLAS's own pool oversubscribe the cores (torch's MLP step runs
+# 2.5x slower than at 1 + 1 here). Each torch peer runs under every setting, each in a fresh
+# process, and is compared with attnsel at its fastest; the results show all of them.
+torch_settings() {
+  local n
+  n="$(nproc)"
+  echo "1 1"
+  if [ "$n" -gt 1 ]; then echo "$n 1"; echo "$n $n"; fi
+}
+
 peer_build() {  # peer_build TARGET...: Release build in build-bench/ with examples and benchmarks
   local build="$peer_root/build-bench"
   cmake -S "$peer_root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DATTNSEL_BUILD_TESTS=OFF \

@@ -11,7 +11,11 @@ constants below before any test number is read; benchmarks/recipes/lm_quality.sh
 Every run is one train_lm command (the trainer built at the pinned commit COMMIT); its model,
 output and learning curve are kept in --models under the run's name, with a key: the SHA-256 of
 the trainer binary and the whole command line. A run whose files and key are there is never run
-again; a run cut off (a session ends) leaves only a .part file and runs again from the start.
+again; a run cut off (a session ends) leaves its .part file and its checkpoint (written every
+CHECKPOINT_EVERY steps), and the next call continues it from there, ending bit for bit where an
+uninterrupted run ends. Runs of an earlier pinned trainer (EARLIER_TRAINERS, --earlier-trainer)
+count only once `train` has shown that it trains the same models: every configuration of the
+protocol trained EQUIVALENCE_STEPS steps by both binaries gives byte-identical model files.
 `train` runs what the protocol needs next, --jobs at a time (one thread each), and starts nothing
 new after --hours; stage by stage: the pilot, the learning-rate searches (extended where a choice
 falls on the grid's edge), then the reported seeds at the chosen rates. `report` prints markdown
@@ -29,7 +33,12 @@ import sys
 import time
 
 # ---- The protocol (docs/language-models.md §10); changing any of it is a new protocol. ----
-TRAINER_COMMIT = "881357d6d5aff4d9367f22526134e3fb5ddcf840"  # train_lm of every run is built here
+TRAINER_COMMIT = "fd61da1e52cecd3ca9c55256c6b2b954c5457b31"  # train_lm of every run is built here
+# Earlier pins whose runs still count when `train` verifies that they train the same models bit
+# for bit (§10 "Moving the pinned trainer"): 881357d, before train_lm could resume a cut-off run.
+EARLIER_TRAINERS = ("881357d6d5aff4d9367f22526134e3fb5ddcf840",)
+EQUIVALENCE_STEPS = 60                       # steps of the verification runs, one per configuration
+CHECKPOINT_EVERY = 500                       # a run cut off loses at most this many steps
 LAYERS, HEAD_DIM, WIDTH = 4, 32, 128
 TOKENS_PER_STEP = 4096                       # batch = TOKENS_PER_STEP / context
 PILOT_STEPS = (5000, 10000, 20000)           # the reported runs' steps: the first that the pilot
@@ -102,15 +111,29 @@ class Run(object):
     outputs = (".bin", ".out", ".csv")
 
     def command(self, store):
+        # The checkpoint does not change what is trained (the trainer's tests show it bit for
+        # bit), so it is not in the key.
         return [store.a.trainer] + self.args(store.a.data, store.a.tokenizer) + [
-            "--save", store.path(self, ".bin"), "--curve", store.path(self, ".csv")]
+            "--save", store.path(self, ".bin"), "--curve", store.path(self, ".csv"),
+            "--checkpoint", store.path(self, ".ckpt"), "--checkpoint-every", str(CHECKPOINT_EVERY)]
 
-    def key(self, store):
+    def key(self, store, trainer_hash=None, rev=None):
         tok = ""
         if self.tok == "subwords":
             tok = "tokenizer sha256 {}\n".format(sha256(store.a.tokenizer))
         return "trainer sha256 {}\ncommit {}\n{}command {}\n".format(
-            store.trainer_hash, store.a.rev, tok, " ".join(self.args(store.a.data, store.a.tokenizer)))
+            trainer_hash or store.trainer_hash, rev or store.a.rev, tok,
+            " ".join(self.args(store.a.data, store.a.tokenizer)))
+
+    def earlier_keys(self, store):
+        """The keys of this run trained by an earlier trainer shown to train the same models."""
+        return [self.key(store, h, rev) for rev, h in store.adopted()]
+
+    def equivalence_command(self, store, trainer, out):
+        """A short run of this run's configuration (no test part, a few final windows), saved to out."""
+        a = self.args(store.a.data, store.a.tokenizer)
+        a[a.index("--final-windows") + 1] = "4"
+        return [trainer] + a + ["--test-fraction", "0", "--save", out]
 
     def summary(self, store):
         return "validation {:.4f}".format(store.loss(self, "validation"))
@@ -152,9 +175,38 @@ class Store(object):
     def done(self, job):
         try:
             with open(self.path(job, ".key")) as f:
-                return f.read() == self.key(job) and all(os.path.exists(self.path(job, e)) for e in job.outputs)
+                k = f.read()
         except OSError:
             return False
+        keys = [self.key(job)] + (job.earlier_keys(self) if hasattr(job, "earlier_keys") else [])
+        return k in keys and all(os.path.exists(self.path(job, e)) for e in job.outputs)
+
+    def earlier(self):
+        """[(commit, binary)] of the earlier trainers given (--earlier-trainer COMMIT=BINARY)."""
+        out = []
+        for spec in getattr(self.a, "earlier_trainer", None) or []:
+            rev, _, binary = spec.partition("=")
+            out.append((rev, binary))
+        return out
+
+    def verdict_path(self, rev):
+        return os.path.join(self.dir, "equivalence_{}_{}.txt".format(rev[:12], self.a.rev[:12]))
+
+    def verdict(self, rev, binary):
+        """'identical' or 'different' once `train` has compared the two trainers, else None."""
+        try:
+            with open(self.verdict_path(rev)) as f:
+                text = f.read()
+        except OSError:
+            return None
+        head = "earlier trainer sha256 {}\ntrainer sha256 {}\n".format(sha256(binary), self.trainer_hash)
+        if not text.startswith(head):
+            return None
+        return text.strip().splitlines()[-1].split()[-1]
+
+    def adopted(self):
+        """[(commit, sha256)] of the earlier trainers shown to train the same models."""
+        return [(rev, sha256(b)) for rev, b in self.earlier() if self.verdict(rev, b) == "identical"]
 
     def output(self, run):
         with open(self.path(run, ".out")) as f:
@@ -389,11 +441,67 @@ def plan(store):
     return ("memory", memory) if not complete else ("done", [])
 
 
+def verify_earlier(store, a):
+    """Trains every configuration of the protocol EQUIVALENCE_STEPS steps with each earlier trainer
+    not yet compared and with the pinned one, --jobs at a time, and writes the verdict: 'identical'
+    when every pair of model files is byte for byte the same and the outputs agree (timings aside)."""
+    configs = sorted({(tok, kind, context) for tok, context in SETTINGS for kind in KINDS})
+    for rev, binary in store.earlier():
+        if rev not in EARLIER_TRAINERS:
+            raise SystemExit("lm_protocol: --earlier-trainer {} is not one of EARLIER_TRAINERS".format(rev))
+        if store.verdict(rev, binary) is not None:
+            continue
+        work = os.path.join(store.dir, "equivalence_" + rev[:12])
+        os.makedirs(work, exist_ok=True)
+        jobs = []
+        for tok, kind, context in configs:
+            r = Run(tok, kind, context, SEARCH_SEED, PILOT[3], EQUIVALENCE_STEPS)
+            for side, b in (("earlier", binary), ("pinned", a.trainer)):
+                out = os.path.join(work, "{}_{}.bin".format(r.name, side))
+                jobs.append((r.name, side, r.equivalence_command(store, b, out), out))
+        print("{} verifying that trainer {} trains what {} trains: {} short runs".format(
+            time.strftime("%H:%M:%S"), rev[:12], a.rev[:12], len(jobs)), file=sys.stderr, flush=True)
+        results, pending, running = {}, list(jobs), []
+        while pending or running:
+            while pending and len(running) < a.jobs:
+                name, side, cmd, out = pending.pop(0)
+                p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                                     env=dict(os.environ, OMP_NUM_THREADS="1"))
+                running.append((name, side, p, out))
+            name, side, p, out = running.pop(0)
+            text = p.communicate()[0]
+            if p.returncode != 0:
+                raise SystemExit("lm_protocol: the verification run {} ({}) failed:\n{}".format(name, side, text[-2000:]))
+            with open(out, "rb") as f:
+                model = f.read()
+            kept = "\n".join(l for l in text.splitlines() if not l.startswith("training:") and not l.startswith("saved:"))
+            results[(name, side)] = (hashlib.sha256(model).hexdigest(), kept)
+        lines, same = [], True
+        for name in sorted({n for n, _ in results}):
+            e, p = results[(name, "earlier")], results[(name, "pinned")]
+            ok = e == p
+            same = same and ok
+            lines.append("{} {} model sha256 {}{}".format(name, "same" if ok else "DIFFERENT", p[0],
+                                                            "" if ok else " vs " + e[0]))
+        with open(store.verdict_path(rev), "w") as f:
+            f.write("earlier trainer sha256 {}\ntrainer sha256 {}\nearlier commit {}\ncommit {}\n".format(
+                sha256(binary), store.trainer_hash, rev, a.rev))
+            f.write("{} configurations, {} steps each, model files compared byte for byte:\n".format(
+                len(configs), EQUIVALENCE_STEPS))
+            f.write("\n".join(lines) + "\n")
+            f.write("verdict {}\n".format("identical" if same else "different"))
+        print("{} trainer {}: {}".format(time.strftime("%H:%M:%S"), rev[:12],
+                                         "the same models: its runs count" if same else
+                                         "other models: its runs are trained again"), file=sys.stderr, flush=True)
+
+
 def train(store, a, plan=None):
     """Runs the jobs plan(store) gives, stage by stage, --jobs at a time (plan: this protocol's by
     default; va_protocol.py passes its own)."""
     plan = plan or globals()["plan"]
     running = {}
+    if store.earlier():
+        verify_earlier(store, a)
 
     def stop(signum, frame):  # SIGTERM / SIGHUP: the runs go with the queue (none left orphaned)
         raise KeyboardInterrupt
@@ -456,6 +564,12 @@ def run_queue(store, a, plan, running):
 
 
 def status(store, plan=None):
+    for rev, binary in store.earlier():
+        v = store.verdict(rev, binary)
+        print("earlier trainer {}: {}".format(rev[:12], {
+            None: "not compared yet ('train' compares it first; until then its runs do not count)",
+            "identical": "trains the same models; its runs count ({})".format(store.verdict_path(rev)),
+            "different": "trains other models; its runs do not count ({})".format(store.verdict_path(rev))}[v]))
     stage, todo = (plan or globals()["plan"])(store)
     print("stage: {}; {} run(s) to do next:".format(stage, len(todo)))
     for r in todo:
@@ -499,6 +613,11 @@ def report(store, a):
           "context chosen on validation by runs of {} steps on seed {} (never a reported seed).\n".format(
               a.rev, store.trainer_hash[:16], LAYERS, WIDTH, HEAD_DIM, TOKENS_PER_STEP, steps,
               steps * TOKENS_PER_STEP / 1e6, WARMUP_SHARE * 100, steps // 2, SEARCH_SEED))
+    for rev, binary in store.earlier():
+        if store.verdict(rev, binary) == "identical":
+            print("Runs trained by the earlier pinned trainer (commit `{}`) count: every configuration trained {} "
+                  "steps by both trainers gave byte-identical model files (`{}`).\n".format(
+                      rev, EQUIVALENCE_STEPS, os.path.basename(store.verdict_path(rev))))
     for p in pilots:
         print("Convergence pilot (standard attention, 4 heads, characters, context 256, lr {}, seed {}, {} steps): "
               "validation loss improves {:.2f} % over the last {:.0f} % of its steps.".format(
@@ -666,10 +785,11 @@ best = {"selective4": 1e-3, "standard4": 2e-3, "standard8": 8e-3}[kind]  # 1e-3:
 final = 1.3 + 0.01 * math.log2(lr / best) ** 2 + {"selective4": 0.0, "standard4": 0.02, "standard8": 0.01}[kind]
 final += 0.001 * seed + 0.0001 * int(a["--context"]) / 256 + (0.05 if "--tokenizer" in a else 0)
 loss = lambda step: final + 0.3 * math.exp(-step / 2000.0)  # converged (< 1 %) at 10000 steps, not at 5000
-with open(a["--curve"], "w") as f:
-    f.write("step,train_loss,validation_loss,seconds\n")
-    for step in range(every, steps + 1, every):
-        f.write("{},{},{},0\n".format(step, loss(step) + 0.01, loss(step)))
+if "--curve" in a:
+    with open(a["--curve"], "w") as f:
+        f.write("step,train_loss,validation_loss,seconds\n")
+        for step in range(every, steps + 1, every):
+            f.write("{},{},{},0\n".format(step, loss(step) + 0.01, loss(step)))
 with open(a["--save"], "w") as f:
     json.dump({"kind": kind, "context": int(a["--context"]), "seed": seed}, f)
 print("validation: loss {:.4f} nats/token".format(loss(steps)))
@@ -786,6 +906,43 @@ def self_test():
         check(code == 0 and "| 512 | selective4 | h2o | 4.3x [4.3, 4.3] h2o:0.75/h2o:0.75" in text,
               "the memory report: " + text[-800:])
         check("| 512 | standard4 | selective |" not in text, "no SelectiveF row for standard models")
+        # Moving the pin: the runs of the earlier trainer count once it is shown to train the same
+        # models (a build with other bytes and the same behaviour); a trainer that trains other
+        # models is found out and its runs are trained again.
+        global EARLIER_TRAINERS
+        saved_earlier = EARLIER_TRAINERS
+        EARLIER_TRAINERS = ("0" * 40,)
+        keys_before = {n: open(os.path.join(models, n + ".key")).read() for n in names}
+
+        def moved(trainer_body, rev, *args):
+            path = os.path.join(tmp, "trainer_" + rev[:1])
+            with open(path, "w") as f:
+                f.write("#!{}\n{}".format(sys.executable, trainer_body))
+            os.chmod(path, 0o755)
+            swap = {paths["trainer"]: path, "0" * 40: rev}
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+                code = main(list(args) + [swap.get(x, x) for x in base] +
+                            ["--earlier-trainer", "0" * 40 + "=" + paths["trainer"]])
+            return code, out.getvalue()
+
+        same = FAKE_TRAINER + "\n# rebuilt: other bytes, the same models\n"
+        code, text = moved(same, "3" * 40, "status")
+        check("not compared yet" in text and "stage: pilot" in text, "an earlier trainer counts only once compared: " + text)
+        check(moved(same, "3" * 40, "train", "--jobs", "2", "--poll", "0.01")[0] == 0, "train after moving the pin")
+        code, text = moved(same, "3" * 40, "status")
+        check("trains the same models; its runs count" in text and "stage: done; 0 run" in text,
+              "the earlier trainer's runs count: " + text[:400])
+        check(all(open(os.path.join(models, n + ".key")).read() == k for n, k in keys_before.items()),
+              "no run was trained again")
+        check(len([f for f in os.listdir(os.path.join(models, "equivalence_" + "0" * 12))]) ==
+              2 * len(KINDS) * len(SETTINGS), "one short run per configuration and trainer")
+        other = FAKE_TRAINER.replace('json.dump({"kind"', 'json.dump({"rebuilt": 1, "kind"')
+        check(moved(other, "4" * 40, "train", "--hours", "1e-9", "--poll", "0.01")[0] == 0, "train with another trainer")
+        code, text = moved(other, "4" * 40, "status")
+        check("trains other models; its runs do not count" in text and "stage: pilot; 1 run" in text,
+              "a trainer that trains other models retrains from the pilot: " + text[:400])
+        EARLIER_TRAINERS = saved_earlier
         # Stopped (SIGTERM, as when a session ends), the queue takes its runs with it.
         pids = os.path.join(tmp, "pids")
         fresh = os.path.join(tmp, "fresh")
@@ -834,6 +991,9 @@ def main(argv=None):
     ap.add_argument("--pruner", default="", help="lm_pruning built at PRUNER_COMMIT (the memory stage; without it "
                     "the protocol ends with the reported runs)")
     ap.add_argument("--pruner-rev", default="", help="the commit the pruner was built at")
+    ap.add_argument("--earlier-trainer", action="append", metavar="COMMIT=BINARY",
+                    help="an earlier pinned trainer (one of EARLIER_TRAINERS) whose runs count once shown to train the "
+                    "same models")
     ap.add_argument("--plot", default="lm_quality_curves.png", help="report: the curves (empty: none)")
     ap.add_argument("--poll", type=float, default=5.0, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
