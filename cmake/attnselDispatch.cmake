@@ -27,4 +27,7 @@ function(attnsel_add_kernel_tables target)
     target_sources(${target} PRIVATE $<TARGET_OBJECTS:attnsel_kernels_${isa}>)
   endforeach()
   target_sources(${target} PRIVATE "${PROJECT_SOURCE_DIR}/src/dispatch.cpp")
+  # The library's own sources call the tables (config.hpp): PRIVATE, its users' TUs keep their
+  # own flags' kernels for what they instantiate themselves.
+  target_compile_definitions(${target} PRIVATE ATTNSEL_DISPATCH=1 INTERFACE ATTNSEL_COMPILED_DISPATCH=1)
 endfunction()

@@ -21,7 +21,7 @@ build="${ATTNSEL_BUILD_DIR:-$root/build}"
 
 packages=(cmake g++ make git pkg-config libeigen3-dev libxsimd-dev zlib1g-dev catch2 libbenchmark-dev libcli11-dev libstb-dev
   nlohmann-json3-dev libsentencepiece-dev python3 pybind11-dev python3-dev python3-numpy python3-sklearn python3-pytest python3-pandas
-  python3-pip python3-setuptools python3-wheel python3-venv python3-threadpoolctl)
+  python3-pip python3-setuptools python3-wheel python3-venv python3-threadpoolctl qemu-user)
 
 deps() {
   local missing=()

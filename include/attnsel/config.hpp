@@ -87,8 +87,20 @@
 
 /// Inline ABI namespace of every attnsel type: the version only (see the file comment).
 #define ATTNSEL_ABI_NAMESPACE abi_v0_1
+/// Runtime dispatch (issue #36; simd/kernel_table.hpp): CMake defines ATTNSEL_DISPATCH=1 for the
+/// compiled library's own sources when it is built with ATTNSEL_RUNTIME_DISPATCH. Their
+/// dispatching entry points (simd/dispatch.hpp, simd::gemm) then call the kernel table chosen at
+/// run time, and the per-instruction-set namespace is `arch_dispatch_<isa>`, so that none of
+/// their inline functions can be merged with a user TU's of the same flags.
+#ifndef ATTNSEL_DISPATCH
+#define ATTNSEL_DISPATCH 0
+#endif
 /// Inline namespace of what differs per instruction set: the kernels.
+#if ATTNSEL_DISPATCH && ATTNSEL_SIMD_ENABLED
+#define ATTNSEL_SIMD_ABI_NAMESPACE ATTNSEL_DETAIL_CAT(arch_dispatch_, ATTNSEL_DETAIL_ARCH)
+#else
 #define ATTNSEL_SIMD_ABI_NAMESPACE ATTNSEL_DETAIL_CAT(arch_, ATTNSEL_DETAIL_ARCH)
+#endif
 
 #define ATTNSEL_NAMESPACE_BEGIN                                                                    \
   namespace attnsel {                                                                              \

@@ -135,8 +135,8 @@ void bind_cache(py::module_& m, const char* name) {
 PYBIND11_MODULE(_attnsel, m) {
   m.doc() = "attnsel's C++ core (use the attnsel package, not this module)";
   m.attr("__version__") = ATTNSEL_VERSION_STRING;
-  m.def("simd_arch", [] { return std::string(ATTNSEL_SIMD_ARCH_NAME); },
-        "the instruction set of the kernels this module runs");
+  m.def("simd_arch", [] { return std::string(attnsel::simd_arch()); },
+        "the instruction set of the kernels this module runs (chosen at run time: see ATTNSEL_ISA)");
   // A function, not a value frozen at import: OMP_NUM_THREADS is read by the OpenMP runtime, and
   // threadpoolctl.threadpool_limits / omp_set_num_threads change it while the program runs.
   m.def("max_threads", [] { return attnsel::max_threads(); }, "the OpenMP threads attnsel's parallel paths may use now");

@@ -114,6 +114,33 @@ def test_threadpoolctl_limits_the_openmp_threads():
     assert isinstance(attnsel.simd_arch(), str) and attnsel.simd_arch() != ""
 
 
+def test_simd_arch_follows_attnsel_isa_on_x86_64():
+    # The compiled library picks its kernels when first used; ATTNSEL_ISA caps the choice. Each
+    # value needs a fresh process (the choice is made once).
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    def arch(cap):
+        env = dict(os.environ)
+        env.pop("ATTNSEL_ISA", None)
+        if cap:
+            env["ATTNSEL_ISA"] = cap
+        code = "import attnsel; print(attnsel.simd_arch())"
+        return subprocess.run([sys.executable, "-c", code], env=env, check=True, stdout=subprocess.PIPE,
+                              universal_newlines=True).stdout.strip()
+
+    best = arch(None)
+    assert best == attnsel.simd_arch() or os.environ.get("ATTNSEL_ISA")
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert best in ("sse2", "avx2", "avx512")
+        assert arch("sse2") == "sse2"
+        assert arch("avx2") == ("avx2" if best in ("avx2", "avx512") else "sse2")
+    else:  # no runtime dispatch: the build's own instruction set, whatever the variable says
+        assert arch("sse2") == best
+
+
 def test_arrays_the_extension_takes():
     rng = np.random.default_rng(3)
     Q = rng.normal(size=(5, 4))

@@ -5,6 +5,7 @@
 #include "../catch_compat.hpp"
 #include "../simd/test_support.hpp"
 
+#include <attnsel/nn/nn.hpp>
 #include <attnsel/simd/kernel_table.hpp>
 #include <attnsel/simd/simd.hpp>
 
@@ -88,6 +89,37 @@ TEST_CASE("the dispatched instruction set is the best the CPU has, capped by ATT
   CHECK(std::string(attnsel::simd::runtime::kernel_table<float>().isa) == expected_arch(want));
   CHECK(std::string(attnsel::simd::runtime::kernel_table<double>().isa) == expected_arch(want));
   CHECK(&attnsel::simd::runtime::kernel_table<float>() == attnsel::simd::runtime::kernel_table_float(want));
+  CHECK(std::string(attnsel::simd_arch()) == attnsel::simd::runtime::isa_name(want));
+}
+
+TEMPLATE_TEST_CASE("the compiled library's own code runs the dispatched table: a Dense layer's product has the bits of "
+                   "that table's gemm, which other tables' differ from", "[dispatch]", float, double) {
+  using T = TestType;
+  // Every entry is one chain over the depth in every table (simd/gemm.hpp), so the tables with
+  // FMA (avx2, avx512) agree with each other and differ from SSE2's multiply-then-add.
+  const attnsel::Index batch = 7, in = 300, out = 37;
+  attnsel::Rng rng(11);
+  attnsel::Dense<T> layer(in, out, rng);
+  attnsel::RowMatrix<T> X(batch, in), Y;
+  for (attnsel::Index i = 0; i < X.size(); ++i) X.data()[i] = T(attnsel::random::normal(rng, 0.0, 1.0));
+  layer.bias().value.setZero();  // Y is then the product alone
+  layer.forward(X, Y, false);
+  auto product = [&](const KernelTable<T>& t) {
+    attnsel::RowMatrix<T> C(batch, out);
+    std::vector<T> work(t.gemm_work_size(std::size_t(out), std::size_t(in)));
+    const attnsel::RowMatrix<T>& W = layer.weight().value;
+    t.gemm(std::size_t(batch), std::size_t(out), std::size_t(in), attnsel::simd::GemmOperand<T>{X.data(), std::ptrdiff_t(in), 1},
+           attnsel::simd::GemmOperand<T>{W.data(), std::ptrdiff_t(W.cols()), 1}, C.data(), std::size_t(out), work.data());
+    return C;
+  };
+  const Isa chosen = attnsel::simd::runtime::dispatched_isa();
+  INFO("dispatched " << attnsel::simd::runtime::isa_name(chosen));
+  CHECK(Y == product(*table<T>(chosen)));
+  for (Isa isa : isas)
+    if (table<T>(isa) && (isa == Isa::sse2) != (chosen == Isa::sse2)) {
+      INFO("other table " << attnsel::simd::runtime::isa_name(isa));
+      CHECK(Y != product(*table<T>(isa)));  // so the check above can tell the tables apart
+    }
 }
 
 TEMPLATE_TEST_CASE("every kernel of every runnable table matches the scalar reference", "[dispatch]", float, double) {

@@ -106,11 +106,7 @@ struct State {
 template <class T>
 void write(const std::string& path, const State<T>& s) {
   namespace io = detail::lmio;
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("attnsel::train_lm: cannot write the checkpoint '" + tmp + "'");
-    io::Writer w(out);
+  io::write_atomically(path, "attnsel::train_lm (checkpoint)", [&](std::ofstream& out, io::Writer& w) {
     out.write(magic, 8);
     w.put<std::uint32_t>(version);
     w.put<std::uint32_t>(std::uint32_t(sizeof(T)));
@@ -146,17 +142,7 @@ void write(const std::string& path, const State<T>& s) {
     w.put<std::int64_t>(std::int64_t(s.result.tokens));
     w.put<double>(s.result.seconds);
     w.put<double>(s.result.eval_seconds);
-    out.flush();
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      throw std::runtime_error("attnsel::train_lm: writing the checkpoint '" + tmp + "' failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("attnsel::train_lm: cannot rename '" + tmp + "' to '" + path + "'");
-  }
+  });
 }
 
 /// Reads a checkpoint whose fingerprint, engines and tensors must match `expected` (the run asking

@@ -104,6 +104,30 @@ class Reader {
   std::uint64_t offset_ = 0;
 };
 
+/// Writes `path` through body(Writer&) into path + ".tmp", then renames that over `path`, so a
+/// failed write leaves an existing file intact. `fn` names the caller in the errors.
+/// @throws std::runtime_error when the file cannot be written or renamed.
+template <class Body>
+void write_atomically(const std::string& path, const std::string& fn, Body body) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(fn + ": cannot write '" + tmp + "'");
+    Writer w(out);
+    body(out, w);
+    out.flush();
+    if (!out) {
+      out.close();
+      std::remove(tmp.c_str());
+      throw std::runtime_error(fn + ": writing '" + tmp + "' failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error(fn + ": cannot rename '" + tmp + "' to '" + path + "'");
+  }
+}
+
 }  // namespace lmio
 }  // namespace detail
 
@@ -141,11 +165,7 @@ void save_lm(TransformerLM<T>& model, const std::string& path, const SavedTokeni
       detail::require(b.budgets[l] == 0 || b.budgets[l] >= 2, "attnsel::save_lm", "budget set ", k, " ('", b.policy,
                       "') holds ", b.budgets[l], " for layer ", l, ", expected 0 (unbounded) or >= 2");
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("attnsel::save_lm: cannot write '" + tmp + "'");
-    io::Writer w(out);
+  io::write_atomically(path, "attnsel::save_lm", [&](std::ofstream& out, io::Writer& w) {
     out.write(io::magic, 8);
     w.put<std::uint32_t>(io::version);
     w.put<std::uint32_t>(std::uint32_t(sizeof(T)));
@@ -180,17 +200,7 @@ void save_lm(TransformerLM<T>& model, const std::string& path, const SavedTokeni
       w.put<double>(b.tolerance);
       w.put<double>(b.perplexity);
     }
-    out.flush();
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      throw std::runtime_error("attnsel::save_lm: writing '" + tmp + "' failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("attnsel::save_lm: cannot rename '" + tmp + "' to '" + path + "'");
-  }
+  });
 }
 
 /// Writes `model` with a character tokenizer (or none: nullptr) and any budget sets to `path`.

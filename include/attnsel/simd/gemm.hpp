@@ -107,8 +107,14 @@ template <class T>
 void gemm(std::size_t m, std::size_t n, std::size_t k, GemmOperand<T> a, GemmOperand<T> b, T* c,
           std::size_t ldc) {
   // Uninitialised scratch: gemm writes every value it reads.
-  const std::unique_ptr<T[]> work(new T[kernels::gemm_work_size<T, arch_for<T>>(n, k)]);
-  kernels::gemm{}(arch_for<T>{}, m, n, k, a, b, c, ldc, work.get());
+  if constexpr (via_table_v<T>) {  // the compiled library with runtime dispatch (dispatch.hpp)
+    const runtime::KernelTable<T>& t = runtime::kernel_table<T>();
+    const std::unique_ptr<T[]> work(new T[t.gemm_work_size(n, k)]);
+    t.gemm(m, n, k, a, b, c, ldc, work.get());
+  } else {
+    const std::unique_ptr<T[]> work(new T[kernels::gemm_work_size<T, arch_for<T>>(n, k)]);
+    kernels::gemm{}(arch_for<T>{}, m, n, k, a, b, c, ldc, work.get());
+  }
 }
 
 ATTNSEL_SIMD_NAMESPACE_END
