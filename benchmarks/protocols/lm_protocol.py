@@ -513,8 +513,8 @@ def train(store, a, plan=None):
             p.terminate()
             p.wait()
             log.close()
-        print("lm_protocol: stopped; {} run(s) cut off, to run again from the start: {}".format(
-            len(running), ", ".join(running)), file=sys.stderr)
+        print("lm_protocol: stopped; {} run(s) cut off, to continue from their checkpoints (if any; else from the "
+              "start): {}".format(len(running), ", ".join(running)), file=sys.stderr)
         return 130
     finally:
         for sig, h in old.items():
