@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     const attnsel::Selection<T> s = attnsel::name_features(select(a, split.train), split.train.feature_names);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("selected in %.2f s, in order (indices:", seconds);
+    std::printf("selected in %.2f s on the %s kernels, %d thread(s), in order (indices:", seconds, attnsel::simd_arch(),
+                attnsel::max_threads());
     for (attnsel::Index f : s.features) std::printf(" %lld", (long long)f);
     std::printf("):\n");
     for (std::size_t i = 0; i < s.features.size(); ++i) {

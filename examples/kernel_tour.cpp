@@ -65,8 +65,7 @@ int main(int argc, char** argv) try {
   if (n < 1 || n > 1000000) throw usage_error("--n must be in [1, 1000000], got " + std::to_string(n));
   if (k < 1 || k > n) throw usage_error("--k must be in [1, " + std::to_string(n) + "] (at most --n), got " + std::to_string(k));
 
-  std::printf("attnsel %s, kernels on %s (%zu float lanes)\n", ATTNSEL_VERSION_STRING,
-              attnsel::simd::arch_name<float>(), attnsel::simd::lanes<float>());
+  std::printf("attnsel %s, kernels on %s\n", ATTNSEL_VERSION_STRING, attnsel::simd::arch_name<float>());
 
   std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
   std::normal_distribution<float> normal(0.0f, 2.0f);

@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
                 "kernels on %s, %d threads\n",
                 (long long)split.train.rows(), (long long)split.test.rows(), (long long)split.train.features(),
                 (long long)classes, hidden.empty() ? "logistic regression" : "MLP", (long long)model.parameter_count(),
-                attnsel::simd::arch_name<T>(), attnsel::max_threads());
+                attnsel::simd_arch(), attnsel::max_threads());
     const attnsel::SoftmaxCrossEntropy<T> loss;
     attnsel::TrainHistory<T> h;
     if (quiet) {

@@ -19,7 +19,9 @@ foreach(symbol
     "KVCache<double, attnsel::abi_v0_1::evict::SelectiveF>::step("
     "detail::omp_prepared<float>"
     "detail::lasso_path_prepared<double>"
-    "detail::linear_sa_prepared<float>")
+    "detail::linear_sa_prepared<float>"
+    "void attnsel::abi_v0_1::selective_attention<float>("
+    "void attnsel::abi_v0_1::selective_attention_backward<double>(")
   string(FIND "${defs_HEADER_ONLY}" "${symbol}" in_header_only)
   string(FIND "${defs_COMPILED}" "${symbol}" in_compiled)
   string(FIND "${defs_LIBRARY}" "${symbol}" in_library)

@@ -64,7 +64,7 @@ def main():
                                  check=True, capture_output=True, text=True).stdout
             Xtr, ytr = load(f"{d}/train.csv")
             Xte, yte = load(f"{d}/test.csv")
-        m = re.search(r"selected in ([0-9.]+) s, in order \(indices: ([0-9 ]+)\)", out)
+        m = re.search(r"selected in ([0-9.]+) s[^(]*, in order \(indices: ([0-9 ]+)\)", out)
         sa_time, sa_cols = float(m.group(1)), [int(v) for v in m.group(2).split()]
         mlp.append(float(re.search(r"the \d+ selected features: ([0-9.]+)", out).group(1)))
         rows["sequential_attention (attnsel)"].append((score(sa_cols, Xtr, ytr, Xte, yte), sa_time))

@@ -88,15 +88,22 @@
 /// Inline ABI namespace of every attnsel type: the version only (see the file comment).
 #define ATTNSEL_ABI_NAMESPACE abi_v0_1
 /// Runtime dispatch (issue #36; simd/kernel_table.hpp): CMake defines ATTNSEL_DISPATCH=1 for the
-/// compiled library's own sources when it is built with ATTNSEL_RUNTIME_DISPATCH. Their
-/// dispatching entry points (simd/dispatch.hpp, simd::gemm) then call the kernel table chosen at
-/// run time, and the per-instruction-set namespace is `arch_dispatch_<isa>`, so that none of
-/// their inline functions can be merged with a user TU's of the same flags.
+/// compiled library's own sources when it is built with ATTNSEL_RUNTIME_DISPATCH, and
+/// ATTNSEL_COMPILED_DISPATCH=1 for the TUs that link it. In both, the dispatching entry points
+/// (simd/dispatch.hpp, simd::gemm, the Selective Attention tiles, the block-sparse products) call
+/// the kernel table chosen at run time, and the per-instruction-set namespace is
+/// `arch_dispatch_<isa>`, so that none of their inline functions can be merged with those of a
+/// header-only TU of the same flags, which run that TU's own kernels.
 #ifndef ATTNSEL_DISPATCH
 #define ATTNSEL_DISPATCH 0
 #endif
+#if ATTNSEL_DISPATCH || (defined(ATTNSEL_COMPILED_DISPATCH) && ATTNSEL_COMPILED_DISPATCH)
+#define ATTNSEL_DETAIL_VIA_TABLE 1
+#else
+#define ATTNSEL_DETAIL_VIA_TABLE 0
+#endif
 /// Inline namespace of what differs per instruction set: the kernels.
-#if ATTNSEL_DISPATCH && ATTNSEL_SIMD_ENABLED
+#if ATTNSEL_DETAIL_VIA_TABLE && ATTNSEL_SIMD_ENABLED
 #define ATTNSEL_SIMD_ABI_NAMESPACE ATTNSEL_DETAIL_CAT(arch_dispatch_, ATTNSEL_DETAIL_ARCH)
 #else
 #define ATTNSEL_SIMD_ABI_NAMESPACE ATTNSEL_DETAIL_CAT(arch_, ATTNSEL_DETAIL_ARCH)

@@ -106,6 +106,31 @@ void run(const char* type) {
     cache.decode_step(q.data(), k.data(), v.data(), out.data());
   }
   print("kv cache output", out.data(), out.size());
+
+  // The kernels behind the runtime dispatch (issue #36): Selective Attention's tiles (two key
+  // tiles, so the online softmax rescales) and the block-sparse products, on reductions long
+  // enough that FMA and multiply-then-add round differently.
+  const attnsel::Index n = 80, heads = 2, d = 40;
+  attnsel::RowMatrix<T> Q(n, heads * d), K(n, heads * d), V(n, heads * d), dO(n, heads * d);
+  attnsel::Rng rng(5);
+  for (auto* M : {&Q, &K, &V, &dO})
+    for (attnsel::Index i = 0; i < M->size(); ++i) M->data()[i] = T(attnsel::random::normal(rng, 0.0, 1.0));
+  attnsel::SelectiveAttentionOptions so;
+  so.heads = heads;
+  so.tile = 32;
+  const attnsel::RowMatrix<T> O = attnsel::selective_attention(Q, K, V, so);
+  print("selective attention output", O.data(), std::size_t(O.size()));
+  const auto g = attnsel::selective_attention_backward(Q, K, V, dO, so);
+  print("selective attention dQ", g.dQ.data(), std::size_t(g.dQ.size()));
+  attnsel::RowMatrix<T> W(48, 300), X2(9, 300), X3(9, 48);
+  for (auto* M : {&W, &X2, &X3})
+    for (attnsel::Index i = 0; i < M->size(); ++i) M->data()[i] = T(attnsel::random::normal(rng, 0.0, 1.0));
+  for (attnsel::Index bs : {8, 5}) {
+    const attnsel::BlockSparseMatrix<T> S(W, attnsel::BlockShape{bs, bs});
+    const attnsel::RowMatrix<T> Y = S.multiply(X2), Z = S.multiply_transposed(X3);
+    print("bsr product", Y.data(), std::size_t(Y.size()));
+    print("bsr transposed product", Z.data(), std::size_t(Z.size()));
+  }
 }
 
 }  // namespace
@@ -113,6 +138,7 @@ void run(const char* type) {
 int main() {
   try {
     std::printf("info ATTNSEL_COMPILED=%d\n", ATTNSEL_COMPILED);
+    std::printf("info simd_arch %s\n", attnsel::simd_arch());
     run<float>("float");
     run<double>("double");
     return 0;

@@ -7,9 +7,13 @@
 
 #include <attnsel/nn/nn.hpp>
 #include <attnsel/simd/kernel_table.hpp>
+#include <attnsel/selective/tile_kernels.hpp>
 #include <attnsel/simd/simd.hpp>
+#include <attnsel/sparse/sparse.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -223,6 +227,125 @@ TEMPLATE_TEST_CASE("every kernel of every runnable table matches the scalar refe
           scalar::gemm(m, n, k, a, bt, R.data(), n);
           for (std::size_t i = 0; i < C.size(); ++i) CHECK(close<T>(C[i], R[i], (long double)k, k));
         }
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("every runnable table's Selective Attention tile kernels match the scalar reference", "[dispatch]",
+                   float, double) {
+  using T = TestType;
+  namespace tile = attnsel::detail::tile;
+  using I = std::ptrdiff_t;
+  for (Isa isa : isas) {
+    const KernelTable<T>* t = table<T>(isa);
+    if (!t) continue;
+    // Products: sizes around the lane counts and the register tiles (8 and 6 rows), A plain and
+    // transposed, leading dimensions wider than the tile (odd strides), overwrite and accumulate.
+    for (I m : {I(0), I(1), I(5), I(7), I(9), I(17)}) {
+      for (I n : {I(0), I(1), I(3), I(8), I(15), I(17), I(33), I(65)}) {
+        for (I k : {I(0), I(1), I(4), I(31)}) {
+          for (bool transposed_a : {false, true}) {
+            for (bool accumulate : {false, true}) {
+              INFO("isa " << t->isa << " tile gemm " << m << " x " << n << " x " << k << " transposed A "
+                          << transposed_a << " accumulate " << accumulate);
+              const I lda = (transposed_a ? m : k) + 3, ldb = n + 1, ldc = n + 2;
+              const I ars = transposed_a ? 1 : lda, acs = transposed_a ? lda : 1;
+              const I a_size = transposed_a ? k * lda : m * lda;
+              const auto A = ref::uniform<T>(std::size_t(std::max<I>(a_size, 1)), 21 + std::uint64_t(m * n + k));
+              const auto B = ref::uniform<T>(std::size_t(std::max<I>(k * ldb, 1)), 22 + std::uint64_t(m + n * k));
+              const auto C0 = ref::uniform<T>(std::size_t(std::max<I>(m * ldc, 1)), 23);
+              std::vector<T> C(C0), R(C0);
+              t->tile_gemm(m, n, k, A.data(), ars, acs, B.data(), ldb, C.data(), ldc, accumulate);
+              tile::gemm_scalar(m, n, k, A.data(), ars, acs, B.data(), ldb, R.data(), ldc, accumulate);
+              for (I i = 0; i < m; ++i)
+                for (I j = 0; j < ldc; ++j) {
+                  const std::size_t at = std::size_t(i * ldc + j);
+                  if (j >= n) {
+                    CHECK(C[at] == C0[at]);  // the gap between rows is left alone
+                  } else {
+                    CHECK(close<T>(C[at], R[at], (long double)k + 1, std::size_t(k) + 1));
+                  }
+                }
+            }
+          }
+        }
+      }
+    }
+    // Row helpers, at unaligned starts.
+    for (std::size_t n : sizes()) {
+      for (std::size_t off : {std::size_t(0), std::size_t(1)}) {
+        INFO("isa " << t->isa << " tile helpers n " << n << " offset " << off);
+        const auto xv = ref::uniform<T>(n, 41 + n), fv = ref::uniform<T>(n, 42 + n);
+        Shifted<T> x(xv, off), f(fv, off + 1);
+        std::vector<T> ref_x(xv);
+        t->tile_sub(x.data(), f.data(), I(n));
+        tile::sub_inplace<T, attnsel::simd::scalar_arch>(ref_x.data(), fv.data(), I(n));
+        for (std::size_t i = 0; i < n; ++i) CHECK(x[i] == ref_x[i]);
+        t->tile_relu_add(x.data(), f.data(), I(n));
+        tile::relu_add<T, attnsel::simd::scalar_arch>(ref_x.data(), fv.data(), I(n));
+        for (std::size_t i = 0; i < n; ++i) CHECK(x[i] == ref_x[i]);
+        CHECK(x.guard_intact());
+        // exp(x − m): the shift is the row's maximum, as in the online softmax; -inf entries give 0.
+        std::vector<T> e(xv), e_ref(xv);
+        if (n > 2) e[2] = e_ref[2] = -std::numeric_limits<T>::infinity();
+        const T mx = n ? *std::max_element(xv.begin(), xv.end()) : T(0);
+        const T s = t->tile_exp_shift_sum(e.data(), mx, I(n));
+        const T s_ref = tile::exp_shift_sum<T, attnsel::simd::scalar_arch>(e_ref.data(), mx, I(n));
+        CHECK(close<T>(s, s_ref, s_ref + 1, n));
+        for (std::size_t i = 0; i < n; ++i) CHECK(std::fabs(e[i] - e_ref[i]) <= attnsel_test::softmax_tol<T>(e_ref[i]) * 4);
+        if (n > 2) CHECK(e[2] == T(0));
+        Shifted<T> g(std::vector<T>(n, T(9)), off + 2);
+        std::vector<T> g_ref(n, T(9));
+        t->tile_softmax_grad(xv.data(), fv.data(), T(0.25), g.data(), I(n));
+        tile::softmax_grad<T, attnsel::simd::scalar_arch>(xv.data(), fv.data(), T(0.25), g_ref.data(), I(n));
+        for (std::size_t i = 0; i < n; ++i) CHECK(g[i] == g_ref[i]);
+        CHECK(g.guard_intact());
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("every runnable table's block-sparse products match the scalar reference, fast and generic block "
+                   "shapes, edge blocks, any row and block range", "[dispatch]", float, double) {
+  using T = TestType;
+  namespace bsr = attnsel::detail::bsr;
+  using I = std::ptrdiff_t;
+  struct Case {
+    I rows, cols, br, bc;
+  };
+  // Square 4, 8, 16 and 32 take the fast paths; 5 x 3, 1 x 1 and 12 x 7 the generic one; the
+  // matrix sizes leave partial edge blocks.
+  for (const Case c : {Case{37, 70, 4, 4}, Case{41, 45, 8, 8}, Case{50, 33, 16, 16}, Case{70, 65, 32, 32},
+                       Case{23, 19, 5, 3}, Case{6, 9, 1, 1}, Case{30, 29, 12, 7}}) {
+    attnsel::RowMatrix<T> W(c.rows, c.cols);
+    const auto wv = ref::uniform<T>(std::size_t(W.size()), std::uint64_t(c.rows * 100 + c.br));
+    std::copy(wv.begin(), wv.end(), W.data());
+    const I gr = (c.rows + c.br - 1) / c.br, gc = (c.cols + c.bc - 1) / c.bc;
+    attnsel::RowMatrix<std::uint8_t> keep(gr, gc);
+    for (I i = 0; i < gr; ++i)
+      for (I j = 0; j < gc; ++j) keep(i, j) = std::uint8_t((i * 7 + j * 3) % 4 != 0 || i == 0);
+    const attnsel::BlockSparseMatrix<T> S(W, keep, attnsel::BlockShape{c.br, c.bc});
+    const bsr::View<T> v = S.view();
+    for (I batch : {I(1), I(3), I(10)}) {
+      const I ldx_f = c.cols + 3, ldx_t = c.rows + 1, ldy_f = c.rows + 2, ldy_t = c.cols + 5;
+      const auto xf = ref::uniform<T>(std::size_t(batch * ldx_f), 61), xt = ref::uniform<T>(std::size_t(batch * ldx_t), 62);
+      for (Isa isa : isas) {
+        const KernelTable<T>* t = table<T>(isa);
+        if (!t) continue;
+        INFO("isa " << t->isa << " W " << c.rows << " x " << c.cols << " blocks " << c.br << " x " << c.bc << " batch " << batch);
+        // Y = X·Wᵀ on part of the batch and of the block-rows; outside them Y keeps its values.
+        const I b0 = batch > 2 ? 1 : 0, i0 = gr > 1 ? 1 : 0;
+        std::vector<T> y(std::size_t(batch * ldy_f), T(3)), y_ref(y);
+        t->bsr_forward(v, xf.data(), ldx_f, y.data(), ldy_f, b0, batch, i0, gr);
+        bsr::forward{}(attnsel::simd::scalar_arch{}, v, xf.data(), ldx_f, y_ref.data(), ldy_f, b0, batch, i0, gr);
+        for (std::size_t i = 0; i < y.size(); ++i) CHECK(close<T>(y[i], y_ref[i], (long double)c.cols, std::size_t(c.cols)));
+        // Y = X·W on part of the block-columns.
+        const I j0 = gc > 1 ? 1 : 0;
+        std::vector<T> z(std::size_t(batch * ldy_t), T(4)), z_ref(z);
+        t->bsr_transposed(v, xt.data(), ldx_t, z.data(), ldy_t, b0, batch, j0, gc);
+        bsr::transposed{}(attnsel::simd::scalar_arch{}, v, xt.data(), ldx_t, z_ref.data(), ldy_t, b0, batch, j0, gc);
+        for (std::size_t i = 0; i < z.size(); ++i) CHECK(close<T>(z[i], z_ref[i], (long double)c.rows, std::size_t(c.rows)));
       }
     }
   }

@@ -14,5 +14,11 @@
 /// The instantiations of this folder in compiled mode (config.hpp: ATTNSEL_COMPILED).
 #define ATTNSEL_DETAIL_SELECTIVE_TEMPLATES(X, T) \
   X((class KVCache<T, evict::SelectiveF>)) X((class KVCache<T, evict::H2O>)) X((class KVCache<T, evict::StreamingLLM>)) \
-  X((class KVCache<T, evict::TOVA>)) X((class KVCache<T, evict::KNorm>))
+  X((class KVCache<T, evict::TOVA>)) X((class KVCache<T, evict::KNorm>)) \
+  X((void selective_attention<T>(const HeadsView<const T>&, const HeadsView<const T>&, const HeadsView<const T>&, \
+                                 const HeadsView<T>&, const SelectiveAttentionOptions&, SelectiveAttentionAux<T>*))) \
+  X((void selective_attention_backward<T>(const HeadsView<const T>&, const HeadsView<const T>&, \
+                                          const HeadsView<const T>&, const HeadsView<const T>&, \
+                                          const HeadsView<const T>&, const RowMatrix<T>&, const HeadsView<T>&, \
+                                          const HeadsView<T>&, const HeadsView<T>&, const SelectiveAttentionOptions&)))
 ATTNSEL_DETAIL_DECLARE_COMPILED(ATTNSEL_DETAIL_SELECTIVE_TEMPLATES)

@@ -18,12 +18,22 @@
 #include "../simd/arch.hpp"
 #include "../simd/compat.hpp"
 #include "../simd/kernels.hpp"
-#include "../types.hpp"
 
 ATTNSEL_NAMESPACE_BEGIN
 namespace detail {
 namespace tile {
+
+/// attnsel::Index (Eigen's) without including Eigen, which the compiled library's
+/// per-instruction-set kernel TUs must not (simd/kernel_table.hpp; sparse/bsr_impl.hpp checks the
+/// two agree).
+using Index = std::ptrdiff_t;
+
 ATTNSEL_SIMD_NAMESPACE_BEGIN
+
+/// True when a tile function called on its default Arch runs the kernel table chosen at run time
+/// instead: in the compiled library's own sources built with runtime dispatch (simd::via_table_v).
+template <class T, class Arch>
+inline constexpr bool via_table_v = simd::via_table_v<T> && std::is_same_v<Arch, simd::arch_for<T>>;
 
 /// Scalar reference and fallback. A(i, p) = A[i·ars + p·acs].
 template <class T>
@@ -91,7 +101,9 @@ template <class T, class Arch = simd::arch_for<T>>
 void gemm_strided(Index m, Index n, Index k, const T* A, Index ars, Index acs, const T* B, Index ldb, T* C,
                   Index ldc, bool accumulate) noexcept {
   if (m <= 0 || n <= 0) return;
-  if constexpr (std::is_same_v<Arch, simd::scalar_arch>) {
+  if constexpr (via_table_v<T, Arch>) {
+    simd::runtime::kernel_table<T>().tile_gemm(m, n, k, A, ars, acs, B, ldb, C, ldc, accumulate);
+  } else if constexpr (std::is_same_v<Arch, simd::scalar_arch>) {
     gemm_scalar(m, n, k, A, ars, acs, B, ldb, C, ldc, accumulate);
   } else {
 #if ATTNSEL_SIMD_ENABLED
@@ -141,6 +153,10 @@ void transpose(Index rows, Index cols, const T* in, Index ldi, T* out, Index ldo
 /// x -= f.
 template <class T, class Arch = simd::arch_for<T>>
 void sub_inplace(T* x, const T* f, Index n) noexcept {
+  if constexpr (via_table_v<T, Arch>) {
+    simd::runtime::kernel_table<T>().tile_sub(x, f, n);
+    return;
+  }
   Index i = 0;
 #if ATTNSEL_SIMD_ENABLED
   if constexpr (!std::is_same_v<Arch, simd::scalar_arch>) {
@@ -156,12 +172,20 @@ void sub_inplace(T* x, const T* f, Index n) noexcept {
 /// x += f.
 template <class T, class Arch = simd::arch_for<T>>
 void add_inplace(T* x, const T* f, Index n) noexcept {
-  simd::kernels::axpy{}(Arch{}, T(1), f, x, static_cast<std::size_t>(n));
+  if constexpr (via_table_v<T, Arch>) {
+    simd::runtime::kernel_table<T>().axpy(T(1), f, x, static_cast<std::size_t>(n));
+  } else {
+    simd::kernels::axpy{}(Arch{}, T(1), f, x, static_cast<std::size_t>(n));
+  }
 }
 
 /// run += max(s, 0).
 template <class T, class Arch = simd::arch_for<T>>
 void relu_add(T* run, const T* s, Index n) noexcept {
+  if constexpr (via_table_v<T, Arch>) {
+    simd::runtime::kernel_table<T>().tile_relu_add(run, s, n);
+    return;
+  }
   Index i = 0;
 #if ATTNSEL_SIMD_ENABLED
   if constexpr (!std::is_same_v<Arch, simd::scalar_arch>) {
@@ -178,12 +202,17 @@ void relu_add(T* run, const T* s, Index n) noexcept {
 /// Largest entry of x[0..n) (-inf for n = 0).
 template <class T, class Arch = simd::arch_for<T>>
 T row_max(const T* x, Index n) noexcept {
-  return simd::kernels::max{}(Arch{}, x, static_cast<std::size_t>(n));
+  if constexpr (via_table_v<T, Arch>) {
+    return simd::runtime::kernel_table<T>().max(x, static_cast<std::size_t>(n));
+  } else {
+    return simd::kernels::max{}(Arch{}, x, static_cast<std::size_t>(n));
+  }
 }
 
 /// x = exp(x - m) in place; returns the sum. Entries equal to -inf become 0.
 template <class T, class Arch = simd::arch_for<T>>
 T exp_shift_sum(T* x, T m, Index n) noexcept {
+  if constexpr (via_table_v<T, Arch>) return simd::runtime::kernel_table<T>().tile_exp_shift_sum(x, m, n);
   Index i = 0;
   T s(0);
 #if ATTNSEL_SIMD_ENABLED
@@ -210,12 +239,20 @@ T exp_shift_sum(T* x, T m, Index n) noexcept {
 /// x *= a.
 template <class T, class Arch = simd::arch_for<T>>
 void scale_inplace(T a, T* x, Index n) noexcept {
-  simd::kernels::scale{}(Arch{}, a, x, x, static_cast<std::size_t>(n));
+  if constexpr (via_table_v<T, Arch>) {
+    simd::runtime::kernel_table<T>().scale(a, x, x, static_cast<std::size_t>(n));
+  } else {
+    simd::kernels::scale{}(Arch{}, a, x, x, static_cast<std::size_t>(n));
+  }
 }
 
 /// out = p * (dp - c)  (the softmax backward on one row).
 template <class T, class Arch = simd::arch_for<T>>
 void softmax_grad(const T* p, const T* dp, T c, T* out, Index n) noexcept {
+  if constexpr (via_table_v<T, Arch>) {
+    simd::runtime::kernel_table<T>().tile_softmax_grad(p, dp, c, out, n);
+    return;
+  }
   Index i = 0;
 #if ATTNSEL_SIMD_ENABLED
   if constexpr (!std::is_same_v<Arch, simd::scalar_arch>) {

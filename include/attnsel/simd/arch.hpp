@@ -55,25 +55,30 @@ constexpr std::size_t lanes() noexcept {
 }
 
 /// True when the dispatching API (dispatch.hpp, gemm) calls the kernel table chosen at run time
-/// for `T` instead of `arch_for<T>`'s kernels: float and double, in the compiled library's own
-/// sources built with runtime dispatch (ATTNSEL_DISPATCH, config.hpp; kernel_table.hpp).
+/// for `T` instead of `arch_for<T>`'s kernels: float and double, in the compiled library built
+/// with runtime dispatch and in the TUs that link it (config.hpp; kernel_table.hpp).
 template <class T>
-inline constexpr bool via_table_v = ATTNSEL_DISPATCH && ATTNSEL_SIMD_ENABLED && is_simd_scalar_v<T>;
+inline constexpr bool via_table_v = ATTNSEL_DETAIL_VIA_TABLE && ATTNSEL_SIMD_ENABLED && is_simd_scalar_v<T>;
 
-/// Name of the instruction set the dispatching API uses for `T` ("avx2", "sse2", "scalar", ...).
+/// Name of the instruction set the dispatching API uses for `T`: the TU's ("fma3_avx2", "sse2",
+/// "scalar", ...) or, where it calls the kernel table, the table's ("avx512bw", ...).
 template <class T>
-constexpr const char* arch_name() noexcept {
-  return arch_for<T>::name();
+const char* arch_name() noexcept {
+  if constexpr (via_table_v<T>) {
+    return runtime::kernel_table<T>().isa;
+  } else {
+    return arch_for<T>::name();
+  }
 }
 
 ATTNSEL_SIMD_NAMESPACE_END
 }  // namespace simd
 
 ATTNSEL_SIMD_NAMESPACE_BEGIN
-/// The instruction set attnsel's kernels run on: in a program linked with attnsel::compiled built
-/// with runtime dispatch (ATTNSEL_COMPILED_DISPATCH, set for its users), the one the library
-/// chose at its first kernel call ("sse2", "avx2" or "avx512"; see simd/kernel_table.hpp);
-/// otherwise this TU's, ATTNSEL_SIMD_ARCH_NAME ("fma3_avx2", "sse2", "scalar", ...).
+/// The instruction set attnsel's kernels run on: in a TU linked with attnsel::compiled built with
+/// runtime dispatch (ATTNSEL_COMPILED_DISPATCH, set for its users), the one the library chose at
+/// its first kernel call ("sse2", "avx2" or "avx512"; see simd/kernel_table.hpp); otherwise this
+/// TU's, ATTNSEL_SIMD_ARCH_NAME ("fma3_avx2", "sse2", "scalar", ...).
 inline const char* simd_arch() noexcept {
 #if defined(ATTNSEL_COMPILED_DISPATCH) && ATTNSEL_COMPILED_DISPATCH
   return simd::runtime::isa_name(simd::runtime::dispatched_isa());

@@ -7,7 +7,9 @@
 /// function pointers per instruction set and scalar type, filled by a TU compiled for that
 /// instruction set (src/kernels_*.cpp), and the choice among them at first use
 /// (src/dispatch.cpp). ISA-neutral and Eigen-free: the table's types are the kernels' argument
-/// types (scalar.hpp, gemm.hpp), which are one type for every instruction set.
+/// types (scalar.hpp, gemm.hpp, sparse/bsr_kernels.hpp's View), which are one type for every
+/// instruction set. It holds every per-ISA kernel attnsel has: simd/'s, the product kernel, the
+/// Selective Attention tiles and the block-sparse products.
 ///
 /// The choice: the best of avx512 (F, CD, DQ, BW and VL), avx2 (AVX2 and FMA) and sse2 that the
 /// CPU and the operating system support (GCC's `__builtin_cpu_supports`), capped by the
@@ -19,6 +21,13 @@
 #include "../config.hpp"
 
 ATTNSEL_NAMESPACE_BEGIN
+namespace detail {
+namespace bsr {
+template <class T>
+struct View;
+}  // namespace bsr
+}  // namespace detail
+
 namespace simd {
 
 template <class T>
@@ -69,6 +78,24 @@ struct KernelTable {
   std::size_t (*gemm_work_size)(std::size_t n, std::size_t k) noexcept;
   void (*gemm)(std::size_t m, std::size_t n, std::size_t k, GemmOperand<T> a, GemmOperand<T> b, T* c,
                std::size_t ldc, T* work) noexcept;
+
+  // Selective Attention's tile kernels (selective/tile_kernels.hpp; its add, max and scale are
+  // axpy, max and scale above).
+  /// C (m×n) = or += A·B, A(i, p) = A[i·ars + p·acs], B and C row-major.
+  void (*tile_gemm)(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const T* A, std::ptrdiff_t ars,
+                    std::ptrdiff_t acs, const T* B, std::ptrdiff_t ldb, T* C, std::ptrdiff_t ldc,
+                    bool accumulate) noexcept;
+  void (*tile_sub)(T* x, const T* f, std::ptrdiff_t n) noexcept;
+  void (*tile_relu_add)(T* run, const T* s, std::ptrdiff_t n) noexcept;
+  T (*tile_exp_shift_sum)(T* x, T m, std::ptrdiff_t n) noexcept;
+  void (*tile_softmax_grad)(const T* p, const T* dp, T c, T* out, std::ptrdiff_t n) noexcept;
+
+  // The block-sparse products (sparse/bsr_kernels.hpp): rows [b0, b1) of the batch and
+  // block-rows [i0, i1) (forward, Y = X·Wᵀ) or block-columns (transposed, Y = X·W).
+  void (*bsr_forward)(const detail::bsr::View<T>& w, const T* x, std::ptrdiff_t ldx, T* y, std::ptrdiff_t ldy,
+                      std::ptrdiff_t b0, std::ptrdiff_t b1, std::ptrdiff_t i0, std::ptrdiff_t i1) noexcept;
+  void (*bsr_transposed)(const detail::bsr::View<T>& w, const T* x, std::ptrdiff_t ldx, T* y, std::ptrdiff_t ldy,
+                         std::ptrdiff_t b0, std::ptrdiff_t b1, std::ptrdiff_t j0, std::ptrdiff_t j1) noexcept;
 };
 
 /// The table of `isa`, or nullptr when this CPU (or OS) cannot run it or the library was built

@@ -27,6 +27,10 @@ ATTNSEL_NAMESPACE_BEGIN
 namespace detail {
 namespace bsr {
 
+static_assert(std::is_same_v<Index, ::attnsel::Index>,
+              "attnsel's block-sparse kernels need Eigen's default index type (std::ptrdiff_t): do not define "
+              "EIGEN_DEFAULT_DENSE_INDEX_TYPE");
+
 /// Number of threads a product of `flops` operations may use.
 inline int product_threads(const BlockSparseProductOptions& options, double flops) noexcept {
 #if defined(_OPENMP)
@@ -98,7 +102,7 @@ void run_forward(const View<T>& w, const T* x, Index ldx, T* y, Index ldy, Index
     const Index gi = w_resident ? t / chunks : t % groups;
     const Index b0 = ci * chunk_rows, b1 = std::min(batch, b0 + chunk_rows);
     const Index i0 = gi * g, i1 = std::min(w.grid_rows, i0 + g);
-    forward{}(simd::arch_for<T>{}, w, x, ldx, y, ldy, b0, b1, i0, i1);
+    run_forward_kernel(w, x, ldx, y, ldy, b0, b1, i0, i1);
   });
 }
 
@@ -120,7 +124,7 @@ void run_transposed(const View<T>& w, const T* x, Index ldx, T* y, Index ldy, In
     const Index gi = t / chunks, ci = t % chunks;
     const Index b0 = ci * chunk_rows, b1 = std::min(batch, b0 + chunk_rows);
     const Index j0 = gi * g, j1 = std::min(w.grid_cols, j0 + g);
-    transposed{}(simd::arch_for<T>{}, w, x, ldx, y, ldy, b0, b1, j0, j1);
+    run_transposed_kernel(w, x, ldx, y, ldy, b0, b1, j0, j1);
   });
 }
 

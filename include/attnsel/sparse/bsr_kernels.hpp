@@ -39,7 +39,6 @@
 
 #include "../config.hpp"
 #include "../simd/arch.hpp"
-#include "../types.hpp"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define ATTNSEL_DETAIL_BSR_INLINE inline __attribute__((always_inline))
@@ -52,6 +51,11 @@
 ATTNSEL_NAMESPACE_BEGIN
 namespace detail {
 namespace bsr {
+
+/// The kernels' index type: attnsel::Index (Eigen's) without including Eigen, which the compiled
+/// library's per-instruction-set kernel TUs must not (simd/kernel_table.hpp); bsr_impl.hpp checks
+/// that the two agree.
+using Index = std::ptrdiff_t;
 
 /// Largest supported block side.
 inline constexpr Index max_block = 64;
@@ -169,6 +173,27 @@ struct transposed {
     }
   }
 };
+
+/// forward / transposed on `arch_for<T>`, or in the compiled library's own sources built with
+/// runtime dispatch, on the kernel table chosen at run time (simd/kernel_table.hpp).
+template <class T>
+void run_forward_kernel(const View<T>& w, const T* x, Index ldx, T* y, Index ldy, Index b0, Index b1, Index i0,
+                        Index i1) noexcept {
+  if constexpr (simd::via_table_v<T>) {
+    simd::runtime::kernel_table<T>().bsr_forward(w, x, ldx, y, ldy, b0, b1, i0, i1);
+  } else {
+    forward{}(simd::arch_for<T>{}, w, x, ldx, y, ldy, b0, b1, i0, i1);
+  }
+}
+template <class T>
+void run_transposed_kernel(const View<T>& w, const T* x, Index ldx, T* y, Index ldy, Index b0, Index b1,
+                           Index j0, Index j1) noexcept {
+  if constexpr (simd::via_table_v<T>) {
+    simd::runtime::kernel_table<T>().bsr_transposed(w, x, ldx, y, ldy, b0, b1, j0, j1);
+  } else {
+    transposed{}(simd::arch_for<T>{}, w, x, ldx, y, ldy, b0, b1, j0, j1);
+  }
+}
 
 ATTNSEL_SIMD_NAMESPACE_END
 }  // namespace bsr
