@@ -50,6 +50,7 @@ threads|1,2|script:benchmarks/recipes/threads.sh|timing
 threads_before|1,2|script:benchmarks/recipes/threads.sh --rev d4b24e2|timing
 torch_lm|2|script:benchmarks/peers/torch_lm.sh --context 256 --layers 4 --heads 4 --width 128 --batch 16 --steps 20|timing
 peer_threads|2|script:benchmarks/peers/peer_threads.sh --seconds 3 --repeats 3|timing
+dispatch|2|script:benchmarks/recipes/dispatch.sh --rounds 5|timing
 lm_variable_assignment|2|script:benchmarks/recipes/lm_variable_assignment.sh --steps 3000 --seeds 3 --lr-grid 1e-3,3e-3,6e-3
 lm_text|2|script:benchmarks/recipes/lm_text.sh --steps 1000 --seeds 3 --lr-grid 1e-3,2e-3,4e-3 --search-steps 200|timing
 lm_pruning|1|script:benchmarks/recipes/lm_pruning.sh --contexts 256,512 --seeds 3 --long-seeds 3 --steps 1000 --fit-tokens 8192|timing

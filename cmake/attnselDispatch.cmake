@@ -13,10 +13,12 @@ function(attnsel_add_kernel_tables target)
     target_include_directories(attnsel_kernels_${isa} PRIVATE "${PROJECT_SOURCE_DIR}/include")
     target_link_libraries(attnsel_kernels_${isa} PRIVATE xsimd)
     target_compile_features(attnsel_kernels_${isa} PRIVATE cxx_std_17)
-    # -O2 at least whatever the build type: at -O0 the kernels' inline helpers would be emitted as
-    # weak symbols compiled for this instruction set, and the linker may keep those copies for
-    # every caller.
-    target_compile_options(attnsel_kernels_${isa} PRIVATE ${flags_${isa}} -O2)
+    # -O3 whatever the build type: at -O0 the kernels' inline helpers would be emitted as weak
+    # symbols compiled for this instruction set, and the linker may keep those copies for every
+    # caller; at -O2 the register tiles (arrays of xsimd batches) are not fully unrolled and live
+    # in memory: the product kernel and the attention prefill ran 3.3x slower than at -O3
+    # (benchmarks/recipes/dispatch.sh).
+    target_compile_options(attnsel_kernels_${isa} PRIVATE ${flags_${isa}} -O3)
     if(isa STREQUAL "avx512" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
       target_compile_options(attnsel_kernels_${isa} PRIVATE -Wno-uninitialized -Wno-maybe-uninitialized)
     endif()
