@@ -40,15 +40,18 @@ def load_model_file(path):
     if r.raw(8) != b"ATTNSLM\0":
         raise ValueError(path + ": not an attnsel model file")
     version, scalar = r.take("I"), r.take("I")
-    if version not in (1, 2):  # 2 adds budget sets after the tensors, which this script ignores
-        raise ValueError("%s: version %d, this script reads 1 and 2" % (path, version))
+    # 2 adds budget sets after the tensors, which this script ignores; 3 names the tokenizer's kind.
+    if version not in (1, 2, 3):
+        raise ValueError("%s: version %d, this script reads 1 to 3" % (path, version))
     names = ["vocab", "context", "layers", "heads", "width", "head_dim", "mlp_ratio"]
     cfg = dict(zip(names, r.take("7q")))
     cfg["tied"], cfg["selective"] = bool(r.take("B")), bool(r.take("B"))
     n = r.take("Q")
     cfg["selector_heads"] = [r.take("q") for _ in range(n)]
     cfg["dropout"], cfg["seed"] = r.take("d"), r.take("Q")
-    r.raw(r.take("Q"))  # tokenizer symbols
+    if version >= 3:
+        r.raw(r.take("I"))  # the tokenizer's kind
+    r.raw(r.take("Q"))  # the tokenizer's data
     tensors = {}
     for _ in range(r.take("Q")):
         name = r.raw(r.take("I")).decode()
