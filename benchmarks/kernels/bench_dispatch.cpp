@@ -1,11 +1,12 @@
 // The kernels behind the runtime instruction-set dispatch (issue #36), called the way a program
-// calls them (float): the masked softmax (simd/dispatch.hpp), the product kernel on the shapes of
+// calls them (float): the masked softmax and an Adam update (simd/dispatch.hpp), the product kernel on the shapes of
 // the 784-256-128-10 MLP's forward pass at batch 256 (simd::gemm), and the Selective Attention
 // prefill at N = 2048 (8 heads of 64). Built twice by benchmarks/recipes/dispatch.sh: linked to
 // attnsel::compiled with no instruction-set flag (the kernels come from the table chosen at run
 // time; ATTNSEL_ISA forces one) and as a -march=native build. The label names the kernels that ran.
 #include "bench_main.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -33,6 +34,21 @@ void BM_masked_softmax(benchmark::State& state) {
     const auto stats = attnsel::simd::masked_softmax(x.data(), mask.data(), out.data(), n);
     benchmark::DoNotOptimize(stats);
     benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(std::int64_t(state.iterations()) * std::int64_t(n));
+  label(state);
+}
+
+/// One Adam update of n parameters (what Adam::step runs per parameter block).
+void BM_adam(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const M g = random_matrix(1, Index(n), 2);
+  std::vector<T> w(n, T(0.5)), grad(n), m(n, T(0)), v(n, T(0));
+  const attnsel::simd::AdamStep<T> s{T(0.9), T(0.999), T(1e-3), T(1) / (T(1) - T(0.999)), T(1e-8), T(0), T(0)};
+  for (auto _ : state) {
+    std::copy(g.data(), g.data() + n, grad.data());
+    attnsel::simd::adam(s, w.data(), grad.data(), m.data(), v.data(), n);
+    benchmark::DoNotOptimize(w.data());
   }
   state.SetItemsProcessed(std::int64_t(state.iterations()) * std::int64_t(n));
   label(state);
@@ -87,6 +103,7 @@ void BM_selective_prefill(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_masked_softmax)->Arg(1 << 12)->Arg(1 << 16)->UseRealTime();
+BENCHMARK(BM_adam)->Arg(1 << 16)->UseRealTime();
 BENCHMARK(BM_mlp_products)->Arg(256)->ArgName("batch")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_selective_prefill)->Arg(2048)->ArgName("N")->Unit(benchmark::kMillisecond)->UseRealTime();
 

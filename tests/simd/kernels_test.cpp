@@ -122,6 +122,44 @@ TEMPLATE_TEST_CASE("axpy, scale and relu are elementwise and in place", "[simd][
   });
 }
 
+TEMPLATE_TEST_CASE("mul_add and sub are elementwise, with or without z, in place on any operand", "[simd][elementwise]",
+                   float, double) {
+  using T = TestType;
+  for_each_arch([](auto arch) {
+    for (std::size_t n : sizes<T>()) {
+      for (std::size_t off : offsets()) {
+        INFO("arch " << arch_label(arch) << " n " << n << " offset " << off);
+        const auto xv = ref::uniform<T>(n, 31 + n), yv = ref::uniform<T>(n, 32 + n), zv = ref::uniform<T>(n, 33 + n);
+        Shifted<T> x(xv, off), y(yv, off + 1), z(zv, off + 2), out(std::vector<T>(n, T(9)), off + 3);
+        // x·y + z: fused or not, within one rounding of the exact value.
+        kernels::mul_add{}(arch, x.data(), y.data(), z.data(), out.data(), n);
+        for (std::size_t i = 0; i < n; ++i) {
+          const long double r = (long double)xv[i] * yv[i] + zv[i];
+          CHECK(std::fabs(out[i] - r) <= tol<T>(2, std::fabs((long double)xv[i] * yv[i]) + std::fabs((long double)zv[i])));
+        }
+        CHECK(out.guard_intact());
+        kernels::mul_add{}(arch, x.data(), y.data(), static_cast<const T*>(nullptr), out.data(), n);  // no z: exact product
+        for (std::size_t i = 0; i < n; ++i) CHECK(out[i] == T(xv[i] * yv[i]));
+        kernels::sub{}(arch, x.data(), y.data(), out.data(), n);
+        for (std::size_t i = 0; i < n; ++i) CHECK(out[i] == T(xv[i] - yv[i]));
+        CHECK(out.guard_intact());
+        // In place: out == z (an accumulation), out == x, out == y.
+        kernels::mul_add{}(arch, x.data(), y.data(), z.data(), z.data(), n);
+        for (std::size_t i = 0; i < n; ++i)
+          CHECK(std::fabs(z[i] - ((long double)xv[i] * yv[i] + zv[i])) <=
+                tol<T>(2, std::fabs((long double)xv[i] * yv[i]) + std::fabs((long double)zv[i])));
+        kernels::sub{}(arch, x.data(), y.data(), x.data(), n);
+        for (std::size_t i = 0; i < n; ++i) CHECK(x[i] == T(xv[i] - yv[i]));
+        kernels::mul_add{}(arch, x.data(), y.data(), static_cast<const T*>(nullptr), y.data(), n);
+        for (std::size_t i = 0; i < n; ++i) CHECK(y[i] == T(T(xv[i] - yv[i]) * yv[i]));
+        CHECK(x.guard_intact());
+        CHECK(y.guard_intact());
+        CHECK(z.guard_intact());
+      }
+    }
+  });
+}
+
 TEMPLATE_TEST_CASE("adam updates weights, gradients and moments in place like the reference", "[simd][elementwise]", float,
                    double) {
   using T = TestType;

@@ -161,6 +161,14 @@ TEMPLATE_TEST_CASE("every kernel of every runnable table matches the scalar refe
         t->scale(T(0.37), x.data(), out.data(), n);
         for (std::size_t i = 0; i < n; ++i) CHECK(out[i] == T(T(0.37) * xv[i]));
         CHECK(out.guard_intact());
+        t->mul_add(x.data(), y.data(), m.data(), out.data(), n);
+        for (std::size_t i = 0; i < n; ++i)
+          CHECK(close<T>(out[i], (long double)xv[i] * yv[i] + mv[i], std::fabs((long double)xv[i] * yv[i]) + 1, 2));
+        t->mul_add(x.data(), y.data(), nullptr, out.data(), n);
+        for (std::size_t i = 0; i < n; ++i) CHECK(out[i] == T(xv[i] * yv[i]));
+        t->sub(x.data(), y.data(), out.data(), n);
+        for (std::size_t i = 0; i < n; ++i) CHECK(out[i] == T(xv[i] - yv[i]));
+        CHECK(out.guard_intact());
         std::vector<T> yy(yv), yy_ref(yv);
         t->axpy(T(0.5), x.data(), yy.data(), n);
         scalar::axpy(T(0.5), xv.data(), yy_ref.data(), n);

@@ -320,24 +320,24 @@ void BatchNorm<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool train) {
   last_train_ = train;
   Y.resize(X.rows(), X.cols());
   const Index N = X.rows(), D = X.cols();
+  const auto d = static_cast<std::size_t>(D);
   const T* x = X.data();
   xhat_.resize(N, D);
   T* xh = xhat_.data();
   inv_std_.resize(1, D);
   T* is = inv_std_.data();
+  // Row by row on the kernels (simd/dispatch.hpp): the compiled library runs them on the
+  // instruction set chosen at run time, where a loop here would run on its build flags.
   if (train) {
     detail::require(N >= 1, "attnsel::BatchNorm", "training batch is empty");
     const T n = T(N);
-    std::vector<T> mean(std::size_t(D), T(0)), var(std::size_t(D), T(0));
-    for (Index r = 0; r < N; ++r)
-      for (Index c = 0; c < D; ++c) mean[std::size_t(c)] += x[r * D + c];
-    for (Index c = 0; c < D; ++c) mean[std::size_t(c)] /= n;
-    for (Index r = 0; r < N; ++r)
-      for (Index c = 0; c < D; ++c) {
-        const T d = x[r * D + c] - mean[std::size_t(c)];
-        xh[r * D + c] = d;
-        var[std::size_t(c)] += d * d;
-      }
+    std::vector<T> mean(d, T(0)), var(d, T(0));
+    for (Index r = 0; r < N; ++r) simd::axpy(T(1), x + r * D, mean.data(), d);
+    for (std::size_t c = 0; c < d; ++c) mean[c] /= n;
+    for (Index r = 0; r < N; ++r) {
+      simd::sub(x + r * D, mean.data(), xh + r * D, d);
+      simd::mul_add(xh + r * D, xh + r * D, var.data(), var.data(), d);
+    }
     T *rm = running_mean_.data(), *rv = running_var_.data();
     const T mom = opt_.momentum;
     for (Index c = 0; c < D; ++c) {
@@ -346,18 +346,18 @@ void BatchNorm<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool train) {
       rm[c] = mom * rm[c] + (T(1) - mom) * mean[std::size_t(c)];
       rv[c] = mom * rv[c] + (T(1) - mom) * v;
     }
-    for (Index r = 0; r < N; ++r)
-      for (Index c = 0; c < D; ++c) xh[r * D + c] *= is[c];
+    for (Index r = 0; r < N; ++r) simd::mul_add(xh + r * D, is, static_cast<const T*>(nullptr), xh + r * D, d);
   } else {
     const T *rm = running_mean_.data(), *rv = running_var_.data();
     for (Index c = 0; c < D; ++c) is[c] = T(1) / std::sqrt(rv[c] + opt_.epsilon);
-    for (Index r = 0; r < N; ++r)
-      for (Index c = 0; c < D; ++c) xh[r * D + c] = (x[r * D + c] - rm[c]) * is[c];
+    for (Index r = 0; r < N; ++r) {
+      simd::sub(x + r * D, rm, xh + r * D, d);
+      simd::mul_add(xh + r * D, is, static_cast<const T*>(nullptr), xh + r * D, d);
+    }
   }
   const T *g = gamma_.value.data(), *b = beta_.value.data();
   T* y = Y.data();
-  for (Index r = 0; r < N; ++r)
-    for (Index c = 0; c < D; ++c) y[r * D + c] = xh[r * D + c] * g[c] + b[c];
+  for (Index r = 0; r < N; ++r) simd::mul_add(xh + r * D, g, b, y + r * D, d);
 }
 
 template <class T>
@@ -367,27 +367,37 @@ void BatchNorm<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const Ro
   detail::require(xhat_.rows() == X.rows(), "attnsel::BatchNorm::backward",
                   "the batch has ", X.rows(), " rows, the last forward pass had ", xhat_.rows());
   const Index N = dY.rows(), D = dY.cols();
+  const auto d = static_cast<std::size_t>(D);
   beta_.grad.setZero(1, D);
   gamma_.grad.setZero(1, D);
   T *db = beta_.grad.data(), *dg = gamma_.grad.data();
   const T *dy = dY.data(), *xh = xhat_.data(), *g = gamma_.value.data(), *is = inv_std_.data();
-  for (Index r = 0; r < N; ++r)
-    for (Index c = 0; c < D; ++c) {
-      db[c] += dy[r * D + c];
-      dg[c] += dy[r * D + c] * xh[r * D + c];
-    }
+  for (Index r = 0; r < N; ++r) {
+    simd::axpy(T(1), dy + r * D, db, d);
+    simd::mul_add(dy + r * D, xh + r * D, dg, dg, d);
+  }
   if (!dX) return;
   dX->resize(N, D);
   T* dx = dX->data();
   if (last_train_) {
-    // dX = gamma·inv_std / N · (N·dY − sum(dY) − xhat ⊙ sum(dY ⊙ xhat))
+    // dX = gamma·inv_std / N · (N·dY − sum(dY) − xhat ⊙ sum(dY ⊙ xhat)), per row
+    // dy ⊙ (N·k) + (−sum(dY) ⊙ k) + xhat ⊙ (−sum(dY ⊙ xhat) ⊙ k) with k = gamma·inv_std / N.
     const T n = T(N);
-    for (Index r = 0; r < N; ++r)
-      for (Index c = 0; c < D; ++c)
-        dx[r * D + c] = (dy[r * D + c] * n - db[c] - xh[r * D + c] * dg[c]) * (g[c] * is[c] / n);
+    std::vector<T> nk(d), c0(d), c1(d);
+    for (std::size_t c = 0; c < d; ++c) {
+      const T k = g[c] * is[c] / n;
+      nk[c] = n * k;
+      c0[c] = -db[c] * k;
+      c1[c] = -dg[c] * k;
+    }
+    for (Index r = 0; r < N; ++r) {
+      simd::mul_add(dy + r * D, nk.data(), c0.data(), dx + r * D, d);
+      simd::mul_add(xh + r * D, c1.data(), dx + r * D, dx + r * D, d);
+    }
   } else {
-    for (Index r = 0; r < N; ++r)
-      for (Index c = 0; c < D; ++c) dx[r * D + c] = dy[r * D + c] * (g[c] * is[c]);
+    std::vector<T> k(d);
+    for (std::size_t c = 0; c < d; ++c) k[c] = g[c] * is[c];
+    for (Index r = 0; r < N; ++r) simd::mul_add(dy + r * D, k.data(), static_cast<const T*>(nullptr), dx + r * D, d);
   }
 }
 
@@ -420,7 +430,7 @@ void FeatureScale<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) {
   const T *x = X.data(), *a = a_.data();
   T* y = Y.data();
   for (Index r = 0; r < N; ++r)
-    for (Index c = 0; c < D; ++c) y[r * D + c] = x[r * D + c] * a[c];
+    simd::mul_add(x + r * D, a, static_cast<const T*>(nullptr), y + r * D, static_cast<std::size_t>(D));
 }
 
 template <class T>
@@ -432,13 +442,12 @@ void FeatureScale<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const
   const T *dy = dY.data(), *x = X.data(), *a = a_.data();
   da_.setZero(1, D);
   T* da = da_.data();
-  for (Index r = 0; r < N; ++r)
-    for (Index c = 0; c < D; ++c) da[c] += dy[r * D + c] * x[r * D + c];
+  const auto d = static_cast<std::size_t>(D);
+  for (Index r = 0; r < N; ++r) simd::mul_add(dy + r * D, x + r * D, da, da, d);
   if (!dX) return;
   dX->resize(N, D);
   T* dx = dX->data();
-  for (Index r = 0; r < N; ++r)
-    for (Index c = 0; c < D; ++c) dx[r * D + c] = dy[r * D + c] * a[c];
+  for (Index r = 0; r < N; ++r) simd::mul_add(dy + r * D, a, static_cast<const T*>(nullptr), dx + r * D, d);
 }
 
 ATTNSEL_NAMESPACE_END

@@ -79,6 +79,26 @@ void scale(T a, const T* x, T* out, std::size_t n) noexcept {
   }
 }
 
+/// out = x ⊙ y + z (z == nullptr: x ⊙ y); out may be x, y or z. See kernels::mul_add.
+template <class T>
+void mul_add(const T* x, const T* y, const T* z, T* out, std::size_t n) noexcept {
+  if constexpr (via_table_v<T>) {
+    runtime::kernel_table<T>().mul_add(x, y, z, out, n);
+  } else {
+    kernels::mul_add{}(arch_for<T>{}, x, y, z, out, n);
+  }
+}
+
+/// out = x − y (out may be x or y).
+template <class T>
+void sub(const T* x, const T* y, T* out, std::size_t n) noexcept {
+  if constexpr (via_table_v<T>) {
+    runtime::kernel_table<T>().sub(x, y, out, n);
+  } else {
+    kernels::sub{}(arch_for<T>{}, x, y, out, n);
+  }
+}
+
 /// out = max(x, 0) (out == x allowed).
 template <class T>
 void relu(const T* x, T* out, std::size_t n) noexcept {

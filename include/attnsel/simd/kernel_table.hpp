@@ -59,6 +59,8 @@ struct KernelTable {
   T (*max)(const T* x, std::size_t n) noexcept;
   void (*axpy)(T a, const T* x, T* y, std::size_t n) noexcept;
   void (*scale)(T a, const T* x, T* out, std::size_t n) noexcept;
+  void (*mul_add)(const T* x, const T* y, const T* z, T* out, std::size_t n) noexcept;
+  void (*sub)(const T* x, const T* y, T* out, std::size_t n) noexcept;
   void (*relu)(const T* x, T* out, std::size_t n) noexcept;
   void (*relu_backward)(const T* y, const T* dy, T* dx, std::size_t n) noexcept;
   void (*adam)(const AdamStep<T>& s, T* w, T* g, T* m, T* v, std::size_t n) noexcept;

@@ -93,6 +93,27 @@ struct scale {
   }
 };
 
+/// out[i] = x[i] * y[i] + z[i] (z == nullptr: x[i] * y[i]); fused where the instruction set has
+/// FMA, so the last bit may differ between instruction sets. out may be x, y or z (elementwise).
+struct mul_add {
+  template <class Arch, class T>
+  void operator()(Arch, const T* x, const T* y, const T* z, T* out, std::size_t n) const noexcept;
+  template <class T>
+  void operator()(scalar_arch, const T* x, const T* y, const T* z, T* out, std::size_t n) const noexcept {
+    scalar::mul_add(x, y, z, out, n);
+  }
+};
+
+/// out[i] = x[i] - y[i]; out may be x or y.
+struct sub {
+  template <class Arch, class T>
+  void operator()(Arch, const T* x, const T* y, T* out, std::size_t n) const noexcept;
+  template <class T>
+  void operator()(scalar_arch, const T* x, const T* y, T* out, std::size_t n) const noexcept {
+    scalar::sub(x, y, out, n);
+  }
+};
+
 /// out[i] = max(x[i], 0) (NaN -> 0); out == x allowed.
 struct relu {
   template <class Arch, class T>

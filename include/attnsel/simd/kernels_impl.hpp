@@ -265,6 +265,30 @@ void scale::operator()(Arch, T a, const T* x, T* out, std::size_t n) const noexc
 }
 
 template <class Arch, class T>
+void mul_add::operator()(Arch, const T* x, const T* y, const T* z, T* out, std::size_t n) const noexcept {
+  using B = detail::batch<Arch, T>;
+  constexpr std::size_t L = B::size;
+  std::size_t i = 0;
+  if (z) {
+    for (; i + L <= n; i += L)
+      xsimd::fma(B::load_unaligned(x + i), B::load_unaligned(y + i), B::load_unaligned(z + i)).store_unaligned(out + i);
+    for (; i < n; ++i) out[i] = x[i] * y[i] + z[i];
+  } else {
+    for (; i + L <= n; i += L) (B::load_unaligned(x + i) * B::load_unaligned(y + i)).store_unaligned(out + i);
+    for (; i < n; ++i) out[i] = x[i] * y[i];
+  }
+}
+
+template <class Arch, class T>
+void sub::operator()(Arch, const T* x, const T* y, T* out, std::size_t n) const noexcept {
+  using B = detail::batch<Arch, T>;
+  constexpr std::size_t L = B::size;
+  std::size_t i = 0;
+  for (; i + L <= n; i += L) (B::load_unaligned(x + i) - B::load_unaligned(y + i)).store_unaligned(out + i);
+  for (; i < n; ++i) out[i] = x[i] - y[i];
+}
+
+template <class Arch, class T>
 void relu::operator()(Arch, const T* x, T* out, std::size_t n) const noexcept {
   using B = detail::batch<Arch, T>;
   constexpr std::size_t L = B::size;

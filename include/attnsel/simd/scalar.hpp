@@ -97,6 +97,20 @@ void scale(T a, const T* x, T* out, std::size_t n) noexcept {
 }
 
 template <class T>
+void mul_add(const T* x, const T* y, const T* z, T* out, std::size_t n) noexcept {
+  if (z) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = x[i] * y[i] + z[i];
+  } else {
+    for (std::size_t i = 0; i < n; ++i) out[i] = x[i] * y[i];
+  }
+}
+
+template <class T>
+void sub(const T* x, const T* y, T* out, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = x[i] - y[i];
+}
+
+template <class T>
 void relu(const T* x, T* out, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) out[i] = x[i] > T(0) ? x[i] : T(0);
 }
