@@ -33,3 +33,18 @@ function(attnsel_add_kernel_tables target)
   # own flags' kernels for what they instantiate themselves.
   target_compile_definitions(${target} PRIVATE ATTNSEL_DISPATCH=1 INTERFACE ATTNSEL_COMPILED_DISPATCH=1)
 endfunction()
+
+# attnsel_add_old_cpu_test(name command...): a test of the dispatch (label `dispatch`) that runs
+# `command` on an emulated CPU without AVX. The command names the emulator as ${ATTNSEL_QEMU_X86_64}
+# (Debian's qemu-user, installed by scripts/attnsel.sh deps); without it the test fails, saying so.
+find_program(ATTNSEL_QEMU_X86_64 qemu-x86_64)
+function(attnsel_add_old_cpu_test name)
+  if(ATTNSEL_QEMU_X86_64)
+    add_test(NAME ${name} COMMAND ${ARGN})
+  else()
+    add_test(NAME ${name}
+      COMMAND ${CMAKE_COMMAND} -E echo "qemu-x86_64 is missing: install qemu-user (bash scripts/attnsel.sh deps)")
+    set_tests_properties(${name} PROPERTIES WILL_FAIL ON)
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS dispatch)
+endfunction()
