@@ -31,7 +31,8 @@ using Index = std::ptrdiff_t;
 ATTNSEL_SIMD_NAMESPACE_BEGIN
 
 /// True when a tile function called on its default Arch runs the kernel table chosen at run time
-/// instead: in the compiled library's own sources built with runtime dispatch (simd::via_table_v).
+/// instead: in the compiled library built with runtime dispatch and the TUs that link it
+/// (simd::via_table_v).
 template <class T, class Arch>
 inline constexpr bool via_table_v = simd::via_table_v<T> && std::is_same_v<Arch, simd::arch_for<T>>;
 
