@@ -40,15 +40,21 @@ def load_model_file(path):
     if r.raw(8) != b"ATTNSLM\0":
         raise ValueError(path + ": not an attnsel model file")
     version, scalar = r.take("I"), r.take("I")
-    # 2 adds budget sets after the tensors, which this script ignores; 3 names the tokenizer's kind.
-    if version not in (1, 2, 3):
-        raise ValueError("%s: version %d, this script reads 1 to 3" % (path, version))
+    # 2 adds budget sets after the tensors, which this script ignores; 3 names the tokenizer's kind;
+    # 4 adds per-layer head counts and MLP widths (structurally pruned models), which this peer,
+    # a model of uniform layers, refuses unless they are empty.
+    if version not in (1, 2, 3, 4):
+        raise ValueError("%s: version %d, this script reads 1 to 4" % (path, version))
     names = ["vocab", "context", "layers", "heads", "width", "head_dim", "mlp_ratio"]
     cfg = dict(zip(names, r.take("7q")))
     cfg["tied"], cfg["selective"] = bool(r.take("B")), bool(r.take("B"))
     n = r.take("Q")
     cfg["selector_heads"] = [r.take("q") for _ in range(n)]
     cfg["dropout"], cfg["seed"] = r.take("d"), r.take("Q")
+    if version >= 4:
+        for field in ("layer_heads", "layer_mlp"):
+            if [r.take("q") for _ in range(r.take("Q"))]:
+                raise ValueError("%s: per-layer %s (a pruned model); this script runs uniform models" % (path, field))
     if version >= 3:
         r.raw(r.take("I"))  # the tokenizer's kind
     r.raw(r.take("Q"))  # the tokenizer's data

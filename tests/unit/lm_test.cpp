@@ -5,6 +5,7 @@
 // (no decay on norms / biases / embeddings, warm-up + cosine, clipping) do what they say.
 #include <attnsel/attnsel.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdint>
@@ -284,7 +285,7 @@ namespace {
 // built in full (with F for a selective model), straight from the definitions.
 M reference_logits(attnsel::TransformerLM<double>& lm, const std::vector<std::int32_t>& ids, Index T) {
   const auto& c = lm.config();
-  const Index H = c.heads, d = attnsel::head_dim_of(c), W = H * d, B = Index(ids.size()) / T;
+  const Index d = attnsel::head_dim_of(c), B = Index(ids.size()) / T;
   auto layer_norm = [](const M& X, attnsel::LayerNorm<double>& ln) {
     M Y(X.rows(), X.cols());
     for (Index i = 0; i < X.rows(); ++i) {
@@ -306,46 +307,53 @@ M reference_logits(attnsel::TransformerLM<double>& lm, const std::vector<std::in
                       lm.position_embedding().table().value.row(Index(i) % T);
   for (Index l = 0; l < lm.layers(); ++l) {
     auto& blk = lm.block(l);
-    const M Hn = layer_norm(X, blk.norm1());
-    const M QKV = dense(Hn, blk.attention().qkv());
-    M O(X.rows(), W);
-    for (Index b = 0; b < B; ++b) {
-      const Index s = blk.attention().selector_head();
-      auto logits = [&](Index h) {
-        M L = M::Constant(T, T, -std::numeric_limits<double>::infinity());
-        for (Index i = 0; i < T; ++i)
-          for (Index j = 0; j <= i; ++j)
-            L(i, j) = QKV.row(b * T + i).segment(h * d, d).dot(QKV.row(b * T + j).segment(W + h * d, d)) / std::sqrt(double(d));
-        return L;
-      };
-      M F = M::Zero(T, T);
-      if (c.selective) {
-        const M Ls = logits(s);
-        for (Index i = 0; i < T; ++i)
-          for (Index j = 1; j < T; ++j)
-            for (Index k = j + 1; k <= i - 1; ++k) F(i, j) += std::max(Ls(k, j), 0.0);
-      }
-      for (Index h = 0; h < H; ++h) {
-        const M L = logits(h) - F;
-        for (Index i = 0; i < T; ++i) {
-          const double mx = L.row(i).head(i + 1).maxCoeff();
-          Eigen::RowVectorXd p = (L.row(i).head(i + 1).array() - mx).exp();
-          p /= p.sum();
-          for (Index e = 0; e < d; ++e) {
-            double acc = 0;
-            for (Index j = 0; j <= i; ++j) acc += p(j) * QKV(b * T + j, 2 * W + h * d + e);
-            O(b * T + i, h * d + e) = acc;
+    const Index H = attnsel::heads_of(c, l), W = H * d;
+    M X1 = X;  // a layer without attention (H = 0) passes X on; without an MLP, X1
+    if (H > 0) {
+      const M Hn = layer_norm(X, blk.norm1());
+      const M QKV = dense(Hn, blk.attention().qkv());
+      M O(X.rows(), W);
+      for (Index b = 0; b < B; ++b) {
+        const Index s = blk.attention().selector_head();
+        auto logits = [&](Index h) {
+          M L = M::Constant(T, T, -std::numeric_limits<double>::infinity());
+          for (Index i = 0; i < T; ++i)
+            for (Index j = 0; j <= i; ++j)
+              L(i, j) = QKV.row(b * T + i).segment(h * d, d).dot(QKV.row(b * T + j).segment(W + h * d, d)) / std::sqrt(double(d));
+          return L;
+        };
+        M F = M::Zero(T, T);
+        if (c.selective) {
+          const M Ls = logits(s);
+          for (Index i = 0; i < T; ++i)
+            for (Index j = 1; j < T; ++j)
+              for (Index k = j + 1; k <= i - 1; ++k) F(i, j) += std::max(Ls(k, j), 0.0);
+        }
+        for (Index h = 0; h < H; ++h) {
+          const M L = logits(h) - F;
+          for (Index i = 0; i < T; ++i) {
+            const double mx = L.row(i).head(i + 1).maxCoeff();
+            Eigen::RowVectorXd p = (L.row(i).head(i + 1).array() - mx).exp();
+            p /= p.sum();
+            for (Index e = 0; e < d; ++e) {
+              double acc = 0;
+              for (Index j = 0; j <= i; ++j) acc += p(j) * QKV(b * T + j, 2 * W + h * d + e);
+              O(b * T + i, h * d + e) = acc;
+            }
           }
         }
       }
+      X1 = X + dense(O, blk.attention().output());
     }
-    const M X1 = X + dense(O, blk.attention().output());
-    M U = dense(layer_norm(X1, blk.norm2()), blk.mlp_in());
-    for (Index i = 0; i < U.size(); ++i) {
-      const double x = U.data()[i];
-      U.data()[i] = 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / 3.141592653589793) * (x + 0.044715 * x * x * x)));
+    X = X1;
+    if (attnsel::mlp_hidden_of(c, l) > 0) {
+      M U = dense(layer_norm(X1, blk.norm2()), blk.mlp_in());
+      for (Index i = 0; i < U.size(); ++i) {
+        const double x = U.data()[i];
+        U.data()[i] = 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / 3.141592653589793) * (x + 0.044715 * x * x * x)));
+      }
+      X = X1 + dense(U, blk.mlp_out());
     }
-    X = X1 + dense(U, blk.mlp_out());
   }
   const M Hf = layer_norm(X, lm.final_norm());
   if (lm.output_layer()) return dense(Hf, *lm.output_layer());
@@ -355,10 +363,18 @@ M reference_logits(attnsel::TransformerLM<double>& lm, const std::vector<std::in
 }  // namespace
 
 TEST_CASE("TransformerLM's forward equals a materialised reference (plain within 1e-5 in float)", "[lm]") {
-  for (bool selective : {false, true}) {
-    INFO("selective = " << selective);
+  for (int kind = 0; kind < 3; ++kind) {
+    const bool selective = kind > 0;
+    INFO("selective = " << selective << (kind == 2 ? ", per-layer heads {3, 0, 1} and MLP widths {0, 7, 20}" : ""));
     attnsel::TransformerConfig c = lm_config(11, 16, 2, 4, 16);
     c.selective = selective;
+    if (kind == 2) {
+      c.layers = 3;
+      c.head_dim = 5;
+      c.layer_heads = {3, 0, 1};
+      c.layer_mlp = {0, 7, 20};
+      c.selector_heads = {2, 0, 0};
+    }
     attnsel::TransformerLM<double> ref_model(c);
     attnsel::TransformerLM<float> lm(c);
     attnsel::Rng rng(4);
@@ -760,6 +776,170 @@ TEST_CASE("AdamW skips decay on parameters marked decay = false; warm-up + cosin
   CHECK_THROWS_AS(attnsel::clip_grad_norm<double>({&a}, 0.0), std::invalid_argument);
 }
 
+TEST_CASE("per-layer heads and MLP widths, removed branches: gradients, decoding, save and load, bad input",
+          "[lm][structure]") {
+  // Layer 0: 2 heads (selector head 1), no MLP; layer 1: no attention, an MLP of 3; layer 2: 1 head,
+  // an MLP of 5. head_dim 3 is unlike width / heads.
+  attnsel::TransformerConfig c = lm_config(7, 8, 3, 2, 6);
+  c.head_dim = 3;
+  c.layer_heads = {2, 0, 1};
+  c.layer_mlp = {0, 3, 5};
+  c.selector_heads = {1, 0, 0};
+  c.selective = true;
+  SECTION("shapes and parameters") {
+    attnsel::TransformerLM<double> lm(c);
+    CHECK(lm.block(0).has_attention());
+    CHECK_FALSE(lm.block(0).has_mlp());
+    CHECK_FALSE(lm.block(1).has_attention());
+    CHECK(lm.block(1).has_mlp());
+    CHECK(lm.block(0).attention().heads() == 2);
+    CHECK(lm.block(0).attention().selector_head() == 1);
+    CHECK(lm.block(2).attention().heads() == 1);
+    CHECK(lm.block(1).mlp_in().weight().value.cols() == 3);
+    CHECK(lm.block(2).mlp_out().weight().value.rows() == 5);
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { lm.block(1).attention(); }),
+               Catch::Matchers::Contains("layer 1 has no attention branch"));
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { lm.block(0).mlp_out(); }),
+               Catch::Matchers::Contains("layer 0 has no MLP branch"));
+    // Embeddings 7·6 + 8·6, final norm 12, and per block: attention 12 + 6·3h·3 + 3h + 3h·3·6 ... counted:
+    const Index W = 6;
+    auto attn = [&](Index h) { return 2 * W + W * 9 * h + 9 * h + 3 * h * W + W; };
+    auto mlp = [&](Index m) { return 2 * W + W * m + m + m * W + W; };
+    CHECK(lm.parameter_count() == 7 * W + 8 * W + attn(2) + mlp(3) + attn(1) + mlp(5) + 2 * W);
+    std::vector<std::string> names;
+    for (const auto& np : lm.named_parameters()) names.push_back(np.first);
+    CHECK(std::count(names.begin(), names.end(), "block1.mlp.in.weight") == 1);
+    CHECK(std::count(names.begin(), names.end(), "block1.attention.qkv.weight") == 0);
+    CHECK(std::count(names.begin(), names.end(), "block0.norm2.gamma") == 0);
+  }
+  SECTION("every parameter's gradient matches central differences, with the memory loss on") {
+    for (bool tied : {true, false}) {
+      INFO("tied embeddings = " << tied);
+      c.tied_embeddings = tied;
+      attnsel::TransformerLM<double> lm(c);
+      attnsel::Rng rng(19);
+      randomise(lm.parameters(), rng, 0.5);
+      lm.set_memory_loss({0.3, 1.5});
+      const std::vector<std::int32_t> ids = {0, 3, 5, 1, 1, 6, 2, 0, 4, 4, 2, 6, 5, 3};
+      const std::vector<std::int32_t> targets = {3, 5, 1, 1, 6, 2, -1, 4, 4, 2, 6, 5, 3, 0};
+      const double loss = lm.forward_backward(ids, targets, 7);
+      REQUIRE(std::isfinite(loss));
+      CHECK(lm.memory_loss() > 0.0);  // the mean over the two layers with attention
+      std::vector<M> analytic;
+      for (auto* p : lm.parameters()) analytic.push_back(p->grad);
+      auto f = [&] {
+        lm.forward(ids, 7, true);
+        return lm.loss(targets) + 0.3 * lm.memory_loss();
+      };
+      std::size_t i = 0;
+      for (auto* p : lm.parameters()) {
+        INFO("parameter " << i << " " << p->name);
+        CHECK(gradcheck::rel_error(analytic[i++], gradcheck::numeric(p->value, f)) < 1e-6);
+      }
+    }
+  }
+  SECTION("token-by-token decoding equals the full forward; a layer without attention has no cache") {
+    attnsel::TransformerLM<float> lm(c);
+    attnsel::Rng rng(5);
+    randomise(lm.parameters(), rng, 0.4);
+    std::vector<std::int32_t> ids;
+    for (Index i = 0; i < 8; ++i) ids.push_back(std::int32_t(attnsel::random::index(rng, 7)));
+    const RowMatrix<float> full = lm.forward(ids, 8);
+    attnsel::LMDecoder<float> dec(lm);
+    for (Index t = 0; t < 8; ++t)
+      CHECK((dec.step(ids[std::size_t(t)]).row(0) - full.row(t)).cwiseAbs().maxCoeff() <
+            1e-5 * std::max(1.0f, full.row(t).cwiseAbs().maxCoeff()));
+    CHECK(dec.usage().tokens == std::vector<Index>{8, 0, 8});
+    CHECK(dec.usage().total_bytes == std::size_t(8 * 2 * 6 + 8 * 2 * 3) * sizeof(float));
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { dec.cache(1); }),
+               Catch::Matchers::Contains("'layer' = 1 names a layer without attention"));
+    attnsel::LMDecoder<float> pruned(lm, {3, 0, 4});
+    for (Index t = 0; t < 8; ++t) pruned.step(ids[std::size_t(t)]);
+    CHECK(pruned.usage().tokens == std::vector<Index>{3, 0, 4});
+    // The budget fit leaves the layer without attention at 0 and counts only the others.
+    std::vector<attnsel::TokenBatch> val(1);
+    val[0].batch = 1;
+    val[0].seq_len = 8;
+    val[0].inputs = ids;
+    val[0].targets = std::vector<std::int32_t>(ids.begin() + 1, ids.end());
+    val[0].targets.push_back(-1);
+    const attnsel::BudgetFitResult fit = attnsel::fit_budgets(lm, val, attnsel::evict::SelectiveF{}, {1.0, 0.5, 2, {}});
+    CHECK(fit.path.front().total == 16);
+    for (const auto& step : fit.path) CHECK(step.budgets[1] == 0);
+    CHECK(fit.path.size() > 1);
+  }
+  SECTION("save and load (format version 4) round-trip the shapes; a file whose shapes disagree is refused") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("attnsel_lm_structure_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const std::string path = (dir / "model.bin").string();
+    attnsel::TransformerLM<float> lm(c);
+    attnsel::Rng rng(8);
+    randomise(lm.parameters(), rng, 0.4);
+    attnsel::save_lm(lm, path);
+    const std::vector<std::int32_t> ids = {1, 2, 3, 4, 5, 6};
+    const RowMatrix<float> expected = lm.forward(ids, 6);
+    auto loaded = attnsel::load_lm<float>(path);
+    CHECK(loaded.model.config().layer_heads == c.layer_heads);
+    CHECK(loaded.model.config().layer_mlp == c.layer_mlp);
+    CHECK(loaded.model.forward(ids, 6) == expected);
+    std::string bytes;
+    {
+      std::ifstream in(path, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    // layer_mlp's last entry (5) sits right before the tokenizer's kind (4 zero bytes: none).
+    const std::size_t mlp_last = 8 + 4 + 4 + 7 * 8 + 2 + 8 + 3 * 8 + 8 + 8 + 8 + 3 * 8 + 8 + 2 * 8;
+    REQUIRE(bytes[mlp_last] == 5);
+    std::string wrong = bytes;
+    wrong[mlp_last] = 4;
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out.write(wrong.data(), std::streamsize(wrong.size()));
+    }
+    try {
+      attnsel::load_lm<float>(path);
+      FAIL("no error");
+    } catch (const attnsel::parse_error& e) {
+      CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains("tensor 'block2.mlp.in.weight' is 6x5, the model's is 6x4"));
+    }
+    wrong = bytes;
+    wrong[mlp_last - 2 * 8 - 8 - 3 * 8] = 9;  // layer_heads[0] = 9: the selector head stays valid, shapes do not
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out.write(wrong.data(), std::streamsize(wrong.size()));
+    }
+    try {
+      attnsel::load_lm<float>(path);
+      FAIL("no error");
+    } catch (const attnsel::parse_error& e) {
+      CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains("'block0.attention.qkv.weight' is 6x18, the model's is 6x81"));
+    }
+    fs::remove_all(dir);
+  }
+  SECTION("bad configurations name the field") {
+    attnsel::TransformerConfig b = c;
+    b.layer_heads = {2, 1};
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::TransformerLM<float> lm(b); }),
+               Catch::Matchers::Contains("'layer_heads' has 2 entries, expected 0 (uniform) or layers = 3"));
+    b = c;
+    b.head_dim = 0;
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::TransformerLM<float> lm(b); }),
+               Catch::Matchers::Contains("explicit head_dim"));
+    b = c;
+    b.layer_mlp = {0, -3, 5};
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::TransformerLM<float> lm(b); }),
+               Catch::Matchers::Contains("'layer_mlp' holds -3 for layer 1"));
+    b = c;
+    b.selector_heads = {1, 0, 1};
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::TransformerLM<float> lm(b); }),
+               Catch::Matchers::Contains("'selector_heads' holds 1 for layer 2, expected a head in [0, 1)"));
+    b.selector_heads = {1, 1, 0};
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::TransformerLM<float> lm(b); }),
+               Catch::Matchers::Contains("'selector_heads' holds 1 for layer 1, expected 0 (the layer has no attention"));
+  }
+}
+
 TEST_CASE("TransformerConfig and TransformerLM reject bad input with the field's name", "[lm][errors]") {
   attnsel::TransformerConfig c;
   c.width = 30;
@@ -867,9 +1047,9 @@ TEST_CASE("save_lm / load_lm round-trip; truncated, foreign and mismatched files
   write(wrong);
   CHECK(load_error().find("wrong magic") != std::string::npos);
   wrong = bytes;
-  wrong[8] = 4;  // version 4
+  wrong[8] = 5;  // version 5
   write(wrong);
-  CHECK(load_error().find("version 4") != std::string::npos);
+  CHECK(load_error().find("version 5") != std::string::npos);
   // The tokenizer's kind (version 3): "chars" right after the config; an unknown kind is refused.
   const std::string kind_field = std::string("\x05\0\0\0", 4) + "chars";
   const std::size_t kind_at = bytes.find(kind_field);
@@ -878,14 +1058,25 @@ TEST_CASE("save_lm / load_lm round-trip; truncated, foreign and mismatched files
   wrong.replace(kind_at + 4, 5, "bytes");
   write(wrong);
   CHECK(load_error().find("unknown tokenizer kind 'bytes'") != std::string::npos);
-  // Versions 1 and 2 (no kind: the symbols of a CharTokenizer; version 1: no budget section) still load.
+  // Versions 1 to 3 (version 3: no per-layer lists; 2: no kind, the symbols of a CharTokenizer;
+  // 1: no budget section) still load.
   attnsel::save_lm(lm, path, &tok);
-  std::string v2;
+  std::string v3;
   {
     std::ifstream in(path, std::ios::binary);
-    v2.assign(std::istreambuf_iterator<char>(in), {});
+    v3.assign(std::istreambuf_iterator<char>(in), {});
   }
-  v2.erase(kind_at, kind_field.size());
+  REQUIRE(v3.substr(kind_at - 16, 16) == std::string(16, '\0'));  // two empty per-layer lists
+  v3.erase(kind_at - 16, 16);
+  v3[8] = 3;
+  write(v3);
+  {
+    auto old = attnsel::load_lm<float>(path);
+    CHECK(old.model.forward(ids, 5) == expected);
+    CHECK(attnsel::is_uniform(old.model.config()));
+  }
+  std::string v2 = v3;
+  v2.erase(kind_at - 16, kind_field.size());
   v2[8] = 2;
   write(v2);
   {

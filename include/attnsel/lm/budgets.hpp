@@ -67,7 +67,7 @@ LMEvaluation evaluate_decoding(const TransformerLM<T>& model, const std::vector<
 /// One accepted state of the greedy fit.
 struct BudgetFitStep {
   std::vector<Index> budgets;  ///< per layer
-  Index total = 0;             ///< Σ budgets (each at most the sequence length)
+  Index total = 0;             ///< Σ budgets (each at most the sequence length; layers with attention)
   double perplexity = 0;       ///< validation perplexity by decoding with these budgets
 };
 
@@ -119,9 +119,14 @@ BudgetFitResult fit_budgets(const TransformerLM<T>& model, const std::vector<Tok
   r.unpruned_perplexity = evaluate_decoding(model, validation, {}, policy).perplexity;
   const double limit = r.unpruned_perplexity * (1.0 + options.tolerance);
   BudgetFitStep cur;
-  cur.budgets.assign(std::size_t(L), std::max(T_len, options.min_budget));
+  // A layer without attention has no cache: its budget stays 0 and counts nothing.
+  cur.budgets.assign(std::size_t(L), 0);
   cur.total = 0;
-  for (Index b : cur.budgets) cur.total += std::min(b, T_len);
+  for (Index l = 0; l < L; ++l)
+    if (model.block(l).has_attention()) {
+      cur.budgets[std::size_t(l)] = std::max(T_len, options.min_budget);
+      cur.total += std::min(cur.budgets[std::size_t(l)], T_len);
+    }
   cur.perplexity = r.unpruned_perplexity;
   r.path.push_back(cur);
   if (options.progress) options.progress(cur);
@@ -130,7 +135,7 @@ BudgetFitResult fit_budgets(const TransformerLM<T>& model, const std::vector<Tok
     BudgetFitStep best;
     for (Index l = 0; l < L; ++l) {
       const Index b = cur.budgets[std::size_t(l)];
-      if (b <= options.min_budget) continue;
+      if (b <= options.min_budget) continue;  // at the floor, or a layer without attention (0)
       const Index cut = std::max(options.min_budget, std::min(b - 1, Index(std::floor(double(b) * options.shrink))));
       BudgetFitStep trial = cur;
       trial.budgets[std::size_t(l)] = cut;

@@ -59,6 +59,9 @@ class LMDecoder {
                       " for layer ", l, ", expected 0 (unbounded) or >= 2");
     if (budgets_.empty()) budgets_.assign(std::size_t(c.layers), 0);
     for (Index l = 0; l < c.layers; ++l) {
+      // A layer without attention has no cache (its budget is not used).
+      first_cache_.push_back(Index(caches_.size()));
+      if (!model.block(l).has_attention()) continue;
       const CausalSelfAttention<T>& a = model.block(l).attention();
       KVCacheOptions o;
       o.heads = a.heads();
@@ -98,24 +101,29 @@ class LMDecoder {
   Index batch() const noexcept { return batch_; }
   const std::vector<Index>& budgets() const noexcept { return budgets_; }
   /// The cache of `layer` for sequence `sequence`.
+  /// @throws std::invalid_argument for a layer or sequence out of range, or a layer without
+  ///         attention (it has no cache).
   const KVCache<T, Policy>& cache(Index layer, Index sequence = 0) const {
     detail::require(layer >= 0 && layer < model_.config().layers && sequence >= 0 && sequence < batch_,
                     "attnsel::LMDecoder::cache", "arguments 'layer' = ", layer, " and 'sequence' = ", sequence,
                     " are out of range (", model_.config().layers, " layers, ", batch_, " sequences)");
-    return caches_[std::size_t(layer * batch_ + sequence)];
+    detail::require(model_.block(layer).has_attention(), "attnsel::LMDecoder::cache", "argument 'layer' = ", layer,
+                    " names a layer without attention (it has no cache)");
+    return caches_[std::size_t(first_cache_[std::size_t(layer)] + sequence)];
   }
 
-  /// What the caches hold now, per layer summed over the batch.
+  /// What the caches hold now, per layer summed over the batch (0 for a layer without attention).
   LMCacheUsage usage() const {
     LMCacheUsage u;
     const Index L = model_.config().layers;
     for (Index l = 0; l < L; ++l) {
       Index t = 0;
       std::size_t by = 0;
-      for (Index b = 0; b < batch_; ++b) {
-        t += caches_[std::size_t(l * batch_ + b)].size();
-        by += caches_[std::size_t(l * batch_ + b)].bytes();
-      }
+      if (model_.block(l).has_attention())
+        for (Index b = 0; b < batch_; ++b) {
+          t += caches_[std::size_t(first_cache_[std::size_t(l)] + b)].size();
+          by += caches_[std::size_t(first_cache_[std::size_t(l)] + b)].bytes();
+        }
       u.tokens.push_back(t);
       u.bytes.push_back(by);
       u.total_tokens += t;
@@ -143,7 +151,8 @@ class LMDecoder {
   const TransformerLM<T>& model_;
   std::vector<Index> budgets_;
   Index batch_;
-  std::vector<KVCache<T, Policy>> caches_;  // layer-major: caches_[l · batch + b]
+  std::vector<KVCache<T, Policy>> caches_;  // layer-major: layer l's B caches from first_cache_[l]
+  std::vector<Index> first_cache_;
   Index pos_ = 0;
   std::vector<std::int32_t> one_;
   RowMatrix<T> x_, h_, qkv_, o_, y_, u_, logits_;
@@ -167,27 +176,31 @@ const RowMatrix<T>& LMDecoder<T, Policy>::step(const std::vector<std::int32_t>& 
                 model_.position_embedding().table().value.row(pos_);
   for (Index l = 0; l < c.layers; ++l) {
     const TransformerBlock<T>& blk = model_.block(l);
-    const CausalSelfAttention<T>& a = blk.attention();
-    const Index A = a.heads() * a.head_dim();
-    norm(blk.norm1(), x_, h_);
-    affine(a.qkv(), h_, qkv_);
-    o_.resize(B, A);
-    KVCache<T, Policy>* layer_caches = &caches_[std::size_t(l * B)];
-    const double work = 2.0 * double(B) * double(layer_caches[0].size() + 1) * double(A);
-    detail::for_row_chunks(B, 1, work, [&](Index b0, Index b1) {
-      for (Index b = b0; b < b1; ++b) {
-        const T* row = qkv_.data() + b * qkv_.cols();
-        layer_caches[b].decode_step(row, row + A, row + 2 * A, o_.data() + b * A);
-      }
-    });
-    affine(a.output(), o_, y_);
-    x_ += y_;
-    norm(blk.norm2(), x_, h_);
-    affine(blk.mlp_in(), h_, u_);
-    const T k = T(0.7978845608028654), q = T(0.044715);
-    u_ = (T(0.5) * u_.array() * (T(1) + (k * (u_.array() + q * u_.array().cube())).tanh())).matrix();
-    affine(blk.mlp_out(), u_, y_);
-    x_ += y_;
+    if (blk.has_attention()) {
+      const CausalSelfAttention<T>& a = blk.attention();
+      const Index A = a.heads() * a.head_dim();
+      norm(blk.norm1(), x_, h_);
+      affine(a.qkv(), h_, qkv_);
+      o_.resize(B, A);
+      KVCache<T, Policy>* layer_caches = &caches_[std::size_t(first_cache_[std::size_t(l)])];
+      const double work = 2.0 * double(B) * double(layer_caches[0].size() + 1) * double(A);
+      detail::for_row_chunks(B, 1, work, [&](Index b0, Index b1) {
+        for (Index b = b0; b < b1; ++b) {
+          const T* row = qkv_.data() + b * qkv_.cols();
+          layer_caches[b].decode_step(row, row + A, row + 2 * A, o_.data() + b * A);
+        }
+      });
+      affine(a.output(), o_, y_);
+      x_ += y_;
+    }
+    if (blk.has_mlp()) {
+      norm(blk.norm2(), x_, h_);
+      affine(blk.mlp_in(), h_, u_);
+      const T k = T(0.7978845608028654), q = T(0.044715);
+      u_ = (T(0.5) * u_.array() * (T(1) + (k * (u_.array() + q * u_.array().cube())).tanh())).matrix();
+      affine(blk.mlp_out(), u_, y_);
+      x_ += y_;
+    }
   }
   norm(model_.final_norm(), x_, h_);
   if (const Dense<T>* head = model_.output_layer())

@@ -8,11 +8,13 @@
 /// The file is little-endian binary:
 ///
 ///     magic      8 bytes  "ATTNSLM" followed by a zero byte
-///     version    u32      3 (files of versions 1 and 2 still load)
+///     version    u32      4 (files of versions 1 to 3 still load, as models of uniform layers)
 ///     scalar     u32      bytes per stored value: 4 (float) or 8 (double)
 ///     config     i64 vocab, context, layers, heads, width, head_dim, mlp_ratio;
 ///                u8 tied_embeddings, u8 selective; u64 count + count × i64 selector_heads;
-///                f64 dropout; u64 seed
+///                f64 dropout; u64 seed;
+///                (version 4) u64 count + count × i64 layer_heads, u64 count + count × i64 layer_mlp
+///                (count 0: uniform)
 ///     tokenizer  (version 3) u32 kind length + kind bytes: "" (none), "chars" or "sentencepiece";
 ///                u64 length + bytes: a CharTokenizer's symbols or a serialized SentencePiece model
 ///                (versions 1 and 2: u64 length + the symbols of a CharTokenizer, 0 = none)
@@ -44,7 +46,7 @@ namespace detail {
 namespace lmio {
 
 constexpr char magic[8] = {'A', 'T', 'T', 'N', 'S', 'L', 'M', '\0'};
-constexpr std::uint32_t version = 3;
+constexpr std::uint32_t version = 4;
 
 inline bool little_endian() {
   const std::uint16_t one = 1;
@@ -177,6 +179,10 @@ void save_lm(TransformerLM<T>& model, const std::string& path, const SavedTokeni
     for (Index h : c.selector_heads) w.put<std::int64_t>(std::int64_t(h));
     w.put<double>(c.dropout);
     w.put<std::uint64_t>(c.seed);
+    for (const std::vector<Index>* v : {&c.layer_heads, &c.layer_mlp}) {
+      w.put<std::uint64_t>(v->size());
+      for (Index x : *v) w.put<std::int64_t>(std::int64_t(x));
+    }
     w.put<std::uint32_t>(std::uint32_t(tokenizer.kind.size()));
     w.bytes(tokenizer.kind);
     w.put<std::uint64_t>(tokenizer.data.size());
@@ -258,13 +264,24 @@ LoadedLM<T> load_lm(const std::string& path) {
   for (std::uint64_t i = 0; i < ns; ++i) c.selector_heads.push_back(Index(r.get<std::int64_t>("config field 'selector_heads'")));
   c.dropout = r.get<double>("config field 'dropout'");
   c.seed = r.get<std::uint64_t>("config field 'seed'");
+  if (version >= 4) {
+    for (std::vector<Index>* v : {&c.layer_heads, &c.layer_mlp}) {
+      const char* what = v == &c.layer_heads ? "config field 'layer_heads'" : "config field 'layer_mlp'";
+      const std::uint64_t n = r.get<std::uint64_t>(what);
+      if (n > 1u << 20) r.fail(std::string(what) + " claims " + std::to_string(n) + " entries");
+      for (std::uint64_t i = 0; i < n; ++i) v->push_back(Index(r.get<std::int64_t>(what)));
+    }
+  }
   try {
     validate(c);
   } catch (const std::invalid_argument& e) {
     r.fail(std::string("invalid model configuration: ") + e.what());
   }
   // Bound the sizes before allocating a model from them.
-  if (double(c.vocab) * double(c.width) > 1e10 || double(c.layers) * double(c.width) * (double(c.width) * double(c.mlp_ratio) + double(c.heads) * double(c.head_dim)) > 1e11)
+  double block_size = 0;
+  for (Index l = 0; l < c.layers; ++l)
+    block_size += double(c.width) * (double(mlp_hidden_of(c, l)) + double(heads_of(c, l)) * double(head_dim_of(c)));
+  if (double(c.vocab) * double(c.width) > 1e10 || block_size > 1e11)
     r.fail("the configuration describes a model too large to be real (" + std::to_string(c.layers) + " layers of width " +
            std::to_string(c.width) + ")");
   SavedTokenizer saved;

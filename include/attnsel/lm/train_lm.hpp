@@ -149,12 +149,21 @@ std::string run_fingerprint(const TransformerConfig& c, const LMTrainOptions& o,
   namespace ck = detail::lmck;
   std::string heads;
   for (Index h : c.selector_heads) heads += (heads.empty() ? "" : ",") + std::to_string(h);
+  // Per-layer shapes only when the model has them: the lines of a uniform model stay those of
+  // earlier versions, whose checkpoints continue.
+  auto list = [](const char* name, const std::vector<Index>& v) {
+    if (v.empty()) return std::string();
+    std::string s = std::string("\n") + name + "=";
+    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+    return s;
+  };
   std::string tag;
   for (char ch : o.checkpoint_tag) tag += ch == '\n' ? std::string("\\n") : std::string(1, ch);
   return "scalar bytes=" + std::to_string(sizeof(T)) + "\nvocab=" + std::to_string(c.vocab) +
          "\ncontext=" + std::to_string(c.context) + "\nlayers=" + std::to_string(c.layers) +
          "\nheads=" + std::to_string(c.heads) + "\nwidth=" + std::to_string(c.width) +
          "\nhead_dim=" + std::to_string(c.head_dim) + "\nmlp_ratio=" + std::to_string(c.mlp_ratio) +
+         list("layer_heads", c.layer_heads) + list("layer_mlp", c.layer_mlp) +
          "\ntied_embeddings=" + std::to_string(int(c.tied_embeddings)) + "\nselective=" + std::to_string(int(c.selective)) +
          "\nselector_heads=" + heads + "\ndropout=" + ck::exact(c.dropout) + "\nmodel seed=" + std::to_string(c.seed) +
          "\nsteps=" + std::to_string(o.steps) + "\nlearning_rate=" + ck::exact(o.learning_rate) +

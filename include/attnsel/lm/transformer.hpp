@@ -52,7 +52,15 @@ struct TransformerConfig {
   /// Selective Attention in every layer (false: plain causal attention).
   bool selective = true;
   /// The head whose logits cast the selection votes, per layer; empty = head 0 in every layer.
+  /// A layer without attention (layer_heads 0) holds 0.
   std::vector<Index> selector_heads;
+  /// Attention heads per layer, for models whose layers differ (structurally pruned ones, see
+  /// `heads_of`); empty = `heads` in every layer. 0 removes the layer's attention branch, its
+  /// LayerNorm included: the block passes its input on. A non-empty list needs head_dim > 0.
+  std::vector<Index> layer_heads;
+  /// MLP hidden width per layer (see `mlp_hidden_of`); empty = mlp_ratio · width in every layer.
+  /// 0 removes the layer's MLP branch, its LayerNorm included.
+  std::vector<Index> layer_mlp;
   /// Dropout after the attention and MLP branches and on the embeddings (0 = off).
   double dropout = 0.0;
   /// Seeds the initial weights and the dropout masks.
@@ -64,6 +72,21 @@ inline void validate(const TransformerConfig& c);
 
 /// The head dimension of a valid configuration: head_dim, or width / heads when it is 0.
 inline Index head_dim_of(const TransformerConfig& c) { return c.head_dim > 0 ? c.head_dim : c.width / c.heads; }
+
+/// The attention heads of layer `layer` of a valid configuration: layer_heads[layer], or heads
+/// when the list is empty (0: the layer has no attention branch).
+inline Index heads_of(const TransformerConfig& c, Index layer) {
+  return c.layer_heads.empty() ? c.heads : c.layer_heads.at(std::size_t(layer));
+}
+
+/// The MLP hidden width of layer `layer` of a valid configuration: layer_mlp[layer], or
+/// mlp_ratio · width when the list is empty (0: the layer has no MLP branch).
+inline Index mlp_hidden_of(const TransformerConfig& c, Index layer) {
+  return c.layer_mlp.empty() ? c.mlp_ratio * c.width : c.layer_mlp.at(std::size_t(layer));
+}
+
+/// Whether every layer has `heads` heads and an MLP of mlp_ratio · width (no per-layer lists).
+inline bool is_uniform(const TransformerConfig& c) noexcept { return c.layer_heads.empty() && c.layer_mlp.empty(); }
 
 /// Causal multi-head self-attention: QKV = X·W_qkv + b, per sequence O = attention(Q, K, V)
 /// (selective or plain), Y = O·W_o + b_o. With inner width A = heads · head_dim, Q, K, V are the
@@ -116,6 +139,8 @@ class CausalSelfAttention {
 };
 
 /// Pre-LayerNorm transformer block: X1 = X + Attn(LN1(X)); Y = X1 + W2·GELU(W1·LN2(X1)).
+/// A layer with 0 heads (`heads_of`) has no attention branch (X1 = X), one with an MLP of width 0
+/// (`mlp_hidden_of`) no MLP branch (Y = X1); a removed branch has no parameters.
 template <class T>
 class TransformerBlock {
  public:
@@ -123,25 +148,36 @@ class TransformerBlock {
   void forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y, bool train);
   void backward(const RowMatrix<T>& X, const RowMatrix<T>& dY, RowMatrix<T>& dX);
   std::vector<Parameter<T>*> parameters();
+  /// The parameters with their names within the block ("norm1.gamma", "attention.qkv.weight", ...).
+  std::vector<std::pair<std::string, Parameter<T>*>> named_parameters();
   /// The random engines a training forward pass advances (the two dropout layers'), in a fixed order.
   std::vector<Rng*> random_engines() { return {&drop1_.engine(), &drop2_.engine()}; }
 
-  CausalSelfAttention<T>& attention() noexcept { return attn_; }
-  const CausalSelfAttention<T>& attention() const noexcept { return attn_; }
+  /// Whether the block has an attention branch (heads_of > 0) / an MLP branch (mlp_hidden_of > 0).
+  bool has_attention() const noexcept { return attn_ != nullptr; }
+  bool has_mlp() const noexcept { return fc1_ != nullptr; }
+  /// The block's parts. @throws std::invalid_argument for a part of a removed branch (the
+  /// attention of a layer without heads, the MLP layers of a layer without an MLP).
+  CausalSelfAttention<T>& attention() { return *attention_ptr(); }
+  const CausalSelfAttention<T>& attention() const { return *attention_ptr(); }
   LayerNorm<T>& norm1() noexcept { return ln1_; }
   LayerNorm<T>& norm2() noexcept { return ln2_; }
-  Dense<T>& mlp_in() noexcept { return fc1_; }
-  Dense<T>& mlp_out() noexcept { return fc2_; }
+  Dense<T>& mlp_in() { return *mlp_ptr(fc1_.get()); }
+  Dense<T>& mlp_out() { return *mlp_ptr(fc2_.get()); }
   const LayerNorm<T>& norm1() const noexcept { return ln1_; }
   const LayerNorm<T>& norm2() const noexcept { return ln2_; }
-  const Dense<T>& mlp_in() const noexcept { return fc1_; }
-  const Dense<T>& mlp_out() const noexcept { return fc2_; }
+  const Dense<T>& mlp_in() const { return *mlp_ptr(fc1_.get()); }
+  const Dense<T>& mlp_out() const { return *mlp_ptr(fc2_.get()); }
 
  private:
+  CausalSelfAttention<T>* attention_ptr() const;
+  Dense<T>* mlp_ptr(Dense<T>* d) const;
+
+  Index layer_;
   LayerNorm<T> ln1_, ln2_;
-  CausalSelfAttention<T> attn_;
-  Dense<T> fc1_, fc2_;
-  GELU<T> gelu_;
+  std::unique_ptr<CausalSelfAttention<T>> attn_;  // null: no attention branch
+  std::unique_ptr<Dense<T>> fc1_, fc2_;          // null: no MLP branch
+  std::unique_ptr<GELU<T>> gelu_;
   Dropout<T> drop1_, drop2_;
   // Activations of the last forward pass.
   RowMatrix<T> H1_, A_, Ad_, X1_, H2_, U_, G_, M_, Md_;

@@ -35,11 +35,26 @@ inline void validate(const TransformerConfig& c) {
   else
     detail::require(c.width >= 1, fn, "field 'width' is ", c.width, ", expected >= 1");
   detail::require(c.mlp_ratio >= 1, fn, "field 'mlp_ratio' is ", c.mlp_ratio, ", expected >= 1");
+  detail::require(c.layer_heads.empty() || Index(c.layer_heads.size()) == c.layers, fn, "field 'layer_heads' has ",
+                  c.layer_heads.size(), " entries, expected 0 (uniform) or layers = ", c.layers);
+  detail::require(c.layer_heads.empty() || c.head_dim > 0, fn,
+                  "field 'layer_heads' is set with head_dim 0, expected an explicit head_dim > 0");
+  for (std::size_t l = 0; l < c.layer_heads.size(); ++l)
+    detail::require(c.layer_heads[l] >= 0 && c.layer_heads[l] <= (Index(1) << 20), fn, "field 'layer_heads' holds ",
+                    c.layer_heads[l], " for layer ", l, ", expected a head count >= 0 (0: no attention branch)");
+  detail::require(c.layer_mlp.empty() || Index(c.layer_mlp.size()) == c.layers, fn, "field 'layer_mlp' has ",
+                  c.layer_mlp.size(), " entries, expected 0 (uniform) or layers = ", c.layers);
+  for (std::size_t l = 0; l < c.layer_mlp.size(); ++l)
+    detail::require(c.layer_mlp[l] >= 0 && c.layer_mlp[l] <= (Index(1) << 30), fn, "field 'layer_mlp' holds ",
+                    c.layer_mlp[l], " for layer ", l, ", expected a hidden width >= 0 (0: no MLP branch)");
   detail::require(c.selector_heads.empty() || Index(c.selector_heads.size()) == c.layers, fn,
                   "field 'selector_heads' has ", c.selector_heads.size(), " entries, expected 0 or layers = ", c.layers);
-  for (std::size_t l = 0; l < c.selector_heads.size(); ++l)
-    detail::require(c.selector_heads[l] >= 0 && c.selector_heads[l] < c.heads, fn, "field 'selector_heads' holds ",
-                    c.selector_heads[l], " for layer ", l, ", expected a head in [0, ", c.heads, ")");
+  for (std::size_t l = 0; l < c.selector_heads.size(); ++l) {
+    const Index h = heads_of(c, Index(l));
+    detail::require(c.selector_heads[l] >= 0 && c.selector_heads[l] < std::max(h, Index(1)), fn,
+                    "field 'selector_heads' holds ", c.selector_heads[l], " for layer ", l,
+                    h > 0 ? ", expected a head in [0, " : ", expected 0 (the layer has no attention; heads = ", h, ")");
+  }
   detail::require(c.dropout >= 0.0 && c.dropout < 1.0, fn, "field 'dropout' is ", c.dropout, ", expected a value in [0, 1)");
 }
 
@@ -207,19 +222,40 @@ std::vector<Parameter<T>*> CausalSelfAttention<T>::parameters() {
 
 template <class T>
 TransformerBlock<T>::TransformerBlock(const TransformerConfig& c, Index layer, Rng& rng)
-    : ln1_(c.width),
+    : layer_(layer),
+      ln1_(c.width),
       ln2_(c.width),
-      attn_(c.width, c.heads, head_dim_of(c), c.selective, c.selector_heads.empty() ? 0 : c.selector_heads[std::size_t(layer)], rng,
-            0.02, 0.02 / std::sqrt(2.0 * double(c.layers))),
-      fc1_(c.width, c.mlp_ratio * c.width, rng, Init::zeros),
-      fc2_(c.mlp_ratio * c.width, c.width, rng, Init::zeros),
-      gelu_(c.mlp_ratio * c.width),
       drop1_(c.width, c.dropout, c.seed * 1000003ULL + 2ULL * std::uint64_t(layer) + 1ULL),
       drop2_(c.width, c.dropout, c.seed * 1000003ULL + 2ULL * std::uint64_t(layer) + 2ULL) {
-  detail::lm::init_dense(fc1_, rng, 0.02);
-  detail::lm::init_dense(fc2_, rng, 0.02 / std::sqrt(2.0 * double(c.layers)));
-  fc1_.set_thread_count_independent(true);
-  fc2_.set_thread_count_independent(true);
+  // The draws from rng: the attention's projections, then the MLP's (the order of uniform models).
+  const Index heads = heads_of(c, layer), hidden = mlp_hidden_of(c, layer);
+  if (heads > 0)
+    attn_ = std::make_unique<CausalSelfAttention<T>>(
+        c.width, heads, head_dim_of(c), c.selective, c.selector_heads.empty() ? 0 : c.selector_heads[std::size_t(layer)],
+        rng, 0.02, 0.02 / std::sqrt(2.0 * double(c.layers)));
+  if (hidden > 0) {
+    fc1_ = std::make_unique<Dense<T>>(c.width, hidden, rng, Init::zeros);
+    fc2_ = std::make_unique<Dense<T>>(hidden, c.width, rng, Init::zeros);
+    gelu_ = std::make_unique<GELU<T>>(hidden);
+    detail::lm::init_dense(*fc1_, rng, 0.02);
+    detail::lm::init_dense(*fc2_, rng, 0.02 / std::sqrt(2.0 * double(c.layers)));
+    fc1_->set_thread_count_independent(true);
+    fc2_->set_thread_count_independent(true);
+  }
+}
+
+template <class T>
+CausalSelfAttention<T>* TransformerBlock<T>::attention_ptr() const {
+  detail::require(attn_ != nullptr, "attnsel::TransformerBlock::attention", "layer ", layer_,
+                  " has no attention branch (0 heads)");
+  return attn_.get();
+}
+
+template <class T>
+Dense<T>* TransformerBlock<T>::mlp_ptr(Dense<T>* d) const {
+  detail::require(d != nullptr, "attnsel::TransformerBlock::mlp_in/mlp_out", "layer ", layer_,
+                  " has no MLP branch (hidden width 0)");
+  return d;
 }
 
 namespace detail {
@@ -241,50 +277,87 @@ template <class T>
 void TransformerBlock<T>::forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y, bool train) {
   // Dropout that is off (evaluation, or rate 0) is skipped, not copied through.
   const bool drop = train && drop1_.rate() > 0.0;
-  ln1_.forward(X, H1_, train);
-  attn_.forward(H1_, seq_len, A_, train);
-  if (drop) drop1_.forward(A_, Ad_, train);
-  detail::lm::add<T>(X, drop ? Ad_ : A_, X1_);
-  ln2_.forward(X1_, H2_, train);
-  fc1_.forward(H2_, U_, train);
-  gelu_.forward(U_, G_, train);
-  fc2_.forward(G_, M_, train);
-  if (drop) drop2_.forward(M_, Md_, train);
-  detail::lm::add<T>(X1_, drop ? Md_ : M_, Y);
   dropped_ = drop;
+  const RowMatrix<T>* X1 = &X;  // the MLP branch's input
+  if (attn_) {
+    ln1_.forward(X, H1_, train);
+    attn_->forward(H1_, seq_len, A_, train);
+    if (drop) drop1_.forward(A_, Ad_, train);
+    detail::lm::add<T>(X, drop ? Ad_ : A_, X1_);
+    X1 = &X1_;
+  }
+  if (!fc1_) {
+    Y = *X1;
+    return;
+  }
+  ln2_.forward(*X1, H2_, train);
+  fc1_->forward(H2_, U_, train);
+  gelu_->forward(U_, G_, train);
+  fc2_->forward(G_, M_, train);
+  if (drop) drop2_.forward(M_, Md_, train);
+  detail::lm::add<T>(*X1, drop ? Md_ : M_, Y);
 }
 
 template <class T>
 void TransformerBlock<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>& dY, RowMatrix<T>& dX) {
   // MLP branch: dY reaches X1 directly and through the branch. gw_* hold width-sized
   // gradients, gm_ the MLP's wider ones (one buffer per size: no reallocation between steps).
-  const RowMatrix<T>* dM = &dY;
-  if (dropped_) {
-    drop2_.backward(M_, Md_, dY, &gw1_);
-    dM = &gw1_;
+  const RowMatrix<T>& X1 = attn_ ? X1_ : X;
+  const RowMatrix<T>* dX1 = &dY;
+  if (fc1_) {
+    const RowMatrix<T>* dM = &dY;
+    if (dropped_) {
+      drop2_.backward(M_, Md_, dY, &gw1_);
+      dM = &gw1_;
+    }
+    fc2_->backward(G_, M_, *dM, &gm_);
+    gelu_->backward(U_, G_, gm_, &gm_);
+    fc1_->backward(H2_, U_, gm_, &gw2_);
+    ln2_.backward(X1, H2_, gw2_, &gw3_);
+    detail::lm::add<T>(gw3_, dY, gw3_);  // dL/dX1
+    dX1 = &gw3_;
   }
-  fc2_.backward(G_, M_, *dM, &gm_);
-  gelu_.backward(U_, G_, gm_, &gm_);
-  fc1_.backward(H2_, U_, gm_, &gw2_);
-  ln2_.backward(X1_, H2_, gw2_, &gw3_);
-  detail::lm::add<T>(gw3_, dY, gw3_);  // dL/dX1
+  if (!attn_) {
+    dX = *dX1;
+    return;
+  }
   // Attention branch.
-  const RowMatrix<T>* dA = &gw3_;
+  const RowMatrix<T>* dA = dX1;
   if (dropped_) {
-    drop1_.backward(A_, Ad_, gw3_, &gw1_);
+    drop1_.backward(A_, Ad_, *dX1, &gw1_);
     dA = &gw1_;
   }
-  attn_.backward(H1_, *dA, &gw2_);
+  attn_->backward(H1_, *dA, &gw2_);
   ln1_.backward(X, H1_, gw2_, &dX);
-  detail::lm::add<T>(dX, gw3_, dX);
+  detail::lm::add<T>(dX, *dX1, dX);
+}
+
+template <class T>
+std::vector<std::pair<std::string, Parameter<T>*>> TransformerBlock<T>::named_parameters() {
+  std::vector<std::pair<std::string, Parameter<T>*>> p;
+  if (attn_) {
+    p.emplace_back("norm1.gamma", &ln1_.gamma());
+    p.emplace_back("norm1.beta", &ln1_.beta());
+    p.emplace_back("attention.qkv.weight", &attn_->qkv().weight());
+    p.emplace_back("attention.qkv.bias", &attn_->qkv().bias());
+    p.emplace_back("attention.output.weight", &attn_->output().weight());
+    p.emplace_back("attention.output.bias", &attn_->output().bias());
+  }
+  if (fc1_) {
+    p.emplace_back("norm2.gamma", &ln2_.gamma());
+    p.emplace_back("norm2.beta", &ln2_.beta());
+    p.emplace_back("mlp.in.weight", &fc1_->weight());
+    p.emplace_back("mlp.in.bias", &fc1_->bias());
+    p.emplace_back("mlp.out.weight", &fc2_->weight());
+    p.emplace_back("mlp.out.bias", &fc2_->bias());
+  }
+  return p;
 }
 
 template <class T>
 std::vector<Parameter<T>*> TransformerBlock<T>::parameters() {
-  std::vector<Parameter<T>*> p = {&ln1_.gamma(), &ln1_.beta()};
-  for (Parameter<T>* a : attn_.parameters()) p.push_back(a);
-  for (Parameter<T>* a : {&ln2_.gamma(), &ln2_.beta(), &fc1_.weight(), &fc1_.bias(), &fc2_.weight(), &fc2_.bias()})
-    p.push_back(a);
+  std::vector<Parameter<T>*> p;
+  for (const auto& np : named_parameters()) p.push_back(np.second);
   return p;
 }
 
@@ -440,14 +513,23 @@ void TransformerLM<T>::set_memory_loss(const MemoryLossOptions& options) {
   detail::require(std::isfinite(options.tau) && options.tau > 0.0, fn, "option 'tau' is ", options.tau,
                   ", expected a finite value > 0");
   mem_ = options;
-  for (auto& b : blocks_) b->attention().set_memory_loss(options.weight / double(blocks_.size()), options.tau);
+  // The mean over the layers that have attention.
+  Index n = 0;
+  for (const auto& b : blocks_) n += b->has_attention() ? 1 : 0;
+  for (auto& b : blocks_)
+    if (b->has_attention()) b->attention().set_memory_loss(options.weight / double(n), options.tau);
 }
 
 template <class T>
 double TransformerLM<T>::memory_loss() const {
   double s = 0.0;
-  for (const auto& b : blocks_) s += b->attention().memory_loss();
-  return s / double(blocks_.size());
+  Index n = 0;
+  for (const auto& b : blocks_)
+    if (b->has_attention()) {
+      s += b->attention().memory_loss();
+      ++n;
+    }
+  return n > 0 ? s / double(n) : 0.0;
 }
 
 template <class T>
@@ -476,15 +558,8 @@ std::vector<std::pair<std::string, Parameter<T>*>> TransformerLM<T>::named_param
   std::vector<std::pair<std::string, Parameter<T>*>> out;
   out.emplace_back("token_embedding", &tok_.table());
   out.emplace_back("position_embedding", &pos_.table());
-  static const char* const block_names[] = {"norm1.gamma",  "norm1.beta",        "attention.qkv.weight",
-                                            "attention.qkv.bias", "attention.output.weight", "attention.output.bias",
-                                            "norm2.gamma",  "norm2.beta",        "mlp.in.weight",
-                                            "mlp.in.bias",  "mlp.out.weight",    "mlp.out.bias"};
-  for (std::size_t l = 0; l < blocks_.size(); ++l) {
-    const std::vector<Parameter<T>*> p = blocks_[l]->parameters();
-    for (std::size_t i = 0; i < p.size(); ++i)
-      out.emplace_back("block" + std::to_string(l) + "." + block_names[i], p[i]);
-  }
+  for (std::size_t l = 0; l < blocks_.size(); ++l)
+    for (const auto& np : blocks_[l]->named_parameters()) out.emplace_back("block" + std::to_string(l) + "." + np.first, np.second);
   out.emplace_back("final_norm.gamma", &lnf_.gamma());
   out.emplace_back("final_norm.beta", &lnf_.beta());
   if (head_) {
