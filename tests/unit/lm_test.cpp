@@ -66,17 +66,6 @@ void check_layer(attnsel::Layer<double>& layer, M X, bool train, double tol = 1e
   }
 }
 
-/// Random N(0, sd²) values for every parameter (γ around 1), so that logits are large enough for
-/// the selector's votes (ReLU of head 0's logits) and F to matter.
-template <class T>
-void randomise(const std::vector<attnsel::Parameter<T>*>& params, attnsel::Rng& rng, double sd) {
-  for (auto* p : params) {
-    const bool gain = p->name == "gamma";
-    for (Index i = 0; i < p->value.size(); ++i)
-      p->value.data()[i] = T((gain ? 1.0 : 0.0) + attnsel::random::normal(rng, 0.0, sd));
-  }
-}
-
 }  // namespace
 
 TEST_CASE("LayerNorm, GELU and Dropout gradients match central differences", "[lm][gradcheck]") {

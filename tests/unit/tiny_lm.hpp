@@ -19,3 +19,14 @@ inline attnsel::TransformerConfig lm_config(attnsel::Index vocab, attnsel::Index
   c.width = width;
   return c;
 }
+
+/// Random N(0, sd²) values for every parameter (γ around 1), so that logits are large enough for
+/// the selector's votes (ReLU of head 0's logits) and F to matter.
+template <class T>
+void randomise(const std::vector<attnsel::Parameter<T>*>& params, attnsel::Rng& rng, double sd) {
+  for (auto* p : params) {
+    const bool gain = p->name == "gamma";
+    for (attnsel::Index i = 0; i < p->value.size(); ++i)
+      p->value.data()[i] = T((gain ? 1.0 : 0.0) + attnsel::random::normal(rng, 0.0, sd));
+  }
+}

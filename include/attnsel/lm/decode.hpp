@@ -44,14 +44,16 @@ class LMDecoder {
   /// empty = unbounded everywhere). `policy` chooses what each cache evicts. `batch`: sequences
   /// decoded in lockstep.
   /// @throws std::invalid_argument when budgets has neither 0 nor `layers` entries, an entry
-  ///         is negative or 1 (a cache keeps the newest token and one before it at least), or
-  ///         batch < 1.
+  ///         is negative or 1 (a cache keeps the newest token and one before it at least),
+  ///         batch < 1, or a model with structure scales set.
   explicit LMDecoder(const TransformerLM<T>& model, std::vector<Index> budgets = {}, Policy policy = {},
                      Index batch = 1)
       : model_(model), budgets_(std::move(budgets)), batch_(batch) {
     constexpr const char* fn = "attnsel::LMDecoder";
     const TransformerConfig& c = model.config();
     detail::require(batch >= 1, fn, "argument 'batch' is ", batch, ", expected >= 1");
+    detail::require(!model.has_structure_scales(), fn,
+                    "the model has structure scales set: decode the sliced model (slice_structure) or clear them");
     detail::require(budgets_.empty() || Index(budgets_.size()) == c.layers, fn, "argument 'budgets' has ",
                     budgets_.size(), " entries, expected 0 (unbounded) or one per layer (", c.layers, ")");
     for (std::size_t l = 0; l < budgets_.size(); ++l)

@@ -148,11 +148,14 @@ struct SavedBudgets {
 /// @throws std::invalid_argument for a budget set with a policy name of 0 or more than 64
 ///         characters, a number of budgets other than the model's layers, or a budget of 1 or < 0;
 ///         for a tokenizer kind other than "", "chars" and "sentencepiece", or data with kind "";
-///         std::runtime_error when the file cannot be written.
+///         for a model with structure scales set; std::runtime_error when the file cannot be
+///         written.
 template <class T>
 void save_lm(TransformerLM<T>& model, const std::string& path, const SavedTokenizer& tokenizer,
              const std::vector<SavedBudgets>& budgets = {}) {
   namespace io = detail::lmio;
+  detail::require(!model.has_structure_scales(), "attnsel::save_lm",
+                  "the model has structure scales set, which the file cannot hold: save the sliced model (slice_structure)");
   detail::require(tokenizer.kind.empty() || tokenizer.kind == "chars" || tokenizer.kind == "sentencepiece", "attnsel::save_lm",
                   "tokenizer kind '", tokenizer.kind, "', expected 'chars', 'sentencepiece' or '' (none)");
   detail::require(!tokenizer.kind.empty() || tokenizer.data.empty(), "attnsel::save_lm", "tokenizer data of ",

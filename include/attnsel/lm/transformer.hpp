@@ -88,6 +88,39 @@ inline Index mlp_hidden_of(const TransformerConfig& c, Index layer) {
 /// Whether every layer has `heads` heads and an MLP of mlp_ratio · width (no per-layer lists).
 inline bool is_uniform(const TransformerConfig& c) noexcept { return c.layer_heads.empty() && c.layer_mlp.empty(); }
 
+/// Multiplicative weights on a model's structural units: what structured pruning (SA++'s softmax
+/// weights, a baseline's 0/1 masks) trains and removes. Every vector may be empty: weight 1, and no
+/// cost. A unit whose weight is exactly 0 is removed by `slice_structure` (lm/structure.hpp), which
+/// folds the other weights into the parameters: the sliced model computes what the scaled one does.
+template <class T>
+struct StructureScales {
+  /// Per layer (or empty), one weight per head (or empty): head h's columns of the attention
+  /// output are multiplied by it before the output projection.
+  std::vector<std::vector<T>> heads;
+  /// Per layer (or empty), one weight per MLP hidden channel (or empty): the channel's GELU output
+  /// is multiplied by it before the second MLP layer.
+  std::vector<std::vector<T>> channels;
+  /// Per layer (or empty): the weight of the attention branch's output, bias included.
+  std::vector<T> attention;
+  /// Per layer (or empty): the weight of the MLP branch's output, bias included.
+  std::vector<T> mlp;
+  /// One weight per residual channel (or empty): multiplies the embeddings and every branch's
+  /// output; every LayerNorm then takes its statistics over the channels whose weight is not 0
+  /// and outputs 0 on the others (`LayerNorm::set_channel_mask`), as a LayerNorm over the kept
+  /// channels alone would.
+  std::vector<T> width;
+
+  /// Whether every vector is empty.
+  bool empty() const noexcept {
+    auto none = [](const std::vector<std::vector<T>>& v) {
+      for (const auto& x : v)
+        if (!x.empty()) return false;
+      return true;
+    };
+    return none(heads) && none(channels) && attention.empty() && mlp.empty() && width.empty();
+  }
+};
+
 /// Causal multi-head self-attention: QKV = X·W_qkv + b, per sequence O = attention(Q, K, V)
 /// (selective or plain), Y = O·W_o + b_o. With inner width A = heads · head_dim, Q, K, V are the
 /// column blocks [0, A), [A, 2A), [2A, 3A) of QKV, each split into heads of head_dim columns.
@@ -124,6 +157,13 @@ class CausalSelfAttention {
   void set_memory_loss(double weight, double tau);
   /// (1 / (B·T)) · Σ_b max_i M_{b,i} of the last training forward pass (0 when off).
   double memory_loss() const noexcept { return mem_value_; }
+  /// Weights on the heads' outputs: head h's columns of the attention output are multiplied by
+  /// scale[h] before the output projection; empty = off. @throws std::invalid_argument for a
+  /// size other than 0 or heads, or a value that is not finite.
+  void set_head_scale(const std::vector<T>& scale);
+  const std::vector<T>& head_scale() const noexcept { return hscale_; }
+  /// The loss's gradient with respect to each head's weight, set by `backward` (empty when off).
+  const std::vector<T>& head_scale_grad() const noexcept { return hscale_grad_; }
 
  private:
   Index width_, heads_, inner_;
@@ -136,6 +176,8 @@ class CausalSelfAttention {
   double mem_weight_ = 0.0, mem_tau_ = 1.0, mem_value_ = 0.0;
   bool mem_active_ = false;  // the last forward pass computed the memory loss's gradient
   RowMatrix<T> dmem_;        // its gradient: (B·T) × 2·head_dim, the selector's q then k
+  std::vector<T> hscale_, hscale_grad_;
+  RowMatrix<T> Os_;  // O with the head weights applied (when set)
 };
 
 /// Pre-LayerNorm transformer block: X1 = X + Attn(LN1(X)); Y = X1 + W2·GELU(W1·LN2(X1)).
@@ -170,6 +212,8 @@ class TransformerBlock {
   const Dense<T>& mlp_out() const { return *mlp_ptr(fc2_.get()); }
 
  private:
+  template <class U>
+  friend class TransformerLM;
   CausalSelfAttention<T>* attention_ptr() const;
   Dense<T>* mlp_ptr(Dense<T>* d) const;
 
@@ -184,6 +228,12 @@ class TransformerBlock {
   bool dropped_ = false;  // whether the last forward pass applied dropout
   // Backward scratch: width-sized (gw*) and MLP-sized (gm_).
   RowMatrix<T> gw1_, gw2_, gw3_, gm_;
+  // Structure scales (set by TransformerLM::set_structure_scales) and their gradients.
+  bool scaled_ = false;       // the branch outputs are scaled (ascale_, mscale_, z_)
+  T ascale_ = 1, mscale_ = 1, ascale_grad_ = 0, mscale_grad_ = 0;
+  std::vector<T> cscale_, cscale_grad_;  // per MLP channel (empty: off)
+  Eigen::Array<T, 1, Eigen::Dynamic> z_, z_grad_;  // per residual channel (empty: 1)
+  RowMatrix<T> As_, Gs_, Ms_, gs_;
 };
 
 /// A decoder-only transformer LM: token + positional embedding, `layers` pre-LN blocks, a final
@@ -218,6 +268,21 @@ class TransformerLM {
   const MemoryLossOptions& memory_loss_options() const noexcept { return mem_; }
   /// L_mem of the last training forward pass (0 when off).
   double memory_loss() const;
+
+  /// Weights on the model's heads, MLP channels, branches and residual channels (see
+  /// `StructureScales`): from now on forward and backward apply them, and backward also sets
+  /// their gradients (`structure_scale_grad`). Empty scales turn them off.
+  /// @throws std::invalid_argument naming the field for a list of the wrong length (per layer:
+  ///         0 or `layers`; per head: 0 or that layer's heads, 0 for a layer without attention;
+  ///         per channel: 0 or its MLP width; width: 0 or width), a value that is not finite, or
+  ///         width weights that are all 0. Nothing changes then.
+  void set_structure_scales(const StructureScales<T>& scales);
+  void clear_structure_scales() { set_structure_scales(StructureScales<T>{}); }
+  const StructureScales<T>& structure_scales() const noexcept { return scales_; }
+  bool has_structure_scales() const noexcept { return !scales_.empty(); }
+  /// The loss's gradients with respect to the scales set, by the last backward pass: the same
+  /// shape as `structure_scales()` (empty where they are empty).
+  const StructureScales<T>& structure_scale_grad() const noexcept { return scale_grad_; }
 
   /// forward(ids, seq_len, train = true) then backward(targets): one training step's gradients.
   double forward_backward(const std::vector<std::int32_t>& ids, const std::vector<std::int32_t>& targets,
@@ -264,6 +329,8 @@ class TransformerLM {
   RowMatrix<T> E0_, Hf_, logits_;
   bool embed_dropped_ = false;  // whether the last forward pass applied dropout to the embedding
   MemoryLossOptions mem_;
+  StructureScales<T> scales_, scale_grad_;
+  RowMatrix<T> Eu_;  // the embeddings before the width weights (when set)
   // Backward scratch.
   RowMatrix<T> dlogits_, dHf_, dX_, dXprev_;
 };

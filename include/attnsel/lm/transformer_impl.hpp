@@ -135,6 +135,18 @@ void CausalSelfAttention<T>::set_memory_loss(double weight, double tau) {
 }
 
 template <class T>
+void CausalSelfAttention<T>::set_head_scale(const std::vector<T>& scale) {
+  constexpr const char* fn = "attnsel::CausalSelfAttention::set_head_scale";
+  detail::require(scale.empty() || Index(scale.size()) == heads_, fn, "argument 'scale' has ", scale.size(),
+                  " entries, expected 0 (off) or one per head (", heads_, ")");
+  for (std::size_t h = 0; h < scale.size(); ++h)
+    detail::require(std::isfinite(double(scale[h])), fn, "argument 'scale' holds ", scale[h], " for head ", h,
+                    ", expected a finite value");
+  hscale_ = scale;
+  hscale_grad_.assign(scale.size(), T(0));
+}
+
+template <class T>
 void CausalSelfAttention<T>::forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y, bool train) {
   constexpr const char* fn = "attnsel::CausalSelfAttention::forward";
   detail::require(X.cols() == width_, fn, "argument 'X' has ", X.cols(), " columns, expected width = ", width_);
@@ -158,7 +170,14 @@ void CausalSelfAttention<T>::forward(const RowMatrix<T>& X, Index seq_len, RowMa
                            HeadsView<T>::packed(O_.middleRows(b * seq_len, seq_len), heads_), o, &aux);
     lse_[std::size_t(b)] = std::move(aux.lse);
   });
-  out_.forward(O_, Y, true);
+  if (hscale_.empty()) {
+    out_.forward(O_, Y, true);
+  } else {
+    const Index d = inner_ / heads_;
+    Os_.resize(O_.rows(), O_.cols());
+    for (Index h = 0; h < heads_; ++h) Os_.middleCols(h * d, d) = O_.middleCols(h * d, d) * hscale_[std::size_t(h)];
+    out_.forward(Os_, Y, true);
+  }
   mem_value_ = 0.0;
   mem_active_ = train && selective_ && mem_weight_ > 0.0;
   if (mem_active_) {
@@ -187,7 +206,17 @@ void CausalSelfAttention<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&
                   "arguments 'X' and 'dY' must be the input and an output gradient of the last forward pass (got ",
                   X.rows(), " and ", dY.rows(), "x", dY.cols(), " for a forward pass of ", QKV_.rows(), " rows)");
   const Index seq_len = seq_len_, B = X.rows() / seq_len, W = inner_;
-  out_.backward(O_, dY, dY, &dO_);
+  if (hscale_.empty()) {
+    out_.backward(O_, dY, dY, &dO_);
+  } else {
+    // dL/dscale_h = Σ dOs ⊙ O over head h's columns; dL/dO = dOs · scale_h.
+    out_.backward(Os_, dY, dY, &dO_);
+    const Index d = W / heads_;
+    for (Index h = 0; h < heads_; ++h) {
+      hscale_grad_[std::size_t(h)] = dO_.middleCols(h * d, d).cwiseProduct(O_.middleCols(h * d, d)).sum();
+      dO_.middleCols(h * d, d) *= hscale_[std::size_t(h)];
+    }
+  }
   dQKV_.resize(X.rows(), 3 * W);
   const SelectiveAttentionOptions base = attention_options();
   const double work = 2.0 * double(B) * double(seq_len) * double(seq_len) * double(W);
@@ -273,6 +302,41 @@ void add(const RowMatrix<T>& a, const RowMatrix<T>& b, RowMatrix<T>& out) {
 }  // namespace lm
 }  // namespace detail
 
+namespace detail {
+namespace lm {
+
+/// out = a · s ⊙ z (z broadcast over rows; empty z = 1).
+template <class T>
+void scale_branch(const RowMatrix<T>& a, T s, const Eigen::Array<T, 1, Eigen::Dynamic>& z, RowMatrix<T>& out) {
+  out.resize(a.rows(), a.cols());
+  for_row_chunks(a.rows(), 64, 2.0 * double(a.size()), [&](Index r0, Index r1) {
+    if (z.size() == 0)
+      out.middleRows(r0, r1 - r0) = a.middleRows(r0, r1 - r0) * s;
+    else
+      out.middleRows(r0, r1 - r0).array() = (a.middleRows(r0, r1 - r0).array() * s).rowwise() * z;
+  });
+}
+
+/// The backward pass of out = a · s ⊙ z for dout: sets ds = Σ dout ⊙ a ⊙ z, adds
+/// s · Σ_rows dout ⊙ a to dz (when z is set) and writes da = dout · s ⊙ z.
+template <class T>
+void scale_branch_backward(const RowMatrix<T>& a, T s, const Eigen::Array<T, 1, Eigen::Dynamic>& z,
+                           const RowMatrix<T>& dout, T& ds, Eigen::Array<T, 1, Eigen::Dynamic>& dz, RowMatrix<T>& da) {
+  const Eigen::Array<T, 1, Eigen::Dynamic> col = (dout.array() * a.array()).colwise().sum();  // Σ_rows dout ⊙ a
+  if (z.size() == 0) {
+    ds = col.sum();
+    da = dout * s;
+  } else {
+    ds = (col * z).sum();
+    dz += col * s;
+    da.resize(dout.rows(), dout.cols());
+    da.array() = (dout.array() * s).rowwise() * z;
+  }
+}
+
+}  // namespace lm
+}  // namespace detail
+
 template <class T>
 void TransformerBlock<T>::forward(const RowMatrix<T>& X, Index seq_len, RowMatrix<T>& Y, bool train) {
   // Dropout that is off (evaluation, or rate 0) is skipped, not copied through.
@@ -283,7 +347,9 @@ void TransformerBlock<T>::forward(const RowMatrix<T>& X, Index seq_len, RowMatri
     ln1_.forward(X, H1_, train);
     attn_->forward(H1_, seq_len, A_, train);
     if (drop) drop1_.forward(A_, Ad_, train);
-    detail::lm::add<T>(X, drop ? Ad_ : A_, X1_);
+    const RowMatrix<T>& a = drop ? Ad_ : A_;
+    if (scaled_) detail::lm::scale_branch<T>(a, ascale_, z_, As_);
+    detail::lm::add<T>(X, scaled_ ? As_ : a, X1_);
     X1 = &X1_;
   }
   if (!fc1_) {
@@ -293,24 +359,48 @@ void TransformerBlock<T>::forward(const RowMatrix<T>& X, Index seq_len, RowMatri
   ln2_.forward(*X1, H2_, train);
   fc1_->forward(H2_, U_, train);
   gelu_->forward(U_, G_, train);
-  fc2_->forward(G_, M_, train);
+  if (cscale_.empty()) {
+    fc2_->forward(G_, M_, train);
+  } else {
+    Gs_.resize(G_.rows(), G_.cols());
+    const Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>> c(cscale_.data(), Index(cscale_.size()));
+    Gs_.array() = G_.array().rowwise() * c;
+    fc2_->forward(Gs_, M_, train);
+  }
   if (drop) drop2_.forward(M_, Md_, train);
-  detail::lm::add<T>(*X1, drop ? Md_ : M_, Y);
+  const RowMatrix<T>& m = drop ? Md_ : M_;
+  if (scaled_) detail::lm::scale_branch<T>(m, mscale_, z_, Ms_);
+  detail::lm::add<T>(*X1, scaled_ ? Ms_ : m, Y);
 }
 
 template <class T>
 void TransformerBlock<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>& dY, RowMatrix<T>& dX) {
   // MLP branch: dY reaches X1 directly and through the branch. gw_* hold width-sized
   // gradients, gm_ the MLP's wider ones (one buffer per size: no reallocation between steps).
+  if (scaled_) {
+    ascale_grad_ = mscale_grad_ = T(0);
+    if (z_.size() > 0) z_grad_.setZero(z_.size());
+  }
   const RowMatrix<T>& X1 = attn_ ? X1_ : X;
   const RowMatrix<T>* dX1 = &dY;
   if (fc1_) {
     const RowMatrix<T>* dM = &dY;
+    if (scaled_) {
+      detail::lm::scale_branch_backward<T>(dropped_ ? Md_ : M_, mscale_, z_, dY, mscale_grad_, z_grad_, gs_);
+      dM = &gs_;
+    }
     if (dropped_) {
-      drop2_.backward(M_, Md_, dY, &gw1_);
+      drop2_.backward(M_, Md_, *dM, &gw1_);
       dM = &gw1_;
     }
-    fc2_->backward(G_, M_, *dM, &gm_);
+    fc2_->backward(cscale_.empty() ? G_ : Gs_, M_, *dM, &gm_);
+    if (!cscale_.empty()) {
+      // dL/dc_j = Σ_rows dGs ⊙ G over channel j; dL/dG = dGs ⊙ c.
+      const Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>> c(cscale_.data(), Index(cscale_.size()));
+      const Eigen::Array<T, 1, Eigen::Dynamic> g = (gm_.array() * G_.array()).colwise().sum();
+      for (std::size_t j = 0; j < cscale_.size(); ++j) cscale_grad_[j] = g(Index(j));
+      gm_.array().rowwise() *= c;
+    }
     gelu_->backward(U_, G_, gm_, &gm_);
     fc1_->backward(H2_, U_, gm_, &gw2_);
     ln2_.backward(X1, H2_, gw2_, &gw3_);
@@ -323,8 +413,12 @@ void TransformerBlock<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>& dY
   }
   // Attention branch.
   const RowMatrix<T>* dA = dX1;
+  if (scaled_) {
+    detail::lm::scale_branch_backward<T>(dropped_ ? Ad_ : A_, ascale_, z_, *dX1, ascale_grad_, z_grad_, gs_);
+    dA = &gs_;
+  }
   if (dropped_) {
-    drop1_.backward(A_, Ad_, *dX1, &gw1_);
+    drop1_.backward(A_, Ad_, *dA, &gw1_);
     dA = &gw1_;
   }
   attn_->backward(H1_, *dA, &gw2_);
@@ -399,10 +493,17 @@ const RowMatrix<T>& TransformerLM<T>::forward(const std::vector<std::int32_t>& i
   seq_len_ = seq_len;
   X_.resize(blocks_.size() + 1);
   embed_dropped_ = train && drop_.rate() > 0.0;
-  RowMatrix<T>& E = embed_dropped_ ? E0_ : X_[0];
+  const bool width = !scales_.width.empty();
+  RowMatrix<T>& E = embed_dropped_ ? E0_ : (width ? Eu_ : X_[0]);
   tok_.forward(ids, E);
   pos_.forward_add(E, seq_len);
-  if (embed_dropped_) drop_.forward(E0_, X_[0], train);
+  if (embed_dropped_) drop_.forward(E0_, width ? Eu_ : X_[0], train);
+  if (width) {
+    // The embeddings times the width weights (Eu_ keeps them unweighted for the backward pass).
+    const Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>> z(scales_.width.data(), cfg_.width);
+    X_[0].resize(Eu_.rows(), Eu_.cols());
+    X_[0].array() = Eu_.array().rowwise() * z;
+  }
   for (std::size_t l = 0; l < blocks_.size(); ++l) blocks_[l]->forward(X_[l], seq_len, X_[l + 1], train);
   lnf_.forward(X_.back(), Hf_, train);
   if (head_) {
@@ -495,8 +596,26 @@ double TransformerLM<T>::backward(const std::vector<std::int32_t>& targets) {
     blocks_[l]->backward(X_[l], dX_, dXprev_);
     dX_.swap(dXprev_);
   }
+  if (!scales_.empty()) {
+    // The scales' gradients: per block, then the width's from every place it multiplies.
+    for (std::size_t l = 0; l < blocks_.size(); ++l) {
+      const TransformerBlock<T>& b = *blocks_[l];
+      if (!scale_grad_.heads.empty() && !scale_grad_.heads[l].empty()) scale_grad_.heads[l] = b.attn_->head_scale_grad();
+      if (!scale_grad_.channels.empty() && !scale_grad_.channels[l].empty()) scale_grad_.channels[l] = b.cscale_grad_;
+      if (!scale_grad_.attention.empty()) scale_grad_.attention[l] = b.attn_ ? b.ascale_grad_ : T(0);
+      if (!scale_grad_.mlp.empty()) scale_grad_.mlp[l] = b.fc1_ ? b.mscale_grad_ : T(0);
+    }
+    if (!scales_.width.empty()) {
+      Eigen::Array<T, 1, Eigen::Dynamic> dz = (dX_.array() * Eu_.array()).colwise().sum();  // the embeddings'
+      for (const auto& b : blocks_)
+        if (b->z_grad_.size() > 0) dz += b->z_grad_;
+      for (Index j = 0; j < cfg_.width; ++j) scale_grad_.width[std::size_t(j)] = dz(j);
+      const Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>> z(scales_.width.data(), cfg_.width);
+      dX_.array().rowwise() *= z;
+    }
+  }
   if (embed_dropped_) {
-    drop_.backward(E0_, X_[0], dX_, &dXprev_);
+    drop_.backward(E0_, scales_.width.empty() ? X_[0] : Eu_, dX_, &dXprev_);
     dX_.swap(dXprev_);
   }
   pos_.backward(dX_, seq_len_);
@@ -530,6 +649,79 @@ double TransformerLM<T>::memory_loss() const {
       ++n;
     }
   return n > 0 ? s / double(n) : 0.0;
+}
+
+template <class T>
+void TransformerLM<T>::set_structure_scales(const StructureScales<T>& scales) {
+  constexpr const char* fn = "attnsel::TransformerLM::set_structure_scales";
+  const Index L = cfg_.layers;
+  auto finite = [&](const std::vector<T>& v, const char* field, Index layer) {
+    for (std::size_t i = 0; i < v.size(); ++i)
+      detail::require(std::isfinite(double(v[i])), fn, "field '", field, "' holds ", v[i], " at ", i,
+                      layer >= 0 ? " of layer " : "", layer >= 0 ? std::to_string(layer) : std::string(),
+                      ", expected a finite value");
+  };
+  auto per_layer = [&](std::size_t n, const char* field) {
+    detail::require(n == 0 || Index(n) == L, fn, "field '", field, "' has ", n, " entries, expected 0 or one per layer (", L, ")");
+  };
+  per_layer(scales.heads.size(), "heads");
+  per_layer(scales.channels.size(), "channels");
+  per_layer(scales.attention.size(), "attention");
+  per_layer(scales.mlp.size(), "mlp");
+  for (std::size_t l = 0; l < scales.heads.size(); ++l) {
+    const Index h = blocks_[l]->has_attention() ? blocks_[l]->attention().heads() : 0;
+    const std::size_t n = scales.heads[l].size();
+    detail::require(n == 0 || Index(n) == h, fn, "field 'heads' has ", n, " weights for layer ", l, ", expected 0 or ", h,
+                    h > 0 ? " (its heads)" : " (the layer has no attention)");
+    finite(scales.heads[l], "heads", Index(l));
+  }
+  for (std::size_t l = 0; l < scales.channels.size(); ++l) {
+    const Index m = blocks_[l]->has_mlp() ? blocks_[l]->mlp_in().weight().value.cols() : 0;
+    const std::size_t n = scales.channels[l].size();
+    detail::require(n == 0 || Index(n) == m, fn, "field 'channels' has ", n, " weights for layer ", l, ", expected 0 or ", m,
+                    m > 0 ? " (its MLP width)" : " (the layer has no MLP)");
+    finite(scales.channels[l], "channels", Index(l));
+  }
+  finite(scales.attention, "attention", -1);
+  finite(scales.mlp, "mlp", -1);
+  finite(scales.width, "width", -1);
+  detail::require(scales.width.empty() || Index(scales.width.size()) == cfg_.width, fn, "field 'width' has ",
+                  scales.width.size(), " weights, expected 0 or one per residual channel (", cfg_.width, ")");
+  std::vector<bool> keep;
+  for (T v : scales.width) keep.push_back(v != T(0));
+  detail::require(scales.width.empty() || std::count(keep.begin(), keep.end(), true) > 0, fn,
+                  "field 'width' weighs every residual channel 0, expected at least one channel kept");
+  // Valid: apply.
+  scales_ = scales;
+  scale_grad_ = scales;
+  for (auto& v : scale_grad_.heads) std::fill(v.begin(), v.end(), T(0));
+  for (auto& v : scale_grad_.channels) std::fill(v.begin(), v.end(), T(0));
+  std::fill(scale_grad_.attention.begin(), scale_grad_.attention.end(), T(0));
+  std::fill(scale_grad_.mlp.begin(), scale_grad_.mlp.end(), T(0));
+  std::fill(scale_grad_.width.begin(), scale_grad_.width.end(), T(0));
+  const bool branch = !scales.attention.empty() || !scales.mlp.empty() || !scales.width.empty();
+  for (std::size_t l = 0; l < blocks_.size(); ++l) {
+    TransformerBlock<T>& b = *blocks_[l];
+    if (b.attn_) b.attn_->set_head_scale(scales.heads.empty() ? std::vector<T>{} : scales.heads[l]);
+    b.cscale_ = scales.channels.empty() ? std::vector<T>{} : scales.channels[l];
+    b.cscale_grad_.assign(b.cscale_.size(), T(0));
+    b.scaled_ = branch;
+    b.ascale_ = scales.attention.empty() ? T(1) : scales.attention[l];
+    b.mscale_ = scales.mlp.empty() ? T(1) : scales.mlp[l];
+    if (scales.width.empty()) {
+      b.z_.resize(0);
+      b.ln1_.clear_channel_mask();
+      b.ln2_.clear_channel_mask();
+    } else {
+      b.z_ = Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>(scales.width.data(), cfg_.width);
+      b.ln1_.set_channel_mask(keep);
+      b.ln2_.set_channel_mask(keep);
+    }
+  }
+  if (scales.width.empty())
+    lnf_.clear_channel_mask();
+  else
+    lnf_.set_channel_mask(keep);
 }
 
 template <class T>

@@ -44,9 +44,21 @@ class LayerNorm final : public Layer<T> {
   const Parameter<T>& beta() const noexcept { return beta_; }
   T epsilon() const noexcept { return eps_; }
 
+  /// Restricts the normalisation to the channels where `keep` is not 0: their mean and variance
+  /// are taken over those channels only, and the other channels' outputs (and gradients) are 0 —
+  /// the layer then computes what a LayerNorm over the kept channels alone computes (used by
+  /// structured pruning of a transformer's width). `keep` has one entry per channel and keeps
+  /// at least one. @throws std::invalid_argument for a wrong size or no kept channel.
+  void set_channel_mask(const std::vector<bool>& keep);
+  /// Back to every channel.
+  void clear_channel_mask() noexcept { keep_.resize(0, 0); }
+  bool has_channel_mask() const noexcept { return keep_.size() > 0; }
+
  private:
   T eps_;
   Parameter<T> gamma_, beta_;
+  Eigen::Array<T, 1, Eigen::Dynamic> keep_;  // 1 / 0 per channel; empty: every channel
+  T kept_ = 0;                               // channels kept under the mask
   RowMatrix<T> xhat_;
   Vector<T> inv_std_;
   RowMatrix<T> dgamma_part_, dbeta_part_;  // per-chunk partial sums of the backward pass

@@ -56,10 +56,24 @@ LayerNorm<T>::LayerNorm(Index size, T epsilon)
 }
 
 template <class T>
+void LayerNorm<T>::set_channel_mask(const std::vector<bool>& keep) {
+  constexpr const char* fn = "attnsel::LayerNorm::set_channel_mask";
+  detail::require(Index(keep.size()) == input_size(), fn, "argument 'keep' has ", keep.size(), " entries, expected one per channel (",
+                  input_size(), ")");
+  Index n = 0;
+  for (bool k : keep) n += k ? 1 : 0;
+  detail::require(n >= 1, fn, "argument 'keep' keeps no channel");
+  keep_.resize(1, input_size());
+  for (Index j = 0; j < input_size(); ++j) keep_(j) = keep[std::size_t(j)] ? T(1) : T(0);
+  kept_ = T(n);
+}
+
+template <class T>
 void LayerNorm<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) {
   detail::check_batch("attnsel::LayerNorm::forward", X, input_size());
   const Index R = X.rows(), C = X.cols();
-  const T n = T(C);
+  const bool masked = keep_.size() > 0;
+  const T n = masked ? kept_ : T(C);
   xhat_.resize(R, C);
   inv_std_.resize(R);
   Y.resize(R, C);
@@ -67,12 +81,21 @@ void LayerNorm<T>::forward(const RowMatrix<T>& X, RowMatrix<T>& Y, bool) {
   const auto b = beta_.value.array().row(0);
   detail::for_row_chunks(R, detail::transformer_row_chunk, 3.0 * double(R) * double(C), [&](Index r0, Index r1) {
     for (Index i = r0; i < r1; ++i) {
-      const T mean = X.row(i).sum() / n;
-      xhat_.row(i).array() = X.row(i).array() - mean;
+      if (masked) {
+        // x̂ is 0 on the masked channels, and so is the output.
+        const T mean = (X.row(i).array() * keep_).sum() / n;
+        xhat_.row(i).array() = (X.row(i).array() - mean) * keep_;
+      } else {
+        const T mean = X.row(i).sum() / n;
+        xhat_.row(i).array() = X.row(i).array() - mean;
+      }
       const T is = T(1) / std::sqrt(xhat_.row(i).squaredNorm() / n + eps_);
       inv_std_(i) = is;
       xhat_.row(i) *= is;
-      Y.row(i).array() = xhat_.row(i).array() * g + b;
+      if (masked)
+        Y.row(i).array() = (xhat_.row(i).array() * g + b) * keep_;
+      else
+        Y.row(i).array() = xhat_.row(i).array() * g + b;
     }
   });
 }
@@ -84,9 +107,12 @@ void LayerNorm<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const Ro
   detail::require(xhat_.rows() == X.rows(), "attnsel::LayerNorm::backward", "the batch has ", X.rows(),
                   " rows, the last forward pass had ", xhat_.rows());
   // Per row, g = dY ⊙ γ:  dX = inv_std ⊙ (g − mean(g) − x̂ ⊙ mean(g ⊙ x̂));  dγ = Σ dY ⊙ x̂, dβ = Σ dY.
+  // Under a channel mask, dY counts on the kept channels only (x̂ is 0 on the others, so dγ needs
+  // no mask) and n is the kept channels' count; dX is then 0 on the masked channels.
   const Index R = dY.rows(), C = dY.cols();
   const Index chunks = (R + detail::transformer_row_chunk - 1) / detail::transformer_row_chunk;
-  const T n = T(C);
+  const bool masked = keep_.size() > 0;
+  const T n = masked ? kept_ : T(C);
   dgamma_part_.setZero(chunks, C);
   dbeta_part_.setZero(chunks, C);
   if (dX && dX != &dY) dX->resize(R, C);
@@ -97,12 +123,19 @@ void LayerNorm<T>::backward(const RowMatrix<T>& X, const RowMatrix<T>&, const Ro
     for (Index i = r0; i < r1; ++i) {
       const auto dy = dY.row(i).array();
       const auto xh = xhat_.row(i).array();
-      dbeta_part_.row(c).array() += dy;
+      if (masked)
+        dbeta_part_.row(c).array() += dy * keep_;
+      else
+        dbeta_part_.row(c).array() += dy;
       dgamma_part_.row(c).array() += dy * xh;
       if (!dX) continue;
-      g = dy * gam;
+      if (masked)
+        g = dy * gam * keep_;
+      else
+        g = dy * gam;
       const T mg = g.sum() / n, mgx = (g * xh).sum() / n;
       dX->row(i).array() = ((g - mg) - xh * mgx) * inv_std_(i);
+      if (masked) dX->row(i).array() *= keep_;
     }
   });
   detail::sum_partials<T>(dbeta_part_, beta_.grad);

@@ -1,0 +1,276 @@
+// Issue #37: SequentialAttention++ over a transformer's structure. The weights structured pruning
+// trains — per head, per MLP channel, per branch and per residual channel — are checked against
+// central differences in double through the whole LM, and the LayerNorm over a subset of the
+// channels against a LayerNorm over those channels alone.
+#include <attnsel/attnsel.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../catch_compat.hpp"
+#include "gradcheck.hpp"
+#include "tiny_lm.hpp"
+
+using attnsel::Index;
+using attnsel::RowMatrix;
+using M = RowMatrix<double>;
+
+namespace {
+
+M random_matrix(Index r, Index c, attnsel::Rng& rng, double sd = 1.0) {
+  M x(r, c);
+  for (Index i = 0; i < x.size(); ++i) x.data()[i] = attnsel::random::normal(rng, 0.0, sd);
+  return x;
+}
+
+/// Every scale of `s` in a fixed order, by pointer (to perturb them one at a time).
+std::vector<double*> scale_entries(attnsel::StructureScales<double>& s) {
+  std::vector<double*> out;
+  for (auto& v : s.heads)
+    for (double& x : v) out.push_back(&x);
+  for (auto& v : s.channels)
+    for (double& x : v) out.push_back(&x);
+  for (double& x : s.attention) out.push_back(&x);
+  for (double& x : s.mlp) out.push_back(&x);
+  for (double& x : s.width) out.push_back(&x);
+  return out;
+}
+
+/// Scales for `lm` with every kind set, values N(1, 0.3²) (none 0).
+attnsel::StructureScales<double> random_scales(attnsel::TransformerLM<double>& lm, attnsel::Rng& rng) {
+  attnsel::StructureScales<double> s;
+  const Index L = lm.layers();
+  auto draw = [&](Index n) {
+    std::vector<double> v;
+    for (Index i = 0; i < n; ++i) v.push_back(1.0 + attnsel::random::normal(rng, 0.0, 0.3));
+    return v;
+  };
+  for (Index l = 0; l < L; ++l) {
+    s.heads.push_back(lm.block(l).has_attention() ? draw(lm.block(l).attention().heads()) : std::vector<double>{});
+    s.channels.push_back(lm.block(l).has_mlp() ? draw(lm.block(l).mlp_in().weight().value.cols()) : std::vector<double>{});
+  }
+  s.attention = draw(L);
+  s.mlp = draw(L);
+  s.width = draw(lm.config().width);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("LayerNorm with a channel mask: a LayerNorm over the kept channels alone; gradients match central differences",
+          "[lm][structure][gradcheck]") {
+  attnsel::Rng rng(3);
+  attnsel::LayerNorm<double> ln(7);
+  ln.gamma().value = random_matrix(1, 7, rng, 0.5).array() + 1.0;
+  ln.beta().value = random_matrix(1, 7, rng, 0.5);
+  const std::vector<bool> keep = {true, false, true, true, false, true, true};
+  ln.set_channel_mask(keep);
+  const M X = random_matrix(5, 7, rng, 2.0);
+  M Y;
+  ln.forward(X, Y, true);
+  // The kept channels alone through an unmasked LayerNorm of their size.
+  const std::vector<Index> kept = {0, 2, 3, 5, 6};
+  attnsel::LayerNorm<double> small(5);
+  M Xs(5, 5);
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    Xs.col(Index(k)) = X.col(kept[k]);
+    small.gamma().value(0, Index(k)) = ln.gamma().value(0, kept[k]);
+    small.beta().value(0, Index(k)) = ln.beta().value(0, kept[k]);
+  }
+  M Ys;
+  small.forward(Xs, Ys, true);
+  for (std::size_t k = 0; k < kept.size(); ++k) CHECK((Y.col(kept[k]) - Ys.col(Index(k))).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK(Y.col(1).cwiseAbs().maxCoeff() == 0.0);
+  CHECK(Y.col(4).cwiseAbs().maxCoeff() == 0.0);
+
+  const M R = random_matrix(5, 7, rng);
+  M dX;
+  ln.backward(X, Y, R, &dX);
+  const M dgamma = ln.gamma().grad, dbeta = ln.beta().grad;
+  auto f = [&] {
+    M Yp;
+    ln.forward(X, Yp, true);
+    return Yp.cwiseProduct(R).sum();
+  };
+  M Xv = X;
+  auto fx = [&] {
+    M Yp;
+    ln.forward(Xv, Yp, true);
+    return Yp.cwiseProduct(R).sum();
+  };
+  CHECK(gradcheck::rel_error(dX, gradcheck::numeric(Xv, fx)) < 1e-7);
+  CHECK(gradcheck::rel_error(dgamma, gradcheck::numeric(ln.gamma().value, f)) < 1e-7);
+  CHECK(gradcheck::rel_error(dbeta, gradcheck::numeric(ln.beta().value, f)) < 1e-7);
+  CHECK(dX.col(1).cwiseAbs().maxCoeff() == 0.0);  // a masked input does not reach the output
+
+  CHECK_THAT(attnsel_test::invalid_argument_message([&] { ln.set_channel_mask({true, false}); }),
+             Catch::Matchers::Contains("'keep' has 2 entries, expected one per channel (7)"));
+  CHECK_THAT(attnsel_test::invalid_argument_message([&] { ln.set_channel_mask(std::vector<bool>(7, false)); }),
+             Catch::Matchers::Contains("keeps no channel"));
+  CHECK(ln.has_channel_mask());  // the refused masks changed nothing
+  ln.clear_channel_mask();
+  M Yfull;
+  ln.forward(X, Yfull, true);
+  CHECK(Yfull.col(1).cwiseAbs().maxCoeff() > 0.0);
+}
+
+TEST_CASE("structure scales: every weight's gradient (heads, MLP channels, branches, width) and every parameter's "
+          "match central differences through the whole LM",
+          "[lm][structure][gradcheck]") {
+  for (int kind = 0; kind < 3; ++kind) {
+    // 0: a uniform selective model with tied embeddings; 1: untied, plain attention; 2: per-layer
+    // heads and MLP widths with a removed attention branch and a removed MLP, selective.
+    attnsel::TransformerConfig c = lm_config(7, 8, 2, 2, 6);
+    c.mlp_ratio = 2;
+    c.selective = kind != 1;
+    c.tied_embeddings = kind != 1;
+    if (kind == 2) {
+      c.layers = 3;
+      c.head_dim = 4;
+      c.layer_heads = {3, 0, 2};
+      c.layer_mlp = {5, 4, 0};
+      c.selector_heads = {2, 0, 1};
+    }
+    INFO("model kind " << kind);
+    attnsel::TransformerLM<double> lm(c);
+    attnsel::Rng rng(21);
+    randomise(lm.parameters(), rng, 0.5);
+    attnsel::StructureScales<double> s = random_scales(lm, rng);
+    lm.set_structure_scales(s);
+    REQUIRE(lm.has_structure_scales());
+    const std::vector<std::int32_t> ids = {0, 3, 5, 1, 1, 6, 2, 0, 4, 4, 2, 6, 5, 3};
+    const std::vector<std::int32_t> targets = {3, 5, 1, 1, 6, 2, -1, 4, 4, 2, 6, 5, 3, 0};
+    const double loss = lm.forward_backward(ids, targets, 7);
+    REQUIRE(std::isfinite(loss));
+    attnsel::StructureScales<double> analytic = lm.structure_scale_grad();
+    std::vector<M> param_grads;
+    for (auto* p : lm.parameters()) param_grads.push_back(p->grad);
+    auto loss_at = [&] {
+      lm.forward(ids, 7, true);
+      return lm.loss(targets);
+    };
+    const std::vector<double*> entries = scale_entries(s), grads = scale_entries(analytic);
+    REQUIRE(entries.size() == grads.size());
+    double worst = 0;
+    for (std::size_t k = 0; k < entries.size(); ++k) {
+      const double x = *entries[k], h = 1e-5;
+      *entries[k] = x + h;
+      lm.set_structure_scales(s);
+      const double up = loss_at();
+      *entries[k] = x - h;
+      lm.set_structure_scales(s);
+      const double down = loss_at();
+      *entries[k] = x;
+      const double numeric = (up - down) / (2 * h);
+      INFO("scale entry " << k << ": analytic " << *grads[k] << ", numeric " << numeric);
+      CHECK(std::abs(*grads[k] - numeric) < 1e-6 * std::max(1.0, std::abs(numeric)));
+      worst = std::max(worst, std::abs(numeric));
+    }
+    CHECK(worst > 1e-3);  // the scales matter
+    lm.set_structure_scales(s);
+    std::size_t i = 0;
+    for (auto* p : lm.parameters()) {
+      INFO("parameter " << i << " " << p->name);
+      CHECK(gradcheck::rel_error(param_grads[i++], gradcheck::numeric(p->value, loss_at)) < 1e-6);
+    }
+  }
+}
+
+TEST_CASE("structure scales: weights of 1 change nothing; a weight of 0 removes exactly its unit; bad scales are refused",
+          "[lm][structure]") {
+  attnsel::TransformerConfig c = lm_config(9, 10, 2, 2, 8);
+  c.selective = true;
+  attnsel::TransformerLM<double> lm(c);
+  attnsel::Rng rng(5);
+  randomise(lm.parameters(), rng, 0.4);
+  std::vector<std::int32_t> ids;
+  for (Index i = 0; i < 20; ++i) ids.push_back(std::int32_t(attnsel::random::index(rng, 9)));
+  const M plain = lm.forward(ids, 10);
+  attnsel::StructureScales<double> ones;
+  ones.heads = {{1.0, 1.0}, {}};
+  ones.channels = {{}, std::vector<double>(32, 1.0)};
+  ones.attention = {1.0, 1.0};
+  ones.mlp = {1.0, 1.0};
+  ones.width = std::vector<double>(8, 1.0);
+  lm.set_structure_scales(ones);
+  CHECK((lm.forward(ids, 10) - plain).cwiseAbs().maxCoeff() < 1e-12);
+
+  SECTION("head 1 of layer 0 at 0 = its rows of the output projection at 0") {
+    attnsel::StructureScales<double> s;
+    s.heads = {{1.0, 0.0}, {}};
+    lm.set_structure_scales(s);
+    const M scaled = lm.forward(ids, 10);
+    lm.clear_structure_scales();
+    lm.block(0).attention().output().weight().value.bottomRows(4).setZero();
+    CHECK((lm.forward(ids, 10) - scaled).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK((scaled - plain).cwiseAbs().maxCoeff() > 1e-3);
+  }
+  SECTION("MLP channel 3 of layer 1 at 0 = its row of the second MLP layer at 0") {
+    attnsel::StructureScales<double> s;
+    s.channels = {{}, std::vector<double>(32, 1.0)};
+    s.channels[1][3] = 0.0;
+    lm.set_structure_scales(s);
+    const M scaled = lm.forward(ids, 10);
+    lm.clear_structure_scales();
+    lm.block(1).mlp_out().weight().value.row(3).setZero();
+    CHECK((lm.forward(ids, 10) - scaled).cwiseAbs().maxCoeff() < 1e-12);
+  }
+  SECTION("the MLP branch of layer 0 at 0 = its output layer's weights and bias at 0") {
+    attnsel::StructureScales<double> s;
+    s.mlp = {0.0, 1.0};
+    lm.set_structure_scales(s);
+    const M scaled = lm.forward(ids, 10);
+    lm.clear_structure_scales();
+    lm.block(0).mlp_out().weight().value.setZero();
+    lm.block(0).mlp_out().bias().value.setZero();
+    CHECK((lm.forward(ids, 10) - scaled).cwiseAbs().maxCoeff() < 1e-12);
+  }
+  SECTION("residual channel 5 at 0: nothing that reads or writes only that channel changes the logits") {
+    attnsel::StructureScales<double> s;
+    s.width = std::vector<double>(8, 1.0);
+    s.width[5] = 0.0;
+    s.width[2] = 0.5;
+    lm.set_structure_scales(s);
+    const M scaled = lm.forward(ids, 10);
+    lm.token_embedding().table().value.col(5).setRandom();
+    lm.position_embedding().table().value.col(5).setRandom();
+    for (Index l = 0; l < 2; ++l) {
+      lm.block(l).norm1().gamma().value(0, 5) = 3.0;
+      lm.block(l).norm2().beta().value(0, 5) = -2.0;
+      lm.block(l).attention().qkv().weight().value.row(5).setRandom();
+      lm.block(l).attention().output().bias().value(0, 5) = 4.0;
+      lm.block(l).mlp_in().weight().value.row(5).setRandom();
+      lm.block(l).mlp_out().weight().value.col(5).setRandom();
+    }
+    lm.final_norm().beta().value(0, 5) = 7.0;
+    CHECK((lm.forward(ids, 10) - scaled).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK((scaled - plain).cwiseAbs().maxCoeff() > 1e-3);
+  }
+  SECTION("bad scales name the field and change nothing") {
+    attnsel::StructureScales<double> s;
+    s.heads = {{1.0, 1.0, 1.0}, {}};
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { lm.set_structure_scales(s); }),
+               Catch::Matchers::Contains("'heads' has 3 weights for layer 0, expected 0 or 2 (its heads)"));
+    s = {};
+    s.attention = {1.0};
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { lm.set_structure_scales(s); }),
+               Catch::Matchers::Contains("'attention' has 1 entries, expected 0 or one per layer (2)"));
+    s = {};
+    s.mlp = {1.0, std::nan("")};
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { lm.set_structure_scales(s); }),
+               Catch::Matchers::Contains("'mlp' holds nan at 1"));
+    s = {};
+    s.width = std::vector<double>(8, 0.0);
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { lm.set_structure_scales(s); }),
+               Catch::Matchers::Contains("every residual channel 0"));
+    CHECK(lm.has_structure_scales());  // the weights of 1 set before stay
+    CHECK((lm.forward(ids, 10) - plain).cwiseAbs().maxCoeff() < 1e-12);
+    // A scaled model is neither decoded nor saved as if it had none.
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::LMDecoder<double> d(lm); }),
+               Catch::Matchers::Contains("structure scales set"));
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::save_lm(lm, "unused.bin"); }),
+               Catch::Matchers::Contains("structure scales set"));
+  }
+}
