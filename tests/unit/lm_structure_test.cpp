@@ -4,8 +4,10 @@
 // channels against a LayerNorm over those channels alone.
 #include <attnsel/attnsel.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -273,4 +275,110 @@ TEST_CASE("structure scales: weights of 1 change nothing; a weight of 0 removes 
     CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::save_lm(lm, "unused.bin"); }),
                Catch::Matchers::Contains("structure scales set"));
   }
+}
+
+TEST_CASE("slice_structure: the physically smaller model computes the scaled model's logits, for every unit kind, "
+          "tied and untied, selective and standard",
+          "[lm][structure][slice]") {
+  // A 3-layer model, 3 heads of 4, width 10, MLP 2·10; the kinds of removal below.
+  enum Kind { heads, channels, attention_branch, mlp_branch, width, whole_layer, everything };
+  for (int kind = heads; kind <= everything; ++kind)
+    for (int variant = 0; variant < 4; ++variant) {
+      const bool tied = variant % 2 == 0, selective = variant < 2;
+      INFO("kind " << kind << ", tied " << tied << ", selective " << selective);
+      attnsel::TransformerConfig c = lm_config(11, 12, 3, 3, 10);
+      c.head_dim = 4;
+      c.mlp_ratio = 2;
+      c.tied_embeddings = tied;
+      c.selective = selective;
+      c.selector_heads = {1, 0, 2};
+      attnsel::TransformerLM<float> lm(c);
+      attnsel::Rng rng(40 + std::uint64_t(kind));
+      randomise(lm.parameters(), rng, 0.4);
+      // Weights around 1 everywhere (so that folding them is tested), zeros by kind.
+      auto draw = [&](Index n) {
+        std::vector<float> v;
+        for (Index i = 0; i < n; ++i) v.push_back(float(1.0 + attnsel::random::normal(rng, 0.0, 0.3)));
+        return v;
+      };
+      attnsel::StructureScales<float> s;
+      for (Index l = 0; l < 3; ++l) {
+        s.heads.push_back(draw(3));
+        s.channels.push_back(draw(20));
+      }
+      s.attention = draw(3);
+      s.mlp = draw(3);
+      s.width = draw(10);
+      if (kind == heads || kind == everything) {
+        s.heads[0][2] = 0;  // layer 0 keeps heads 0 and 1 (its selector head)
+        s.heads[2][0] = s.heads[2][1] = 0;  // layer 2 keeps its selector head 2 only
+      }
+      if (kind == channels || kind == everything)
+        for (Index j = 0; j < 20; j += 3) s.channels[1][std::size_t(j)] = 0;
+      if (kind == attention_branch || kind == everything) s.attention[1] = 0;
+      if (kind == mlp_branch || kind == everything) s.mlp[0] = 0;
+      if (kind == width || kind == everything) s.width[3] = s.width[7] = s.width[8] = 0;
+      if (kind == whole_layer) s.attention[2] = s.mlp[2] = 0;
+      lm.set_structure_scales(s);
+      std::vector<std::int32_t> ids;
+      for (Index i = 0; i < 2 * 12; ++i) ids.push_back(std::int32_t(attnsel::random::index(rng, 11)));
+      const RowMatrix<float> scaled = lm.forward(ids, 12);
+      attnsel::TransformerLM<float> small = attnsel::slice_structure(lm);
+      CHECK_FALSE(small.has_structure_scales());
+      const RowMatrix<float> got = small.forward(ids, 12);
+      CHECK((got - scaled).cwiseAbs().maxCoeff() < 1e-5f * std::max(1.0f, scaled.cwiseAbs().maxCoeff()));
+      // The shapes: what was removed is gone.
+      const attnsel::TransformerConfig& n = small.config();
+      CHECK(n.width == (kind == width || kind == everything ? 7 : 10));
+      CHECK(n.layers == (kind == whole_layer ? 2 : 3));
+      if (kind == heads) {
+        CHECK(n.layer_heads == std::vector<Index>{2, 3, 1});
+        CHECK(n.selector_heads == std::vector<Index>{1, 0, 0});  // head 2 of layer 2 is its head 0 now
+      }
+      if (kind == channels) CHECK(n.layer_mlp == std::vector<Index>{20, 13, 20});
+      if (kind == everything) {
+        CHECK(n.layer_heads == std::vector<Index>{2, 0, 1});
+        CHECK(n.layer_mlp == std::vector<Index>{0, 13, 20});
+      }
+      CHECK(small.parameter_count() < lm.parameter_count());
+      // The sliced model decodes token by token like its forward pass, and round-trips a file.
+      if (kind == everything) {
+        attnsel::LMDecoder<float> dec(small);
+        for (Index t = 0; t < 12; ++t)
+          CHECK((dec.step(ids[std::size_t(t)]).row(0) - got.row(t)).cwiseAbs().maxCoeff() <
+                1e-5f * std::max(1.0f, got.row(t).cwiseAbs().maxCoeff()));
+        const std::string path = "attnsel_slice_test_" + std::to_string(kind) + "_" + std::to_string(variant) + ".bin";
+        attnsel::save_lm(small, path);
+        auto loaded = attnsel::load_lm<float>(path);
+        CHECK(loaded.model.forward(ids, 12) == got);
+        std::remove(path.c_str());
+      }
+    }
+}
+
+TEST_CASE("slice_structure refuses scales that remove a selector head alone or every layer", "[lm][structure][slice]") {
+  attnsel::TransformerConfig c = lm_config(7, 6, 2, 2, 6);
+  c.selector_heads = {1, 0};
+  attnsel::TransformerLM<float> lm(c);
+  attnsel::StructureScales<float> s;
+  s.heads = {{1.0f, 0.0f}, {}};
+  CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::slice_structure(lm, s); }),
+             Catch::Matchers::Contains("layer 0 keeps 1 of its heads but not its selector head 1"));
+  s.heads = {{0.0f, 0.0f}, {}};  // the whole branch may go
+  CHECK(attnsel::slice_structure(lm, s).config().layer_heads == std::vector<Index>{0, 2});
+  s = {};
+  s.attention = {0.0f, 0.0f};
+  s.mlp = {0.0f, 0.0f};
+  CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::slice_structure(lm, s); }),
+             Catch::Matchers::Contains("remove every layer"));
+  s = {};
+  s.width = {1.0f, 1.0f};
+  CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::slice_structure(lm, s); }),
+             Catch::Matchers::Contains("'width' has 2 weights"));
+  // A plain-attention model may lose any head.
+  c.selective = false;
+  attnsel::TransformerLM<float> plain(c);
+  s = {};
+  s.heads = {{1.0f, 0.0f}, {0.0f, 1.0f}};
+  CHECK(attnsel::slice_structure(plain, s).config().layer_heads == std::vector<Index>{1, 1});
 }

@@ -11,6 +11,7 @@
 #include "train_lm.hpp"
 #include "serialize.hpp"
 #include "budgets.hpp"
+#include "structure.hpp"
 
 /// The instantiations of this folder in compiled mode (config.hpp: ATTNSEL_COMPILED).
 #define ATTNSEL_DETAIL_LM_TEMPLATES(X, T) \

@@ -277,6 +277,8 @@ class TransformerLM {
   ///         per channel: 0 or its MLP width; width: 0 or width), a value that is not finite, or
   ///         width weights that are all 0. Nothing changes then.
   void set_structure_scales(const StructureScales<T>& scales);
+  /// The checks of `set_structure_scales`, changing nothing. @throws as it does.
+  void check_structure_scales(const StructureScales<T>& scales) const;
   void clear_structure_scales() { set_structure_scales(StructureScales<T>{}); }
   const StructureScales<T>& structure_scales() const noexcept { return scales_; }
   bool has_structure_scales() const noexcept { return !scales_.empty(); }

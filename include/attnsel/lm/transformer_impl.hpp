@@ -652,7 +652,7 @@ double TransformerLM<T>::memory_loss() const {
 }
 
 template <class T>
-void TransformerLM<T>::set_structure_scales(const StructureScales<T>& scales) {
+void TransformerLM<T>::check_structure_scales(const StructureScales<T>& scales) const {
   constexpr const char* fn = "attnsel::TransformerLM::set_structure_scales";
   const Index L = cfg_.layers;
   auto finite = [&](const std::vector<T>& v, const char* field, Index layer) {
@@ -687,11 +687,15 @@ void TransformerLM<T>::set_structure_scales(const StructureScales<T>& scales) {
   finite(scales.width, "width", -1);
   detail::require(scales.width.empty() || Index(scales.width.size()) == cfg_.width, fn, "field 'width' has ",
                   scales.width.size(), " weights, expected 0 or one per residual channel (", cfg_.width, ")");
+  detail::require(scales.width.empty() || std::count(scales.width.begin(), scales.width.end(), T(0)) < Index(scales.width.size()),
+                  fn, "field 'width' weighs every residual channel 0, expected at least one channel kept");
+}
+
+template <class T>
+void TransformerLM<T>::set_structure_scales(const StructureScales<T>& scales) {
+  check_structure_scales(scales);
   std::vector<bool> keep;
   for (T v : scales.width) keep.push_back(v != T(0));
-  detail::require(scales.width.empty() || std::count(keep.begin(), keep.end(), true) > 0, fn,
-                  "field 'width' weighs every residual channel 0, expected at least one channel kept");
-  // Valid: apply.
   scales_ = scales;
   scale_grad_ = scales;
   for (auto& v : scale_grad_.heads) std::fill(v.begin(), v.end(), T(0));
