@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -381,4 +383,349 @@ TEST_CASE("slice_structure refuses scales that remove a selector head alone or e
   s = {};
   s.heads = {{1.0f, 0.0f}, {0.0f, 1.0f}};
   CHECK(attnsel::slice_structure(plain, s).config().layer_heads == std::vector<Index>{1, 1});
+}
+
+namespace {
+
+/// Calibration batches of random tokens: `n` batches of 2 sequences of `T` tokens.
+std::vector<attnsel::TokenBatch> random_batches(Index n, Index T, Index vocab, attnsel::Rng& rng) {
+  std::vector<attnsel::TokenBatch> out;
+  for (Index k = 0; k < n; ++k) {
+    attnsel::TokenBatch b;
+    b.batch = 2;
+    b.seq_len = T;
+    for (Index i = 0; i < 2 * T; ++i) {
+      b.inputs.push_back(std::int32_t(attnsel::random::index(rng, std::uint64_t(vocab))));
+      b.targets.push_back(std::int32_t(attnsel::random::index(rng, std::uint64_t(vocab))));
+    }
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+/// The non-embedding parameters of a model: all but the embeddings and an untied output layer.
+Index non_embedding(attnsel::TransformerLM<float>& m) {
+  Index n = m.parameter_count() - m.token_embedding().table().value.size() - m.position_embedding().table().value.size();
+  if (m.output_layer()) n -= m.output_layer()->weight().value.size() + m.output_layer()->bias().value.size();
+  return n;
+}
+
+/// Removed ≥ remove · before, and restoring the removed candidate ranked highest falls short.
+void check_exact_budget(const attnsel::StructuredLMPruning<float>& p) {
+  const double before = double(p.parameters_before()), now = double(p.parameters_now());
+  INFO("removed " << before - now << " of " << before << ", budget " << p.options().remove);
+  CHECK(before - now >= p.options().remove * before - 1e-9);
+  Index top = -1;
+  for (std::size_t i = 0; i < p.alive().size(); ++i)
+    if (!p.alive()[i] && (top < 0 || p.scores()[i] >= p.scores()[std::size_t(top)])) top = Index(i);
+  REQUIRE(top >= 0);
+  std::vector<bool> back = p.alive();
+  back[std::size_t(top)] = true;
+  CHECK(before - double(p.candidates().non_embedding_parameters(back)) < p.options().remove * before - 1e-9);
+}
+
+}  // namespace
+
+TEST_CASE("structured pruning: the candidates' parameter accounting equals the sliced model's", "[lm][structure][prune]") {
+  for (bool tied : {true, false}) {
+    attnsel::TransformerConfig c = lm_config(9, 8, 3, 3, 8);
+    c.head_dim = 3;
+    c.layer_heads = {3, 0, 2};
+    c.layer_mlp = {10, 7, 0};
+    c.selector_heads = {1, 0, 0};
+    c.tied_embeddings = tied;
+    attnsel::TransformerLM<float> lm(c);
+    const attnsel::StructureCandidates<float> cand(
+        lm, {attnsel::StructureUnit::width, attnsel::StructureUnit::heads, attnsel::StructureUnit::mlp, attnsel::StructureUnit::sublayers},
+        3, false);
+    // heads: 2 + 0 + 1 (the selector heads stay); mlp: 4 + 3 groups of 3; sublayers: 4; width: 8.
+    CHECK(cand.size() == 3 + 7 + 4 + 8);
+    const std::vector<bool> all(std::size_t(cand.size()), true);
+    CHECK(cand.non_embedding_parameters(all) == non_embedding(lm));
+    attnsel::Rng rng(tied ? 1 : 2);
+    Index nothing_left = 0;
+    for (int trial = 0; trial < 60; ++trial) {
+      std::vector<bool> alive;
+      std::vector<float> w;
+      for (Index i = 0; i < cand.size(); ++i) {
+        alive.push_back(attnsel::random::uniform01(rng) < 0.7);
+        w.push_back(alive.back() ? 1.0f : 0.0f);
+      }
+      const Index counted = cand.non_embedding_parameters(alive);
+      INFO("trial " << trial);
+      try {
+        attnsel::TransformerLM<float> small = attnsel::slice_structure(lm, cand.scales(w));
+        CHECK(counted == non_embedding(small));
+      } catch (const std::invalid_argument& e) {
+        CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains("remove every layer"));
+        CHECK(counted == 0);
+        ++nothing_left;
+      }
+    }
+    CHECK(nothing_left < 60);
+  }
+}
+
+TEST_CASE("structured pruning, one-shot methods: every method and unit kind reaches the budget exactly; planted "
+          "units go first; FLAP's bias compensation is exact for a constant channel",
+          "[lm][structure][prune]") {
+  using U = attnsel::StructureUnit;
+  using Me = attnsel::StructureMethod;
+  attnsel::TransformerConfig c = lm_config(11, 8, 2, 4, 12);
+  c.head_dim = 6;  // heads then hold a third of the parameters
+  c.selector_heads = {1, 2};
+  attnsel::Rng rng(31);
+  const std::vector<attnsel::TokenBatch> calib = random_batches(3, 8, 11, rng);
+  const std::vector<std::pair<Me, std::vector<U>>> runs = {
+      {Me::magnitude, {U::heads}}, {Me::magnitude, {U::mlp}}, {Me::magnitude, {U::sublayers}}, {Me::magnitude, {U::width}},
+      {Me::taylor, {U::heads}},    {Me::taylor, {U::mlp}},    {Me::taylor, {U::sublayers}},    {Me::taylor, {U::width}},
+      {Me::flap, {U::heads}},      {Me::flap, {U::mlp}},      {Me::flap, {U::heads, U::mlp}},  {Me::shortgpt, {U::sublayers}},
+      {Me::random, {U::heads}},    {Me::random, {U::width}},  {Me::random, {U::mlp, U::sublayers}}};
+  for (const auto& run : runs)
+    for (double remove : {0.1, 0.25}) {
+      INFO("method " << attnsel::to_string(run.first) << ", units " << attnsel::to_string(run.second[0]) << (run.second.size() > 1 ? "+" : "")
+                     << ", remove " << remove);
+      attnsel::TransformerLM<float> lm(c);
+      attnsel::Rng r(8);
+      randomise(lm.parameters(), r, 0.3);
+      attnsel::StructuredPruningOptions o;
+      o.method = run.first;
+      o.units = run.second;
+      o.remove = remove;
+      o.mlp_group = 4;
+      attnsel::StructuredLMPruning<float> p(lm, o);
+      p.prune_one_shot(calib);
+      check_exact_budget(p);
+      attnsel::TransformerLM<float> small = p.pruned();
+      CHECK(non_embedding(small) == p.parameters_now());
+      // The pruned model computes the masked one's logits.
+      const RowMatrix<float> masked = lm.forward(calib[0].inputs, 8);
+      const RowMatrix<float> sliced = small.forward(calib[0].inputs, 8);
+      CHECK((sliced - masked).cwiseAbs().maxCoeff() < 1e-5f * std::max(1.0f, masked.cwiseAbs().maxCoeff()));
+    }
+  // Planted units: the one that does nothing goes first.
+  auto first_removed = [&](Me method, U unit, const std::function<void(attnsel::TransformerLM<float>&)>& plant, int layers) {
+    attnsel::TransformerConfig one = c;
+    one.layers = layers;
+    one.selector_heads.resize(std::size_t(layers));
+    attnsel::TransformerLM<float> lm(one);
+    attnsel::Rng r(9);
+    randomise(lm.parameters(), r, 0.3);
+    plant(lm);
+    attnsel::StructuredPruningOptions o;
+    o.method = method;
+    o.units = {unit};
+    o.remove = 0.001;  // one unit
+    o.mlp_group = 1;
+    attnsel::StructuredLMPruning<float> p(lm, o);
+    p.prune_one_shot(calib);
+    std::vector<Index> removed;
+    for (std::size_t i = 0; i < p.alive().size(); ++i)
+      if (!p.alive()[i]) removed.push_back(Index(i));
+    REQUIRE(removed.size() == 1);
+    return p.candidates().candidates()[std::size_t(removed[0])];
+  };
+  auto silence_head = [](Index layer, Index head, bool inputs) {
+    return [=](attnsel::TransformerLM<float>& lm) {
+      auto& a = lm.block(layer).attention();
+      a.output().weight().value.middleRows(head * 6, 6).setZero();
+      if (inputs)
+        for (Index part = 0; part < 3; ++part) a.qkv().weight().value.middleCols(part * 24 + head * 6, 6).setZero();
+    };
+  };
+  for (Me m : {Me::magnitude, Me::taylor, Me::flap}) {
+    INFO("planted head, method " << attnsel::to_string(m));
+    const attnsel::StructureCandidate h = first_removed(m, U::heads, silence_head(0, 3, m == Me::magnitude), 1);
+    CHECK(h.layer == 0);
+    CHECK(h.first == 3);
+  }
+  {
+    const attnsel::StructureCandidate s = first_removed(
+        Me::shortgpt, U::sublayers,
+        [](attnsel::TransformerLM<float>& lm) {
+          lm.block(1).mlp_out().weight().value.setZero();
+          lm.block(1).mlp_out().bias().value.setZero();
+        },
+        2);
+    CHECK(s.layer == 1);
+    CHECK(s.first == 1);  // the MLP branch
+  }
+  SECTION("FLAP moves a constant channel's output into the bias: the logits do not change") {
+    attnsel::TransformerConfig one = c;
+    one.layers = 1;
+    one.selector_heads = {1};
+    attnsel::TransformerLM<float> lm(one);
+    attnsel::Rng r(10);
+    randomise(lm.parameters(), r, 0.3);
+    lm.block(0).mlp_in().weight().value.col(5).setZero();  // GELU(b1[5]) whatever the input
+    lm.block(0).mlp_in().bias().value(0, 5) = 0.8f;
+    const RowMatrix<float> before = lm.forward(calib[1].inputs, 8);
+    attnsel::StructuredPruningOptions o;
+    o.method = Me::flap;
+    o.units = {U::mlp};
+    o.mlp_group = 1;
+    o.remove = 0.001;
+    attnsel::StructuredLMPruning<float> p(lm, o);
+    p.prune_one_shot(calib);
+    REQUIRE_FALSE(p.alive()[5]);
+    const RowMatrix<float> after = p.pruned().forward(calib[1].inputs, 8);
+    CHECK((after - before).cwiseAbs().maxCoeff() < 1e-5f * std::max(1.0f, before.cwiseAbs().maxCoeff()));
+  }
+  SECTION("random: the same seed, the same units") {
+    auto pick = [&](std::uint64_t seed) {
+      attnsel::TransformerLM<float> lm(c);
+      attnsel::StructuredPruningOptions o;
+      o.method = Me::random;
+      o.units = {U::width};
+      o.seed = seed;
+      attnsel::StructuredLMPruning<float> p(lm, o);
+      p.prune_one_shot({});
+      return p.alive();
+    };
+    CHECK(pick(3) == pick(3));
+    CHECK(pick(3) != pick(4));
+  }
+}
+
+TEST_CASE("structured pruning with SA++ through train_lm: the phases, the exact budget, weights of mean 1, the logits' "
+          "gradient against central differences",
+          "[lm][structure][prune][sapp]") {
+  attnsel::TransformerConfig c = lm_config(11, 8, 2, 4, 12);
+  c.head_dim = 3;
+  c.selector_heads = {0, 3};
+  attnsel::Rng rng(12);
+  const std::vector<attnsel::TokenBatch> data = random_batches(4, 8, 11, rng);
+  for (bool per_layer : {false, true}) {
+    INFO("per layer " << per_layer);
+    attnsel::TransformerLM<float> lm(c);
+    attnsel::Rng r(13);
+    randomise(lm.parameters(), r, 0.3);
+    attnsel::StructuredPruningOptions o;
+    o.units = {attnsel::StructureUnit::heads, attnsel::StructureUnit::mlp};
+    o.mlp_group = 6;
+    o.remove = 0.3;
+    o.per_layer = per_layer;
+    o.schedule = attnsel::PruningSchedule{0.1, 1, 0.2, 4.0};
+    attnsel::StructuredLMPruning<float> p(lm, o);
+    attnsel::LMTrainOptions to;
+    to.steps = 60;
+    to.warmup_steps = 5;
+    to.learning_rate = 1e-2;
+    to.eval_every = 0;
+    Index k = 0;
+    attnsel::train_lm(lm, [&](attnsel::Rng&) { return data[std::size_t(k++ % 4)]; }, {}, to, 1, p.hooks());
+    CHECK(p.phase() == attnsel::PruningPhase::fine_tune);
+    CHECK(p.resets() == 6);  // dense | sparsify, sparse, dense | sparsify, sparse | fine-tune
+    check_exact_budget(p);
+    if (per_layer)
+      for (Index l = 0; l < 2; ++l) {
+        const std::vector<bool> all(p.alive().size(), true);
+        const double full = double(p.candidates().non_embedding_parameters(all, l));
+        CHECK(full - double(p.candidates().non_embedding_parameters(p.alive(), l)) >= 0.3 * full);
+      }
+    // Per group, the alive weights have mean 1; the logits moved.
+    std::vector<double> sum(std::size_t(p.candidates().groups()), 0.0), n(sum.size(), 0.0);
+    for (std::size_t i = 0; i < p.alive().size(); ++i)
+      if (p.alive()[i]) {
+        sum[std::size_t(p.candidates().candidates()[i].group)] += double(p.weights()[i]);
+        n[std::size_t(p.candidates().candidates()[i].group)] += 1;
+      }
+    for (std::size_t g = 0; g < sum.size(); ++g)
+      if (n[g] > 0) CHECK(sum[g] / n[g] == Approx(1.0).epsilon(1e-5));
+    CHECK(p.logits().value.cwiseAbs().maxCoeff() > 1e-3f);
+    // The sliced model is the trained, weighted one.
+    const RowMatrix<float> masked = lm.forward(data[0].inputs, 8);
+    const RowMatrix<float> sliced = p.pruned().forward(data[0].inputs, 8);
+    CHECK((sliced - masked).cwiseAbs().maxCoeff() < 1e-5f * std::max(1.0f, masked.cwiseAbs().maxCoeff()));
+  }
+  SECTION("the logits' gradient in a sparsification phase matches central differences (double)") {
+    attnsel::TransformerLM<double> lm(c);
+    attnsel::Rng r(14);
+    randomise(lm.parameters(), r, 0.4);
+    attnsel::StructuredPruningOptions o;
+    o.units = {attnsel::StructureUnit::heads, attnsel::StructureUnit::mlp, attnsel::StructureUnit::width};
+    o.mlp_group = 6;
+    o.remove = 0.3;
+    attnsel::StructuredLMPruning<double> p(lm, o);
+    for (Index i = 0; i < p.logits().value.size(); ++i) p.logits().value(0, i) = attnsel::random::normal(r, 0.0, 0.5);
+    const Index steps = 100, step = 20;  // 10 % warm-up, then the first sparsification phase
+    p.begin_step(step, steps);
+    REQUIRE(p.phase() == attnsel::PruningPhase::sparsify);
+    REQUIRE(std::count(p.alive().begin(), p.alive().end(), false) > 0);
+    const attnsel::TokenBatch& b = data[0];
+    lm.forward_backward(b.inputs, b.targets, b.seq_len);
+    p.after_backward();
+    const M analytic = p.logits().grad;
+    auto loss = [&] {
+      p.begin_step(step, steps);  // the same position: the weights of the perturbed logits, nothing removed
+      lm.forward(b.inputs, b.seq_len, true);
+      return lm.loss(b.targets);
+    };
+    const std::vector<bool> alive = p.alive();
+    CHECK(gradcheck::rel_error(analytic, gradcheck::numeric(p.logits().value, loss)) < 1e-6);
+    CHECK(p.alive() == alive);
+    for (std::size_t i = 0; i < alive.size(); ++i)
+      if (!alive[i]) CHECK(analytic(0, Index(i)) == 0.0);
+  }
+}
+
+TEST_CASE("structured pruning rejects bad input with a clear error", "[lm][structure][prune][errors]") {
+  attnsel::TransformerConfig c = lm_config(7, 6, 2, 2, 8);
+  attnsel::TransformerLM<float> lm(c);
+  attnsel::StructuredPruningOptions o;
+  auto message = [&] { return attnsel_test::invalid_argument_message([&] { attnsel::StructuredLMPruning<float> p(lm, o); }); };
+  o.remove = 1.0;
+  CHECK_THAT(message(), Catch::Matchers::Contains("'remove' is 1"));
+  o.remove = -0.1;
+  CHECK_THAT(message(), Catch::Matchers::Contains("'remove' is -0.1"));
+  o.remove = 0.25;
+  o.units = {};
+  CHECK_THAT(message(), Catch::Matchers::Contains("'units' is empty"));
+  o.units = {attnsel::StructureUnit::mlp, attnsel::StructureUnit::mlp};
+  CHECK_THAT(message(), Catch::Matchers::Contains("names 'mlp' twice"));
+  o.units = {attnsel::StructureUnit::heads};
+  o.remove = 0.6;  // the non-selector heads hold less than that
+  CHECK_THAT(message(), Catch::Matchers::Contains("cannot remove that share"));
+  o.remove = 0.25;
+  o.units = {attnsel::StructureUnit::width};
+  o.method = attnsel::StructureMethod::flap;
+  CHECK_THAT(message(), Catch::Matchers::Contains("flap ranks heads and mlp channels only"));
+  o.method = attnsel::StructureMethod::shortgpt;
+  CHECK_THAT(message(), Catch::Matchers::Contains("shortgpt ranks sublayers only"));
+  o.method = attnsel::StructureMethod::sapp;
+  o.per_layer = true;
+  CHECK_THAT(message(), Catch::Matchers::Contains("'per_layer' applies to heads and mlp only"));
+  o.per_layer = false;
+  o.schedule.warmup = 1.5;
+  CHECK_THAT(message(), Catch::Matchers::Contains("schedule.warmup"));
+  o.schedule.warmup = 0.1;
+  {
+    attnsel::StructuredLMPruning<float> p(lm, o);
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { p.prune_one_shot({}); }),
+               Catch::Matchers::Contains("use hooks() with train_lm"));
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { attnsel::StructuredLMPruning<float> q(lm, o); }),
+               Catch::Matchers::Contains("already has structure scales"));
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] {
+                 attnsel::LMTrainOptions to;
+                 to.steps = 2;
+                 to.checkpoint_path = "unused.ckpt";
+                 attnsel::train_lm(lm, [](attnsel::Rng&) { return attnsel::TokenBatch{}; }, {}, to, 1, p.hooks());
+               }),
+               Catch::Matchers::Contains("a checkpoint does not hold the hooks' state"));
+  }
+  lm.clear_structure_scales();
+  o.method = attnsel::StructureMethod::taylor;
+  o.units = {attnsel::StructureUnit::heads};
+  o.remove = 0.1;
+  {
+    attnsel::StructuredLMPruning<float> p(lm, o);
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { p.prune_one_shot({}); }),
+               Catch::Matchers::Contains("taylor needs calibration batches"));
+    CHECK_THAT(attnsel_test::invalid_argument_message([&] { p.hooks(); }), Catch::Matchers::Contains("prunes with prune_one_shot"));
+  }
+  CHECK_THAT(attnsel_test::invalid_argument_message([] { attnsel::parse_structure_unit("layers"); }),
+             Catch::Matchers::Contains("unknown unit kind 'layers'"));
+  CHECK_THAT(attnsel_test::invalid_argument_message([] { attnsel::parse_structure_method("wanda"); }),
+             Catch::Matchers::Contains("unknown method 'wanda'"));
+  CHECK(attnsel::parse_structure_method("shortgpt") == attnsel::StructureMethod::shortgpt);
 }

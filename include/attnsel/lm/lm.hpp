@@ -12,6 +12,7 @@
 #include "serialize.hpp"
 #include "budgets.hpp"
 #include "structure.hpp"
+#include "structured_pruning.hpp"
 
 /// The instantiations of this folder in compiled mode (config.hpp: ATTNSEL_COMPILED).
 #define ATTNSEL_DETAIL_LM_TEMPLATES(X, T) \

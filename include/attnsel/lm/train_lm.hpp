@@ -90,6 +90,19 @@ struct LMTrainOptions {
   std::string checkpoint_tag;
 };
 
+/// What a method that trains more than the model (structured pruning's SA++ logits, lm/structured_pruning.hpp)
+/// adds to `train_lm`'s loop. Every member may be empty.
+template <class T>
+struct LMTrainHooks {
+  /// Trained with the model's parameters by the same AdamW (after them; clipped with them).
+  std::vector<Parameter<T>*> parameters;
+  /// Called at the start of every step (before its batch's forward pass) with the step (0-based)
+  /// and the number of steps; returning true resets AdamW's moments (a phase boundary).
+  std::function<bool(Index step, Index steps)> begin_step;
+  /// Called after the backward pass, before clipping and the update: sets `parameters`' gradients.
+  std::function<void()> after_backward;
+};
+
 /// Accuracy of argmax(logits) over the counted (non-negative) targets; `counted` receives their number.
 template <class T>
 double token_accuracy(const RowMatrix<T>& logits, const std::vector<std::int32_t>& targets, Index* counted = nullptr) {
@@ -178,15 +191,23 @@ std::string run_fingerprint(const TransformerConfig& c, const LMTrainOptions& o,
 
 /// Trains `model` for `options.steps` steps on batches from `next_batch(Rng&)`, evaluating on
 /// `validation` (may be empty). `seed` seeds the batch draws. With `options.checkpoint_path`,
-/// the run can be stopped and continued (see there).
-/// @throws std::invalid_argument for bad options or a checkpoint of another run (naming the
-///         field that differs); attnsel::parse_error for a corrupt checkpoint (nothing is
+/// the run can be stopped and continued (see there). `hooks` add parameters and calls to the loop
+/// (structured pruning); a run with hooks or structure scales takes no checkpoint.
+/// @throws std::invalid_argument for bad options, a checkpoint path with hooks or structure
+///         scales, or a checkpoint of another run (naming the field that differs); attnsel::parse_error for a corrupt checkpoint (nothing is
 ///         changed then); std::runtime_error when the loss becomes NaN or infinite (the step is
 ///         not applied) or a checkpoint cannot be written.
 template <class T, class NextBatch>
 LMTrainResult train_lm(TransformerLM<T>& model, NextBatch&& next_batch, const std::vector<TokenBatch>& validation,
-                       const LMTrainOptions& options, std::uint64_t seed = 1) {
+                       const LMTrainOptions& options, std::uint64_t seed = 1, const LMTrainHooks<T>& hooks = {}) {
   constexpr const char* fn = "attnsel::train_lm";
+  const bool hooked = !hooks.parameters.empty() || hooks.begin_step || hooks.after_backward;
+  detail::require(!hooked || options.checkpoint_path.empty(), fn,
+                  "option 'checkpoint_path' is set with hooks: a checkpoint does not hold the hooks' state");
+  detail::require(!model.has_structure_scales() || options.checkpoint_path.empty(), fn,
+                  "option 'checkpoint_path' is set for a model with structure scales, which a checkpoint does not hold");
+  for (std::size_t i = 0; i < hooks.parameters.size(); ++i)
+    detail::require(hooks.parameters[i] != nullptr, fn, "hook parameter ", i, " is null");
   detail::require(options.steps >= 1, fn, "option 'steps' is ", options.steps, ", expected >= 1");
   detail::require(std::isfinite(options.learning_rate) && options.learning_rate > 0, fn, "option 'learning_rate' is ",
                   options.learning_rate, ", expected > 0");
@@ -207,7 +228,8 @@ LMTrainResult train_lm(TransformerLM<T>& model, NextBatch&& next_batch, const st
   ao.epsilon = T(options.epsilon);
   ao.weight_decay = T(options.weight_decay);
   Adam<T> adam(ao);
-  const std::vector<Parameter<T>*> params = model.parameters();
+  std::vector<Parameter<T>*> params = model.parameters();
+  for (Parameter<T>* p : hooks.parameters) params.push_back(p);
   adam.add_parameters(params);
   const WarmupCosineLR<double> schedule{options.learning_rate, std::size_t(options.warmup_steps),
                                         options.learning_rate * options.min_lr_ratio};
@@ -260,10 +282,12 @@ LMTrainResult train_lm(TransformerLM<T>& model, NextBatch&& next_batch, const st
   for (Index step = first; step < options.steps; ++step) {
     const TokenBatch b = next_batch(rng);
     const double lr = schedule(std::size_t(step), std::size_t(options.steps));
+    if (hooks.begin_step && hooks.begin_step(step, options.steps)) adam.reset_state();
     const double loss = model.forward_backward(b.inputs, b.targets, b.seq_len);
     if (!std::isfinite(loss))
       throw std::runtime_error(std::string(fn) + ": the training loss is " + std::to_string(loss) + " at step " +
                                std::to_string(step) + " (try a lower learning_rate or clip_norm)");
+    if (hooks.after_backward) hooks.after_backward();
     const double norm = options.clip_norm > 0 ? clip_grad_norm(params, options.clip_norm) : global_grad_norm(params);
     adam.set_learning_rate(T(lr));
     adam.step();

@@ -150,6 +150,9 @@ class CausalSelfAttention {
   const Dense<T>& output() const noexcept { return out_; }
   /// Q, K, V of the last forward pass, (B·T) × 3·heads·head_dim (for inspection and cache prefill).
   const RowMatrix<T>& last_qkv() const noexcept { return QKV_; }
+  /// The heads' outputs of the last forward pass, (B·T) × heads·head_dim, before the head weights
+  /// and the output projection (what structured pruning's FLAP scores read).
+  const RowMatrix<T>& last_heads_output() const noexcept { return O_; }
   /// The memory loss (lm/memory_loss.hpp) in training forward passes of a selective layer:
   /// the layer adds weight · (1 / (B·T)) · Σ_b max_i M_{b,i} to the loss it back-propagates.
   /// weight = 0 (the default) turns it off. @throws std::invalid_argument for a negative or
@@ -194,6 +197,12 @@ class TransformerBlock {
   std::vector<std::pair<std::string, Parameter<T>*>> named_parameters();
   /// The random engines a training forward pass advances (the two dropout layers'), in a fixed order.
   std::vector<Rng*> random_engines() { return {&drop1_.engine(), &drop2_.engine()}; }
+
+  /// Of the last forward pass: the residual stream between the two branches (X1; not kept when
+  /// the block has no attention: X1 is then the block's input) and the MLP's hidden activations
+  /// (the GELU output, before the channel weights; not kept without an MLP).
+  const RowMatrix<T>& last_middle() const noexcept { return X1_; }
+  const RowMatrix<T>& last_mlp_hidden() const noexcept { return G_; }
 
   /// Whether the block has an attention branch (heads_of > 0) / an MLP branch (mlp_hidden_of > 0).
   bool has_attention() const noexcept { return attn_ != nullptr; }
@@ -314,6 +323,14 @@ class TransformerLM {
   const LayerNorm<T>& final_norm() const noexcept { return lnf_; }
   const Dense<T>* output_layer() const noexcept { return head_.get(); }
   const RowMatrix<T>& logits() const noexcept { return logits_; }
+  /// The residual stream of the last forward pass entering block `l` (l = layers: leaving the
+  /// last block), (B·T) × width. @throws std::invalid_argument for l outside [0, layers] or
+  /// before a forward pass.
+  const RowMatrix<T>& last_hidden(Index l) const {
+    detail::require(l >= 0 && l < Index(X_.size()), "attnsel::TransformerLM::last_hidden", "argument 'l' is ", l,
+                    X_.empty() ? std::string(", and no forward pass has run") : ", expected a value in [0, " + std::to_string(layers()) + "]");
+    return X_[std::size_t(l)];
+  }
 
  private:
   TransformerConfig cfg_;
