@@ -18,5 +18,7 @@
 #define ATTNSEL_DETAIL_LM_TEMPLATES(X, T) \
   X((class CausalSelfAttention<T>)) X((class TransformerBlock<T>)) X((class TransformerLM<T>)) \
   X((class LMDecoder<T, evict::SelectiveF>)) X((class LMDecoder<T, evict::H2O>)) X((class LMDecoder<T, evict::StreamingLLM>)) \
-  X((class LMDecoder<T, evict::TOVA>)) X((class LMDecoder<T, evict::KNorm>))
+  X((class LMDecoder<T, evict::TOVA>)) X((class LMDecoder<T, evict::KNorm>)) \
+  X((class StructureCandidates<T>)) X((class StructuredLMPruning<T>)) \
+  X((TransformerLM<T> slice_structure<T>(const TransformerLM<T>&, const StructureScales<T>&)))
 ATTNSEL_DETAIL_DECLARE_COMPILED(ATTNSEL_DETAIL_LM_TEMPLATES)
