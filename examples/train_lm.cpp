@@ -11,6 +11,7 @@
 //   train_lm --task variable-assignment --variables 4 --context 64 --steps 1500 --selective off
 //   bash scripts/get_data.sh english; train_tokenizer --text ~/.cache/attnsel/english/train.txt --out en4096.model
 //   train_lm --text-dir ~/.cache/attnsel/english --tokenizer en4096.model --context 256 --steps 2000
+//   train_lm --init small.bin --text-dir ~/.cache/attnsel/english --steps 500 --save small-tuned.bin   (fine-tune)
 //   train_lm --help
 #include <attnsel/attnsel.hpp>
 
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +34,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"Train a causal transformer LM (Selective Attention on or off) on text or on Variable Assignment."};
-  std::string text, text_dir, tokenizer, task = "text", selective = "on", save, curve_csv;
+  std::string text, text_dir, tokenizer, task = "text", selective = "on", save, curve_csv, init;
   attnsel::TransformerConfig cfg;
   cfg.context = 256;
   attnsel::LMTrainOptions to;
@@ -104,6 +106,9 @@ int main(int argc, char** argv) {
   app.add_option("--fit-windows", fit_windows, "validation sequences the budgets are fitted on")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 16));
+  app.add_option("--init", init,
+                 "start from this saved model (e.g. a pruned one, examples/prune_lm) instead of a new one: its shape, "
+                 "context and tokenizer come from the file; --seed then seeds only the batches and the sample");
   app.add_option("--save", save, "write the trained model (and the tokenizer) to this file");
   app.add_option("--curve", curve_csv, "write the learning curve (step, train loss, validation loss, seconds, validation accuracy) as CSV");
   app.add_option("--checkpoint", to.checkpoint_path,
@@ -121,6 +126,17 @@ int main(int argc, char** argv) {
 
   try {
     cfg.selective = selective == "on";
+    using T = float;
+    std::optional<attnsel::LoadedLM<T>> loaded;
+    if (!init.empty()) {
+      for (const char* o : {"--context", "--layers", "--heads", "--width", "--head-dim", "--selective", "--dropout", "--tokenizer"})
+        if (app.count(o) > 0) throw examples::usage_error(std::string(o) + ": comes from the model given by --init");
+      if (task != "text") throw examples::usage_error("--init: fine-tuning runs on text (--text or --text-dir)");
+      loaded.emplace(attnsel::load_lm<T>(init));
+      const std::uint64_t seed = cfg.seed;
+      cfg = loaded->model.config();
+      if (app.count("--seed") > 0) cfg.seed = seed;  // the batches' seed; the weights are the file's
+    }
     if (sample > 0 && task != "text") throw examples::usage_error("--sample: generating needs a text model (--text)");
     for (const std::string& name : fit_policies) examples::with_policy(name, "--fit-budgets", [](auto) {});  // before training
     if (!text.empty() && !text_dir.empty()) throw examples::usage_error("--text and --text-dir: give one of them");
@@ -129,7 +145,6 @@ int main(int argc, char** argv) {
       throw examples::usage_error("--checkpoint-every: needs --checkpoint FILE");
     if (pause_after > 0 && (to.checkpoint_path.empty() || to.checkpoint_every == 0))
       throw examples::usage_error("--pause-after: needs --checkpoint FILE and --checkpoint-every N");
-    using T = float;
     examples::TextCodec tok;
     double test_bytes_per_token = 0;  // for the test loss per byte
     std::vector<attnsel::TokenBatch> validation, final_validation, test;  // (final: text only)
@@ -142,7 +157,9 @@ int main(int argc, char** argv) {
       std::string corpus;
       if (!text.empty()) {
         corpus = attnsel::read_text_file(text);
-        tok = tokenizer.empty() ? examples::TextCodec::characters(corpus) : examples::TextCodec::sentencepiece_file(tokenizer);
+        tok = loaded ? examples::TextCodec::from_saved(loaded->saved_tokenizer)
+              : tokenizer.empty() ? examples::TextCodec::characters(corpus)
+                                  : examples::TextCodec::sentencepiece_file(tokenizer);
         split = attnsel::split_tokens(tok.encode(corpus), val_fraction, test_fraction);
         if (!split.test.empty()) test_bytes_per_token = double(tok.decode(split.test).size()) / double(split.test.size());
       } else {
@@ -150,14 +167,19 @@ int main(int argc, char** argv) {
         const std::string valid_text = attnsel::read_text_file(text_dir + "/valid.txt");
         const std::string test_text = attnsel::read_text_file(text_dir + "/test.txt");
         corpus = train_text + valid_text + test_text;  // characters: every byte of the three parts
-        tok = tokenizer.empty() ? examples::TextCodec::characters(corpus) : examples::TextCodec::sentencepiece_file(tokenizer);
+        tok = loaded ? examples::TextCodec::from_saved(loaded->saved_tokenizer)
+              : tokenizer.empty() ? examples::TextCodec::characters(corpus)
+                                  : examples::TextCodec::sentencepiece_file(tokenizer);
         split.train = tok.encode(train_text);
         split.validation = tok.encode(valid_text);
         if (test_fraction > 0) split.test = tok.encode(test_text);
         if (!split.test.empty()) test_bytes_per_token = double(test_text.size()) / double(split.test.size());
         text = text_dir;
       }
-      cfg.vocab = tok.vocab_size();
+      if (loaded && tok.vocab_size() > cfg.vocab)
+        throw std::invalid_argument("--init: the model's tokenizer has " + std::to_string(tok.vocab_size()) +
+                                    " tokens for a vocabulary of " + std::to_string(cfg.vocab));
+      if (!loaded) cfg.vocab = tok.vocab_size();
       validation = attnsel::spread_windows(split.validation, batch, cfg.context, eval_windows);
       const int last = final_windows < 0 ? eval_windows : final_windows;
       final_validation = attnsel::spread_windows(split.validation, batch, cfg.context, last);
@@ -179,11 +201,9 @@ int main(int argc, char** argv) {
       what = "Variable Assignment (" + std::to_string(va.variables) + " variables, " + std::to_string(va.values) +
              " values, query rate " + std::to_string(va.query_rate) + ")";
     }
-    attnsel::TransformerLM<T> model(cfg);
-    std::printf("data: %s\nmodel: %lld layers, %lld heads of %lld, width %lld, context %lld, %s attention, %lld parameters\n",
-                what.c_str(), (long long)cfg.layers, (long long)cfg.heads, (long long)attnsel::head_dim_of(cfg),
-                (long long)cfg.width, (long long)cfg.context, cfg.selective ? "selective" : "standard",
-                (long long)model.parameter_count());
+    attnsel::TransformerLM<T> model = loaded ? std::move(loaded->model) : attnsel::TransformerLM<T>(cfg);
+    std::printf("data: %s\nmodel: %s%s, %lld parameters\n", what.c_str(), loaded ? ("from " + init + ": ").c_str() : "",
+                examples::describe_model(cfg).c_str(), (long long)model.parameter_count());
     if (!quiet)
       to.progress = [tty = isatty(fileno(stderr)) != 0, last = std::chrono::steady_clock::time_point{}](
                         const attnsel::LMProgress& p) mutable {
@@ -279,11 +299,13 @@ int main(int argc, char** argv) {
             };
           const attnsel::BudgetFitResult fr = attnsel::fit_budgets(model, fit_data, policy, fo);
           const attnsel::BudgetFitStep& best = fr.best();
+          long long full = 0;  // the unpruned caches: the context in every layer with attention
+          for (attnsel::Index l = 0; l < cfg.layers; ++l) full += attnsel::heads_of(cfg, l) > 0 ? cfg.context : 0;
           std::string list;
           for (attnsel::Index b : best.budgets) list += (list.empty() ? "" : " ") + std::to_string(b);
           std::printf("budgets (%s, tolerance %g): %s = %lld cached tokens of %lld (%.1fx less), validation perplexity %.4f, unpruned %.4f\n",
                       name.c_str(), fit_tolerance, list.c_str(), (long long)best.total,
-                      (long long)(cfg.context * cfg.layers), double(cfg.context * cfg.layers) / double(best.total),
+                      full, double(full) / double(best.total),
                       best.perplexity, fr.unpruned_perplexity);
           fitted.push_back({name, best.budgets, fit_tolerance, best.perplexity});
         });

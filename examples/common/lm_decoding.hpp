@@ -13,6 +13,24 @@
 
 namespace examples {
 
+/// "4 layers, 4 heads of 32, width 128, context 256, selective attention", with the per-layer
+/// head counts and MLP widths of a structurally pruned model.
+inline std::string describe_model(const attnsel::TransformerConfig& c) {
+  auto list = [&](attnsel::Index (*of)(const attnsel::TransformerConfig&, attnsel::Index)) {
+    std::string s;
+    for (attnsel::Index l = 0; l < c.layers; ++l) s += (l ? "," : "") + std::to_string(of(c, l));
+    return s;
+  };
+  std::string s = std::to_string(c.layers) + " layers, ";
+  if (attnsel::is_uniform(c))
+    s += std::to_string(c.heads) + " heads of " + std::to_string(attnsel::head_dim_of(c));
+  else
+    s += "heads " + list(attnsel::heads_of) + " of " + std::to_string(attnsel::head_dim_of(c)) + ", MLP widths " +
+         list(attnsel::mlp_hidden_of);
+  return s + ", width " + std::to_string(c.width) + ", context " + std::to_string(c.context) + ", " +
+         (c.selective ? "selective" : "standard") + " attention";
+}
+
 /// Calls f(policy) with the policy named `name` (selective, h2o, streaming, tova or knorm);
 /// `option` names the command-line option in the error.
 template <class F>

@@ -76,4 +76,40 @@ void write_heatmap_png(const std::string& path, const attnsel::RowMatrix<T>& M, 
   if (!stbi_write_png(path.c_str(), W, H, 3, rgb.data(), W * 3)) throw std::runtime_error("cannot write " + path);
 }
 
+/// Writes a picture of what structured pruning kept of a transformer: one row per layer, its
+/// heads on the left (a square each: green kept, blue the selector head, dark red removed), its
+/// MLP channels on the right (a column each: green kept, dark red removed), and under the layers
+/// a strip of the residual channels. `heads[l][h]` and `channels[l][j]` are 1 kept, 0 removed,
+/// 2 (heads) the selector head; `width[j]` 1 kept, 0 removed.
+inline void write_structure_png(const std::string& path, const std::vector<std::vector<int>>& heads,
+                                const std::vector<std::vector<int>>& channels, const std::vector<int>& width) {
+  const int cell = 24, gap = 8, row = cell + gap;
+  std::size_t max_heads = 1, max_channels = 1;
+  for (const auto& h : heads) max_heads = std::max(max_heads, h.size());
+  for (const auto& c : channels) max_channels = std::max(max_channels, c.size());
+  const int channel_px = std::max(1, int(512 / max_channels));  // the MLP part is about 512 pixels wide
+  const int left = int(max_heads) * cell, right = int(max_channels) * channel_px;
+  const int W = gap + left + 2 * gap + std::max(right, int(width.size()) * channel_px) + gap;
+  const int H = gap + int(heads.size()) * row + 2 * gap + cell + gap;
+  std::vector<unsigned char> rgb(static_cast<std::size_t>(W) * H * 3, 245);
+  auto fill = [&](int x0, int y0, int w, int h, int state, bool selector) {
+    const unsigned char kept[3] = {60, 170, 80}, gone[3] = {110, 30, 30}, sel[3] = {50, 90, 200};
+    const unsigned char* c = selector ? sel : state ? kept : gone;
+    for (int y = y0; y < y0 + h && y < H; ++y)
+      for (int x = x0; x < x0 + w && x < W; ++x)
+        for (int k = 0; k < 3; ++k) rgb[(static_cast<std::size_t>(y) * W + x) * 3 + k] = c[k];
+  };
+  for (std::size_t l = 0; l < heads.size(); ++l) {
+    const int y = gap + int(l) * row;
+    for (std::size_t h = 0; h < heads[l].size(); ++h)
+      fill(gap + int(h) * cell + 1, y, cell - 2, cell, heads[l][h] != 0, heads[l][h] == 2);
+    if (l < channels.size())
+      for (std::size_t j = 0; j < channels[l].size(); ++j)
+        fill(gap + left + 2 * gap + int(j) * channel_px, y, channel_px, cell, channels[l][j], false);
+  }
+  const int y = gap + int(heads.size()) * row + 2 * gap;
+  for (std::size_t j = 0; j < width.size(); ++j) fill(gap + left + 2 * gap + int(j) * channel_px, y, channel_px, cell, width[j], false);
+  if (!stbi_write_png(path.c_str(), W, H, 3, rgb.data(), W * 3)) throw std::runtime_error("cannot write " + path);
+}
+
 }  // namespace examples
