@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -37,6 +38,57 @@ long long non_embedding(attnsel::TransformerLM<T>& m) {
   return n;
 }
 
+/// FLOPs of one forward pass over B sequences of `seq` tokens: 2 per multiply-add of every
+/// matrix product (Q/K/V, output projection, MLP, logits) and of the causal attention (QKᵀ and
+/// P·V over the seq(seq+1)/2 pairs of each head), layer by layer.
+double forward_flops(const attnsel::TransformerConfig& c, double B, double seq) {
+  const double W = double(c.width), tokens = B * seq, d = double(attnsel::head_dim_of(c));
+  double f = 2.0 * tokens * W * double(c.vocab);
+  for (attnsel::Index l = 0; l < c.layers; ++l) {
+    const double A = double(attnsel::heads_of(c, l)) * d, M = double(attnsel::mlp_hidden_of(c, l));
+    f += 2.0 * tokens * (3.0 * W * A + A * W + 2.0 * W * M) + 4.0 * B * (seq * (seq + 1.0) / 2.0) * A;
+  }
+  return f;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+/// Training tokens/s (forward and backward passes of `steps` batches) and decoding ms/token (a
+/// whole context, token by token, full caches) of two models, in alternating rounds; medians.
+struct Speed {
+  double train_tokens_per_s[2] = {0, 0}, decode_ms_per_token[2] = {0, 0};
+};
+template <class T, class Next>
+Speed measure_speed(attnsel::TransformerLM<T>* models[2], Next&& next, int rounds, int steps, attnsel::Index context) {
+  std::vector<double> train[2], decode[2];
+  attnsel::Rng rng(77);
+  std::vector<attnsel::TokenBatch> batches;
+  for (int k = 0; k < steps; ++k) batches.push_back(next(rng));
+  for (int r = 0; r < rounds; ++r)
+    for (int m = 0; m < 2; ++m) {
+      auto t0 = std::chrono::steady_clock::now();
+      double tokens = 0;
+      for (const attnsel::TokenBatch& b : batches) {
+        models[m]->forward_backward(b.inputs, b.targets, b.seq_len);
+        tokens += double(b.inputs.size());
+      }
+      train[m].push_back(tokens / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      attnsel::LMDecoder<T> dec(*models[m]);
+      t0 = std::chrono::steady_clock::now();
+      for (attnsel::Index t = 0; t < context; ++t) dec.step(batches[0].inputs[std::size_t(t)]);
+      decode[m].push_back(1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(context));
+    }
+  Speed s;
+  for (int m = 0; m < 2; ++m) {
+    s.train_tokens_per_s[m] = median(train[m]);
+    s.decode_ms_per_token[m] = median(decode[m]);
+  }
+  return s;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,6 +100,7 @@ int main(int argc, char** argv) {
   double lr = 1e-3, val_fraction = 0.1, test_fraction = 0.1;
   std::uint64_t seed = 1;
   bool quiet = false, report_test = false;
+  int speed_rounds = 0, speed_steps = 8;
   app.add_option("--model", model_path, "the trained model (train_lm --save)")->required();
   app.add_option("--text", text, "a text file, split as train_lm splits it (--val-fraction, --test-fraction)");
   app.add_option("--text-dir", text_dir, "a folder with train.txt, valid.txt and test.txt (bash scripts/get_data.sh english)");
@@ -74,6 +127,11 @@ int main(int argc, char** argv) {
   app.add_option("--test-fraction", test_fraction, "--text: the test share")->capture_default_str()->check(CLI::Range(0.0, 0.5));
   app.add_option("--seed", seed, "seeds the batches and the random method")->capture_default_str();
   app.add_flag("--test", report_test, "also print the test perplexity of the result (read it once, after choosing on validation)");
+  app.add_option("--speed", speed_rounds,
+                 "measure the pruned model against the unpruned one: training tokens/s and decoding ms/token in this "
+                 "many alternating rounds (medians), with their FLOPs (0 = no)")
+      ->capture_default_str()->check(CLI::Range(0, 1000));
+  app.add_option("--speed-steps", speed_steps, "--speed: training batches per round")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--save", save, "write the pruned, fine-tuned model to this file");
   app.add_option("--plot", plot, "draw the kept heads, MLP channels and width per layer as a PNG");
   app.add_flag("--quiet", quiet, "no progress lines");
@@ -210,6 +268,22 @@ int main(int argc, char** argv) {
       if (split.test.empty()) throw examples::usage_error("--test: the text has no test part (--test-fraction 0)");
       const attnsel::LMEvaluation te = attnsel::evaluate_lm(small, attnsel::spread_windows(split.test, batch, T_len, 0));
       std::printf("test: perplexity %.4f (loss %.4f) over %lld tokens\n", te.perplexity, te.loss, (long long)te.tokens);
+    }
+    if (speed_rounds > 0) {
+      // The unpruned model as loaded (a fresh copy: the one above carries the pruning's scales
+      // and, for FLAP, compensated biases) against the pruned one, in the same run.
+      attnsel::TransformerLM<T> dense = attnsel::load_lm<T>(model_path).model;
+      attnsel::TransformerLM<T>* both[2] = {&dense, &small};
+      const Speed sp = measure_speed(both, next, speed_rounds, speed_steps, T_len);
+      const double f_dense = forward_flops(dense.config(), 1.0, double(T_len)),
+                   f_small = forward_flops(small.config(), 1.0, double(T_len));
+      const double train_up = sp.train_tokens_per_s[1] / sp.train_tokens_per_s[0],
+                   decode_up = sp.decode_ms_per_token[0] / sp.decode_ms_per_token[1], flop_ratio = f_dense / f_small;
+      std::printf("speed (%d rounds, medians): training %.0f vs %.0f tokens/s (%.2fx), decoding %.4f vs %.4f ms/token "
+                  "(%.2fx); FLOPs per context %.4g vs %.4g (%.2fx): %.0f%% and %.0f%% of the FLOP ratio\n",
+                  speed_rounds, sp.train_tokens_per_s[1], sp.train_tokens_per_s[0], train_up, sp.decode_ms_per_token[1],
+                  sp.decode_ms_per_token[0], decode_up, f_small, f_dense, flop_ratio, 100.0 * train_up / flop_ratio,
+                  100.0 * decode_up / flop_ratio);
     }
     if (!plot.empty()) {
       examples::write_structure_png(plot, heads_png, channels_png, width_png);

@@ -283,8 +283,8 @@ TEST_CASE("slice_structure: the physically smaller model computes the scaled mod
           "tied and untied, selective and standard",
           "[lm][structure][slice]") {
   // A 3-layer model, 3 heads of 4, width 10, MLP 2·10; the kinds of removal below.
-  enum Kind { heads, channels, attention_branch, mlp_branch, width, whole_layer, everything };
-  for (int kind = heads; kind <= everything; ++kind)
+  enum Kind { heads, channels, attention_branch, mlp_branch, width, whole_layer, everything, all_units };
+  for (int kind = heads; kind <= all_units; ++kind)
     for (int variant = 0; variant < 4; ++variant) {
       const bool tied = variant % 2 == 0, selective = variant < 2;
       INFO("kind " << kind << ", tied " << tied << ", selective " << selective);
@@ -321,6 +321,10 @@ TEST_CASE("slice_structure: the physically smaller model computes the scaled mod
       if (kind == mlp_branch || kind == everything) s.mlp[0] = 0;
       if (kind == width || kind == everything) s.width[3] = s.width[7] = s.width[8] = 0;
       if (kind == whole_layer) s.attention[2] = s.mlp[2] = 0;
+      if (kind == all_units) {  // every head of layer 0 and every channel of layer 2: the branches go, biases too
+        s.heads[0] = {0, 0, 0};
+        s.channels[2].assign(20, 0.0f);
+      }
       lm.set_structure_scales(s);
       std::vector<std::int32_t> ids;
       for (Index i = 0; i < 2 * 12; ++i) ids.push_back(std::int32_t(attnsel::random::index(rng, 11)));
@@ -341,6 +345,10 @@ TEST_CASE("slice_structure: the physically smaller model computes the scaled mod
       if (kind == everything) {
         CHECK(n.layer_heads == std::vector<Index>{2, 0, 1});
         CHECK(n.layer_mlp == std::vector<Index>{0, 13, 20});
+      }
+      if (kind == all_units) {
+        CHECK(n.layer_heads == std::vector<Index>{0, 3, 3});
+        CHECK(n.layer_mlp == std::vector<Index>{20, 20, 0});
       }
       CHECK(small.parameter_count() < lm.parameter_count());
       // The sliced model decodes token by token like its forward pass, and round-trips a file.

@@ -95,7 +95,9 @@ inline bool is_uniform(const TransformerConfig& c) noexcept { return c.layer_hea
 template <class T>
 struct StructureScales {
   /// Per layer (or empty), one weight per head (or empty): head h's columns of the attention
-  /// output are multiplied by it before the output projection.
+  /// output are multiplied by it before the output projection. When every head of a layer weighs
+  /// 0, its attention branch is off, bias included (as when its branch weighs 0); the same holds
+  /// for a layer whose MLP channels all weigh 0.
   std::vector<std::vector<T>> heads;
   /// Per layer (or empty), one weight per MLP hidden channel (or empty): the channel's GELU output
   /// is multiplied by it before the second MLP layer.
@@ -239,6 +241,7 @@ class TransformerBlock {
   RowMatrix<T> gw1_, gw2_, gw3_, gm_;
   // Structure scales (set by TransformerLM::set_structure_scales) and their gradients.
   bool scaled_ = false;       // the branch outputs are scaled (ascale_, mscale_, z_)
+  bool a_off_ = false, m_off_ = false;  // every head (MLP channel) weighs 0: the branch is off
   T ascale_ = 1, mscale_ = 1, ascale_grad_ = 0, mscale_grad_ = 0;
   std::vector<T> cscale_, cscale_grad_;  // per MLP channel (empty: off)
   Eigen::Array<T, 1, Eigen::Dynamic> z_, z_grad_;  // per residual channel (empty: 1)

@@ -602,8 +602,8 @@ double TransformerLM<T>::backward(const std::vector<std::int32_t>& targets) {
       const TransformerBlock<T>& b = *blocks_[l];
       if (!scale_grad_.heads.empty() && !scale_grad_.heads[l].empty()) scale_grad_.heads[l] = b.attn_->head_scale_grad();
       if (!scale_grad_.channels.empty() && !scale_grad_.channels[l].empty()) scale_grad_.channels[l] = b.cscale_grad_;
-      if (!scale_grad_.attention.empty()) scale_grad_.attention[l] = b.attn_ ? b.ascale_grad_ : T(0);
-      if (!scale_grad_.mlp.empty()) scale_grad_.mlp[l] = b.fc1_ ? b.mscale_grad_ : T(0);
+      if (!scale_grad_.attention.empty()) scale_grad_.attention[l] = b.attn_ && !b.a_off_ ? b.ascale_grad_ : T(0);
+      if (!scale_grad_.mlp.empty()) scale_grad_.mlp[l] = b.fc1_ && !b.m_off_ ? b.mscale_grad_ : T(0);
     }
     if (!scales_.width.empty()) {
       Eigen::Array<T, 1, Eigen::Dynamic> dz = (dX_.array() * Eu_.array()).colwise().sum();  // the embeddings'
@@ -709,9 +709,16 @@ void TransformerLM<T>::set_structure_scales(const StructureScales<T>& scales) {
     if (b.attn_) b.attn_->set_head_scale(scales.heads.empty() ? std::vector<T>{} : scales.heads[l]);
     b.cscale_ = scales.channels.empty() ? std::vector<T>{} : scales.channels[l];
     b.cscale_grad_.assign(b.cscale_.size(), T(0));
-    b.scaled_ = branch;
-    b.ascale_ = scales.attention.empty() ? T(1) : scales.attention[l];
-    b.mscale_ = scales.mlp.empty() ? T(1) : scales.mlp[l];
+    // A branch whose heads (channels) all weigh 0 is off, its bias included: what slicing makes
+    // of it (a layer without the branch).
+    auto all_zero = [](const std::vector<std::vector<T>>& v, std::size_t k) {
+      return !v.empty() && !v[k].empty() && std::count(v[k].begin(), v[k].end(), T(0)) == Index(v[k].size());
+    };
+    b.a_off_ = all_zero(scales.heads, l);
+    b.m_off_ = all_zero(scales.channels, l);
+    b.scaled_ = branch || b.a_off_ || b.m_off_;
+    b.ascale_ = b.a_off_ ? T(0) : scales.attention.empty() ? T(1) : scales.attention[l];
+    b.mscale_ = b.m_off_ ? T(0) : scales.mlp.empty() ? T(1) : scales.mlp[l];
     if (scales.width.empty()) {
       b.z_.resize(0);
       b.ln1_.clear_channel_mask();
