@@ -197,7 +197,10 @@ int main(int argc, char** argv) {
     for (attnsel::StructureUnit u : po.units) units_text += (units_text.empty() ? "" : ",") + std::string(attnsel::to_string(u));
     std::printf("pruning: %s over %s (%lld candidates%s), removing %.1f%% of the non-embedding parameters%s\n",
                 attnsel::to_string(po.method), units_text.c_str(), (long long)pruning.candidates().size(),
-                po.mlp_group > 1 ? (", MLP groups of " + std::to_string(po.mlp_group)).c_str() : "", 100.0 * po.remove,
+                std::count(po.units.begin(), po.units.end(), attnsel::StructureUnit::mlp) > 0
+                    ? (", MLP groups of " + std::to_string(po.mlp_group)).c_str()
+                    : "",
+                100.0 * po.remove,
                 po.per_layer ? " in every layer" : "");
     long long tuned = finetune_steps;
     if (po.method == attnsel::StructureMethod::sapp) {
