@@ -130,13 +130,7 @@ TEST_CASE("structure scales: every weight's gradient (heads, MLP channels, branc
     c.mlp_ratio = 2;
     c.selective = kind != 1;
     c.tied_embeddings = kind != 1;
-    if (kind == 2) {
-      c.layers = 3;
-      c.head_dim = 4;
-      c.layer_heads = {3, 0, 2};
-      c.layer_mlp = {5, 4, 0};
-      c.selector_heads = {2, 0, 1};
-    }
+    if (kind == 2) c = per_layer(c, 4, {3, 0, 2}, {5, 4, 0}, {2, 0, 1});
     INFO("model kind " << kind);
     attnsel::TransformerLM<double> lm(c);
     attnsel::Rng rng(21);
@@ -436,11 +430,7 @@ void check_exact_budget(const attnsel::StructuredLMPruning<float>& p) {
 
 TEST_CASE("structured pruning: the candidates' parameter accounting equals the sliced model's", "[lm][structure][prune]") {
   for (bool tied : {true, false}) {
-    attnsel::TransformerConfig c = lm_config(9, 8, 3, 3, 8);
-    c.head_dim = 3;
-    c.layer_heads = {3, 0, 2};
-    c.layer_mlp = {10, 7, 0};
-    c.selector_heads = {1, 0, 0};
+    attnsel::TransformerConfig c = per_layer(lm_config(9, 8, 3, 3, 8), 3, {3, 0, 2}, {10, 7, 0}, {1, 0, 0});
     c.tied_embeddings = tied;
     attnsel::TransformerLM<float> lm(c);
     const attnsel::StructureCandidates<float> cand(

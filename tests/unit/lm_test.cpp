@@ -357,13 +357,7 @@ TEST_CASE("TransformerLM's forward equals a materialised reference (plain within
     INFO("selective = " << selective << (kind == 2 ? ", per-layer heads {3, 0, 1} and MLP widths {0, 7, 20}" : ""));
     attnsel::TransformerConfig c = lm_config(11, 16, 2, 4, 16);
     c.selective = selective;
-    if (kind == 2) {
-      c.layers = 3;
-      c.head_dim = 5;
-      c.layer_heads = {3, 0, 1};
-      c.layer_mlp = {0, 7, 20};
-      c.selector_heads = {2, 0, 0};
-    }
+    if (kind == 2) c = per_layer(c, 5, {3, 0, 1}, {0, 7, 20}, {2, 0, 0});
     attnsel::TransformerLM<double> ref_model(c);
     attnsel::TransformerLM<float> lm(c);
     attnsel::Rng rng(4);
@@ -769,11 +763,7 @@ TEST_CASE("per-layer heads and MLP widths, removed branches: gradients, decoding
           "[lm][structure]") {
   // Layer 0: 2 heads (selector head 1), no MLP; layer 1: no attention, an MLP of 3; layer 2: 1 head,
   // an MLP of 5. head_dim 3 is unlike width / heads.
-  attnsel::TransformerConfig c = lm_config(7, 8, 3, 2, 6);
-  c.head_dim = 3;
-  c.layer_heads = {2, 0, 1};
-  c.layer_mlp = {0, 3, 5};
-  c.selector_heads = {1, 0, 0};
+  attnsel::TransformerConfig c = per_layer(lm_config(7, 8, 3, 2, 6), 3, {2, 0, 1}, {0, 3, 5}, {1, 0, 0});
   c.selective = true;
   SECTION("shapes and parameters") {
     attnsel::TransformerLM<double> lm(c);
@@ -880,30 +870,25 @@ TEST_CASE("per-layer heads and MLP widths, removed branches: gradients, decoding
     // layer_mlp's last entry (5) sits right before the tokenizer's kind (4 zero bytes: none).
     const std::size_t mlp_last = 8 + 4 + 4 + 7 * 8 + 2 + 8 + 3 * 8 + 8 + 8 + 8 + 3 * 8 + 8 + 2 * 8;
     REQUIRE(bytes[mlp_last] == 5);
-    std::string wrong = bytes;
-    wrong[mlp_last] = 4;
-    {
-      std::ofstream out(path, std::ios::binary | std::ios::trunc);
-      out.write(wrong.data(), std::streamsize(wrong.size()));
-    }
-    try {
-      attnsel::load_lm<float>(path);
-      FAIL("no error");
-    } catch (const attnsel::parse_error& e) {
-      CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains("tensor 'block2.mlp.in.weight' is 6x5, the model's is 6x4"));
-    }
-    wrong = bytes;
-    wrong[mlp_last - 2 * 8 - 8 - 3 * 8] = 9;  // layer_heads[0] = 9: the selector head stays valid, shapes do not
-    {
-      std::ofstream out(path, std::ios::binary | std::ios::trunc);
-      out.write(wrong.data(), std::streamsize(wrong.size()));
-    }
-    try {
-      attnsel::load_lm<float>(path);
-      FAIL("no error");
-    } catch (const attnsel::parse_error& e) {
-      CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains("'block0.attention.qkv.weight' is 6x18, the model's is 6x81"));
-    }
+    // The load error of the file with byte `at` set to `value`.
+    auto error_with = [&](std::size_t at, char value) -> std::string {
+      std::string wrong = bytes;
+      wrong[at] = value;
+      {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out.write(wrong.data(), std::streamsize(wrong.size()));
+      }
+      try {
+        attnsel::load_lm<float>(path);
+      } catch (const attnsel::parse_error& e) {
+        return e.what();
+      }
+      return "<no error>";
+    };
+    CHECK_THAT(error_with(mlp_last, 4), Catch::Matchers::Contains("tensor 'block2.mlp.in.weight' is 6x5, the model's is 6x4"));
+    // layer_heads[0] = 9: the selector head stays valid, the shapes do not.
+    CHECK_THAT(error_with(mlp_last - 2 * 8 - 8 - 3 * 8, 9),
+               Catch::Matchers::Contains("'block0.attention.qkv.weight' is 6x18, the model's is 6x81"));
     fs::remove_all(dir);
   }
   SECTION("bad configurations name the field") {

@@ -7,6 +7,9 @@
 
 #include <attnsel/lm/lm.hpp>
 
+#include <utility>
+#include <vector>
+
 /// A TransformerConfig of these sizes with every other field at its default; each test then sets
 /// what it exercises (selective, tied embeddings, selector heads, ...).
 inline attnsel::TransformerConfig lm_config(attnsel::Index vocab, attnsel::Index context, attnsel::Index layers,
@@ -17,6 +20,19 @@ inline attnsel::TransformerConfig lm_config(attnsel::Index vocab, attnsel::Index
   c.layers = layers;
   c.heads = heads;
   c.width = width;
+  return c;
+}
+
+/// `c` with per-layer head counts and MLP widths (its layers: their number), an explicit head
+/// dimension and the selector heads.
+inline attnsel::TransformerConfig per_layer(attnsel::TransformerConfig c, attnsel::Index head_dim,
+                                            std::vector<attnsel::Index> heads, std::vector<attnsel::Index> mlp,
+                                            std::vector<attnsel::Index> selectors) {
+  c.layers = attnsel::Index(heads.size());
+  c.head_dim = head_dim;
+  c.layer_heads = std::move(heads);
+  c.layer_mlp = std::move(mlp);
+  c.selector_heads = std::move(selectors);
   return c;
 }
 
