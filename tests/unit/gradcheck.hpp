@@ -22,13 +22,16 @@ inline constexpr Eigen::Index sanitized_stride = 4;
 inline constexpr Eigen::Index sanitized_stride = 1;
 #endif
 
+/// Whether entry (r, c) is one a central difference is taken for.
+inline bool taken(Eigen::Index r, Eigen::Index c) { return (r + c) % sanitized_stride == 0; }
+
 /// Numerical gradient of f w.r.t. the entries of `x` (x is restored afterwards); NaN where no
 /// difference is taken (see sanitized_stride).
 inline M numeric(M& x, const std::function<double()>& f, double h = 1e-5) {
   M g(x.rows(), x.cols());
   for (Eigen::Index i = 0; i < x.size(); ++i) {
     const Eigen::Index r = i / std::max<Eigen::Index>(1, x.cols()), c = i % std::max<Eigen::Index>(1, x.cols());
-    if ((r + c) % sanitized_stride != 0) {
+    if (!taken(r, c)) {
       g.data()[i] = std::numeric_limits<double>::quiet_NaN();
       continue;
     }
@@ -43,13 +46,24 @@ inline M numeric(M& x, const std::function<double()>& f, double h = 1e-5) {
   return g;
 }
 
-/// ||a - b|| / max(||a|| + ||b||, tiny) over the entries where b is not NaN (all of them but in
-/// the sanitizer build): the relative error the issue bounds by 1e-6.
+/// ||a - b|| / max(||a|| + ||b||, tiny) over the entries a central difference is taken for (all
+/// of them but in the sanitizer build; either argument may be the numerical gradient): the
+/// relative error the issue bounds by 1e-6. A NaN among those entries makes it NaN (a failure).
 inline double rel_error(const M& a, const M& b) {
-  const auto taken = (b.array() == b.array()).template cast<double>();
-  const M bt = b.array().isNaN().select(0.0, b.array()).matrix(), at = (a.array() * taken).matrix();
-  const double denom = at.norm() + bt.norm();
-  return denom < 1e-300 ? 0.0 : (at - bt).norm() / denom;
+  if (sanitized_stride == 1) {
+    const double denom = a.norm() + b.norm();
+    return denom < 1e-300 ? 0.0 : (a - b).norm() / denom;
+  }
+  double d = 0, na = 0, nb = 0;
+  for (Eigen::Index r = 0; r < a.rows(); ++r)
+    for (Eigen::Index c = 0; c < a.cols(); ++c)
+      if (taken(r, c)) {
+        d += (a(r, c) - b(r, c)) * (a(r, c) - b(r, c));
+        na += a(r, c) * a(r, c);
+        nb += b(r, c) * b(r, c);
+      }
+  const double denom = std::sqrt(na) + std::sqrt(nb);
+  return denom < 1e-300 ? (d == d ? 0.0 : d) : std::sqrt(d) / denom;
 }
 
 /// A random matrix whose entries stay at least `gap` away from 0 (keeps ReLU kinks away).
