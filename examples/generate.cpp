@@ -89,13 +89,19 @@ int main(int argc, char** argv) {
       std::printf("%s%s\n\n", prompt.c_str(), tok.decode(out).c_str());
       const attnsel::LMCacheUsage u = dec.usage();
       std::printf("caches (%s policy, %s), after %lld positions:\n", policy.c_str(), how.c_str(), (long long)dec.position());
+      long long attention_layers = 0;  // a structurally pruned model may have layers without attention
       for (attnsel::Index l = 0; l < c.layers; ++l) {
         const attnsel::Index b = dec.budgets()[std::size_t(l)];
+        if (attnsel::heads_of(c, l) == 0) {
+          std::printf("  layer %lld: no attention, no cache\n", (long long)l);
+          continue;
+        }
+        ++attention_layers;
         std::printf("  layer %lld: keeps %lld tokens (%zu bytes), budget %s\n", (long long)l, (long long)u.tokens[std::size_t(l)],
                     u.bytes[std::size_t(l)], b == 0 ? "none" : std::to_string(b).c_str());
       }
       std::printf("  total: %lld tokens, %zu bytes; full caches would hold %lld tokens\n", (long long)u.total_tokens,
-                  u.total_bytes, (long long)(dec.position() * c.layers));
+                  u.total_bytes, (long long)dec.position() * attention_layers);
     });
   } catch (const std::exception& e) {
     return examples::report_failure("generate", e);
