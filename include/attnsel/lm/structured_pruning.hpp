@@ -289,11 +289,12 @@ class StructureCandidates {
     check_size(alive.size(), "alive");
     std::vector<bool> next = alive;
     const std::vector<bool> all(c_.size(), true);
+    double full = 0;  // the unpruned parameters of the layer (or model) being pruned
     auto reached = [&](const std::vector<bool>& a, Index layer) {
-      const double full = double(non_embedding_parameters(all, layer));
       return full - double(non_embedding_parameters(a, layer)) >= fraction * full - 1e-9;
     };
     auto run = [&](Index layer) {
+      full = double(non_embedding_parameters(all, layer));
       if (reached(next, layer)) return true;
       for (Index i : order) {
         if (!next[std::size_t(i)]) continue;
@@ -415,14 +416,14 @@ class StructuredLMPruning {
       case PruningPhase::sparsify: {
         if (entered) std::fill(alive_.begin(), alive_.end(), true);
         compute_weights();
-        remove_lowest(o_.schedule.sparsity_at(now.u, o_.remove));
+        remove_by_scores(o_.schedule.sparsity_at(now.u, o_.remove));
         break;
       }
       case PruningPhase::sparse:
       case PruningPhase::fine_tune:
-        if (entered && !finished_) {
+        if (entered) {
           compute_weights();
-          remove_lowest(o_.remove);
+          remove_by_scores(o_.remove);
         }
         break;
     }
@@ -486,7 +487,6 @@ class StructuredLMPruning {
     remove_by_scores(o_.remove);
     if (o_.method == StructureMethod::flap && o_.bias_compensation) compensate_bias();
     for (std::size_t i = 0; i < alive_.size(); ++i) weights_[i] = alive_[i] ? T(1) : T(0);
-    finished_ = true;
     apply();
   }
 
@@ -555,7 +555,6 @@ class StructuredLMPruning {
     const bool ok = cand_.remove_until(alive_, order, fraction);
     detail::require(ok, "attnsel::StructuredLMPruning", "the budget of ", fraction, " cannot be reached");
   }
-  void remove_lowest(double fraction) { remove_by_scores(fraction); }
 
   /// The RMS of each candidate's weights (the matrices it owns; a residual channel: its row or
   /// column of every matrix that reads or writes it).
@@ -753,7 +752,7 @@ class StructuredLMPruning {
   std::vector<double> scores_;
   std::vector<Eigen::ArrayXd> means_;  // FLAP: per (layer, attention / MLP) the activations' means
   PruningSchedule::Position pos_{};
-  bool started_ = false, finished_ = false;
+  bool started_ = false;
   Index resets_ = 0;
 };
 
